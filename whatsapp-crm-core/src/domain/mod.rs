@@ -1,0 +1,50 @@
+//! Domain types: validated values and the records the SDK stores.
+//!
+//! Constructors validate, so a value of these types is always well-formed:
+//! a [`PhoneNumber`] is E.164, a [`Money`] never mixes currencies, a [`Tag`] is
+//! normalised.
+
+mod agent;
+mod api_key;
+mod business;
+mod commerce;
+mod conversation;
+mod customer;
+mod ids;
+mod message;
+mod money;
+mod phone;
+mod profile;
+mod tag;
+mod time_zone;
+mod validation;
+
+pub use agent::{Agent, AgentRole};
+pub use api_key::{ApiKey, ApiKeyHash};
+pub use business::{BUSINESS_NAME_MAX_CHARS, Business, NewBusiness};
+pub use commerce::{
+    LineItem, ORDER_LINES_MAX, Order, OrderError, OrderStatus, Product, order_total,
+};
+pub use conversation::{CUSTOMER_SERVICE_WINDOW, Conversation, ConversationStatus};
+pub use customer::{
+    ATTRIBUTE_KEY_MAX_CHARS, ATTRIBUTE_TEXT_MAX_CHARS, CUSTOMER_ATTRIBUTES_MAX,
+    CUSTOMER_NAME_MAX_CHARS, CUSTOMER_TAGS_MAX, Customer, CustomerPatch, NewCustomer,
+    search_needle, search_text,
+};
+pub use ids::{
+    AgentId, ApiKeyId, BusinessId, ConversationId, CustomerId, IdError, MessageId, OrderId,
+    ProductId,
+};
+pub use message::{
+    Direction, Interactive, ListRow, ListSection, MediaAttachment, Message, MessageContent,
+    MessageKind, MessageStatus, ReplyButton, StatusTimes,
+};
+pub use money::{Currency, CurrencyError, Money, MoneyError};
+pub use phone::{E164_MAX_DIGITS, E164_MIN_DIGITS, PhoneError, PhoneNumber};
+pub use profile::{
+    AttributeValue, Birthday, CITY_MAX_CHARS, ConsentSource, ConsentStatus, Location,
+    MarketingConsent,
+};
+pub use tag::{TAG_MAX_CHARS, Tag, TagError};
+pub use time_zone::{TimeZone, TimeZoneError};
+pub use validation::{FieldError, ValidationError};

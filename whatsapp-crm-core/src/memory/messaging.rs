@@ -1,0 +1,182 @@
+//! Conversations and messages in memory.
+
+use async_trait::async_trait;
+
+use super::{InMemoryStorage, page_after};
+use crate::domain::{
+    BusinessId, Conversation, ConversationId, ConversationStatus, CustomerId, Message, MessageId,
+};
+use crate::ports::{
+    ConversationQuery, ConversationStore, MessageQuery, MessageStore, PROVIDER_ID_TAKEN, Page,
+    StorageError, clamp_limit,
+};
+
+const CONVERSATION: &str = "conversation";
+const MESSAGE: &str = "message";
+
+#[async_trait]
+impl ConversationStore for InMemoryStorage {
+    async fn insert_conversation(&self, conversation: &Conversation) -> Result<(), StorageError> {
+        let mut inner = self.write();
+        let tenant = inner.tenant_mut(conversation.business_id, "customer")?;
+        if !tenant.customers.contains_key(&conversation.customer_id) {
+            return Err(StorageError::not_found("customer"));
+        }
+        if tenant.conversations.contains_key(&conversation.id) {
+            return Err(StorageError::conflict(CONVERSATION, "id already exists"));
+        }
+        tenant.conversations.insert(conversation.id, conversation.clone());
+        Ok(())
+    }
+
+    async fn get_conversation(
+        &self,
+        business: BusinessId,
+        id: ConversationId,
+    ) -> Result<Conversation, StorageError> {
+        self.read()
+            .tenant(business)
+            .and_then(|t| t.conversations.get(&id))
+            .cloned()
+            .ok_or(StorageError::not_found(CONVERSATION))
+    }
+
+    async fn update_conversation(&self, conversation: &Conversation) -> Result<(), StorageError> {
+        let mut inner = self.write();
+        let tenant = inner.tenant_mut(conversation.business_id, CONVERSATION)?;
+        let stored = tenant
+            .conversations
+            .get_mut(&conversation.id)
+            .filter(|c| c.customer_id == conversation.customer_id)
+            .ok_or(StorageError::not_found(CONVERSATION))?;
+        *stored = conversation.clone();
+        Ok(())
+    }
+
+    async fn find_active_conversation(
+        &self,
+        business: BusinessId,
+        customer: CustomerId,
+    ) -> Result<Option<Conversation>, StorageError> {
+        let inner = self.read();
+        let Some(tenant) = inner.tenant(business) else { return Ok(None) };
+        Ok(tenant
+            .conversations
+            .values()
+            .rev()
+            .find(|c| c.customer_id == customer && c.status != ConversationStatus::Closed)
+            .cloned())
+    }
+
+    async fn list_conversations(
+        &self,
+        business: BusinessId,
+        query: &ConversationQuery,
+    ) -> Result<Page<Conversation>, StorageError> {
+        let limit = clamp_limit(query.limit);
+        let inner = self.read();
+        let Some(tenant) = inner.tenant(business) else {
+            return Ok(Page { items: Vec::new(), next_cursor: None });
+        };
+        let rows: Vec<Conversation> = page_after(&tenant.conversations, query.after)
+            .filter(|c| query.customer.is_none_or(|id| c.customer_id == id))
+            .filter(|c| query.status.is_none_or(|s| c.status == s))
+            .take(limit as usize + 1)
+            .cloned()
+            .collect();
+        Ok(Page::from_overfetch(rows, limit, |c| c.id.to_string()))
+    }
+}
+
+#[async_trait]
+impl MessageStore for InMemoryStorage {
+    async fn insert_message(&self, message: &Message) -> Result<(), StorageError> {
+        let mut inner = self.write();
+        let tenant = inner.tenant_mut(message.business_id, CONVERSATION)?;
+        tenant
+            .conversations
+            .get(&message.conversation_id)
+            .filter(|c| c.customer_id == message.customer_id)
+            .ok_or(StorageError::not_found(CONVERSATION))?;
+        if tenant.messages.contains_key(&message.id) {
+            return Err(StorageError::conflict(MESSAGE, "id already exists"));
+        }
+        if let Some(p) = &message.provider_id {
+            if tenant.provider_ids.contains_key(p) {
+                return Err(StorageError::conflict(MESSAGE, PROVIDER_ID_TAKEN));
+            }
+            tenant.provider_ids.insert(p.clone(), message.id);
+        }
+        tenant.messages.insert(message.id, message.clone());
+        Ok(())
+    }
+
+    async fn get_message(
+        &self,
+        business: BusinessId,
+        id: MessageId,
+    ) -> Result<Message, StorageError> {
+        self.read()
+            .tenant(business)
+            .and_then(|t| t.messages.get(&id))
+            .cloned()
+            .ok_or(StorageError::not_found(MESSAGE))
+    }
+
+    async fn find_message_by_provider_id(
+        &self,
+        business: BusinessId,
+        provider_id: &str,
+    ) -> Result<Option<Message>, StorageError> {
+        let inner = self.read();
+        let Some(tenant) = inner.tenant(business) else { return Ok(None) };
+        Ok(tenant.provider_ids.get(provider_id).and_then(|id| tenant.messages.get(id)).cloned())
+    }
+
+    async fn update_message(&self, message: &Message) -> Result<(), StorageError> {
+        let mut inner = self.write();
+        let tenant = inner.tenant_mut(message.business_id, MESSAGE)?;
+        let old_provider = tenant
+            .messages
+            .get(&message.id)
+            .map(|m| m.provider_id.clone())
+            .ok_or(StorageError::not_found(MESSAGE))?;
+        if old_provider != message.provider_id {
+            if let Some(p) = &message.provider_id {
+                if tenant.provider_ids.contains_key(p) {
+                    return Err(StorageError::conflict(MESSAGE, PROVIDER_ID_TAKEN));
+                }
+                tenant.provider_ids.insert(p.clone(), message.id);
+            }
+            if let Some(old) = old_provider {
+                tenant.provider_ids.remove(&old);
+            }
+        }
+        if let Some(stored) = tenant.messages.get_mut(&message.id) {
+            stored.status = message.status;
+            stored.provider_id = message.provider_id.clone();
+            stored.error_code = message.error_code;
+            stored.times = message.times;
+        }
+        Ok(())
+    }
+
+    async fn list_messages(
+        &self,
+        business: BusinessId,
+        conversation: ConversationId,
+        query: &MessageQuery,
+    ) -> Result<Page<Message>, StorageError> {
+        let limit = clamp_limit(query.limit);
+        let inner = self.read();
+        let Some(tenant) = inner.tenant(business) else {
+            return Ok(Page { items: Vec::new(), next_cursor: None });
+        };
+        let rows: Vec<Message> = page_after(&tenant.messages, query.after)
+            .filter(|m| m.conversation_id == conversation)
+            .take(limit as usize + 1)
+            .cloned()
+            .collect();
+        Ok(Page::from_overfetch(rows, limit, |m| m.id.to_string()))
+    }
+}

@@ -1,0 +1,172 @@
+//! `InMemoryStorage`: a complete [`Storage`](crate::ports::Storage) backend held in
+//! memory. For embedders' tests, demos and single-process tools; it passes the same
+//! conformance suite as the SQLite and PostgreSQL backends.
+
+mod customers;
+mod messaging;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::domain::{
+    ApiKey, ApiKeyHash, ApiKeyId, Business, BusinessId, Conversation, ConversationId, Customer,
+    CustomerId, Message, MessageId, PhoneNumber,
+};
+use crate::ports::{ApiKeyStore, BusinessStore, StorageError};
+
+/// Storage held in process memory; cheap to create, gone when dropped.
+///
+/// ```
+/// use whatsapp_crm_core::{BusinessId, InMemoryStorage, StorageError, ports::BusinessStore};
+///
+/// let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+/// runtime.block_on(async {
+///     let storage = InMemoryStorage::new();
+///     let missing = storage.get_business(BusinessId::new()).await;
+///     assert!(matches!(missing, Err(StorageError::NotFound { .. })));
+/// });
+/// ```
+#[derive(Debug, Default)]
+pub struct InMemoryStorage {
+    inner: RwLock<Inner>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    tenants: HashMap<BusinessId, Tenant>,
+    api_keys: HashMap<ApiKeyHash, ApiKey>,
+}
+
+/// One business's rows. Keeping them apart makes cross-tenant reads impossible
+/// by construction.
+#[derive(Debug)]
+struct Tenant {
+    business: Business,
+    customers: BTreeMap<CustomerId, Customer>,
+    phones: HashMap<PhoneNumber, CustomerId>,
+    conversations: BTreeMap<ConversationId, Conversation>,
+    messages: BTreeMap<MessageId, Message>,
+    provider_ids: HashMap<String, MessageId>,
+}
+
+impl InMemoryStorage {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn read(&self) -> RwLockReadGuard<'_, Inner> {
+        // A panic elsewhere cannot leave a half-written map: every write below
+        // validates before it mutates.
+        self.inner.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, Inner> {
+        self.inner.write().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Inner {
+    fn tenant(&self, id: BusinessId) -> Option<&Tenant> {
+        self.tenants.get(&id)
+    }
+
+    fn tenant_mut(&mut self, id: BusinessId, entity: &'static str) -> Result<&mut Tenant, StorageError> {
+        self.tenants.get_mut(&id).ok_or(StorageError::not_found(entity))
+    }
+}
+
+#[async_trait]
+impl BusinessStore for InMemoryStorage {
+    async fn insert_business(&self, business: &Business) -> Result<(), StorageError> {
+        let mut inner = self.write();
+        if inner.tenants.contains_key(&business.id) {
+            return Err(StorageError::conflict("business", "id already exists"));
+        }
+        inner.tenants.insert(
+            business.id,
+            Tenant {
+                business: business.clone(),
+                customers: BTreeMap::new(),
+                phones: HashMap::new(),
+                conversations: BTreeMap::new(),
+                messages: BTreeMap::new(),
+                provider_ids: HashMap::new(),
+            },
+        );
+        Ok(())
+    }
+
+    async fn get_business(&self, id: BusinessId) -> Result<Business, StorageError> {
+        self.read()
+            .tenant(id)
+            .map(|t| t.business.clone())
+            .ok_or(StorageError::not_found("business"))
+    }
+}
+
+#[async_trait]
+impl ApiKeyStore for InMemoryStorage {
+    async fn insert_api_key(&self, key: &ApiKey) -> Result<(), StorageError> {
+        let mut inner = self.write();
+        inner.tenant_mut(key.business_id, "business")?;
+        if inner.api_keys.contains_key(&key.hash)
+            || inner.api_keys.values().any(|k| k.id == key.id)
+        {
+            return Err(StorageError::conflict("api key", "key already exists"));
+        }
+        inner.api_keys.insert(key.hash, key.clone());
+        Ok(())
+    }
+
+    async fn find_api_key(&self, hash: &ApiKeyHash) -> Result<Option<ApiKey>, StorageError> {
+        Ok(self.read().api_keys.get(hash).cloned())
+    }
+
+    async fn list_api_keys(&self, business: BusinessId) -> Result<Vec<ApiKey>, StorageError> {
+        let mut keys: Vec<ApiKey> =
+            self.read().api_keys.values().filter(|k| k.business_id == business).cloned().collect();
+        keys.sort_by_key(|k| k.id);
+        Ok(keys)
+    }
+
+    async fn revoke_api_key(
+        &self,
+        business: BusinessId,
+        id: ApiKeyId,
+        at: DateTime<Utc>,
+    ) -> Result<(), StorageError> {
+        let mut inner = self.write();
+        let key = inner
+            .api_keys
+            .values_mut()
+            .find(|k| k.id == id && k.business_id == business)
+            .ok_or(StorageError::not_found("api key"))?;
+        key.revoked_at.get_or_insert(at);
+        Ok(())
+    }
+}
+
+/// Returns up to `limit + 1` values after `after` from an id-ordered map.
+fn page_after<'a, K: Ord + Copy + 'a, V: 'a>(
+    map: &'a BTreeMap<K, V>,
+    after: Option<K>,
+) -> Box<dyn Iterator<Item = &'a V> + 'a> {
+    use std::ops::Bound::{Excluded, Unbounded};
+    match after {
+        Some(k) => Box::new(map.range((Excluded(k), Unbounded)).map(|(_, v)| v)),
+        None => Box::new(map.values()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    crate::storage_conformance_tests!(|| async {
+        crate::testing::TestStorage::new(std::sync::Arc::new(InMemoryStorage::new()))
+    });
+}

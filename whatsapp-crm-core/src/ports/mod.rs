@@ -1,0 +1,16 @@
+//! Ports: the traits through which the SDK touches the world. Each is used as
+//! `Arc<dyn Port>` so backends and providers can be swapped without generics.
+
+mod clock;
+mod error;
+mod storage;
+mod transport;
+
+pub use clock::{Clock, ManualClock, SystemClock, to_storage_precision};
+pub use error::{PHONE_TAKEN, PROVIDER_ID_TAKEN, StorageError};
+pub use storage::{
+    ApiKeyStore, BusinessStore, ConversationQuery, ConversationStore, CustomerQuery,
+    CustomerStore, MessageQuery, MessageStore, PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX, Page, Storage,
+    clamp_limit,
+};
+pub use transport::{OutboundMessage, SendReceipt, Transport, TransportError};

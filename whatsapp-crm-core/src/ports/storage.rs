@@ -1,0 +1,233 @@
+//! The storage port: one trait per aggregate, gathered under [`Storage`].
+//!
+//! Every method takes the [`BusinessId`] first and never reads or writes another
+//! business's rows: asking for another tenant's id answers `NotFound`, exactly as
+//! for an id that does not exist. The conformance suite in
+//! `whatsapp_crm_core::testing` proves this for every backend.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::StorageError;
+use crate::domain::{
+    ApiKey, ApiKeyHash, ApiKeyId, Business, BusinessId, Conversation, ConversationId,
+    ConversationStatus, Customer, CustomerId, Message, MessageId, PhoneNumber, Tag,
+};
+
+/// Items per page when the caller does not say.
+pub const PAGE_LIMIT_DEFAULT: u32 = 50;
+/// Most items one page may hold.
+pub const PAGE_LIMIT_MAX: u32 = 200;
+
+/// Clamps a requested page size into `1..=PAGE_LIMIT_MAX`.
+pub fn clamp_limit(limit: u32) -> u32 {
+    limit.clamp(1, PAGE_LIMIT_MAX)
+}
+
+/// One page of results in id (creation) order.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Page<T> {
+    /// The items of this page.
+    pub items: Vec<T>,
+    /// Pass as `after` to get the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+impl<T> Page<T> {
+    /// Builds a page from up to `limit + 1` rows fetched in order: the extra row
+    /// only tells that another page exists.
+    pub fn from_overfetch(mut rows: Vec<T>, limit: u32, id: impl Fn(&T) -> String) -> Self {
+        let limit = limit as usize;
+        let next_cursor = if rows.len() > limit {
+            rows.truncate(limit);
+            rows.last().map(id)
+        } else {
+            None
+        };
+        Page { items: rows, next_cursor }
+    }
+}
+
+/// Filters and paging for listing customers.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CustomerQuery {
+    /// Case-insensitive substring of the name or phone (see `Customer::search_text`).
+    pub search: Option<String>,
+    /// Only customers carrying this tag.
+    pub tag: Option<Tag>,
+    /// Page size (clamped to `1..=PAGE_LIMIT_MAX`).
+    pub limit: u32,
+    /// Continue after this customer.
+    pub after: Option<CustomerId>,
+}
+
+/// Filters and paging for listing conversations.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ConversationQuery {
+    /// Only this customer's conversations.
+    pub customer: Option<CustomerId>,
+    /// Only conversations in this status.
+    pub status: Option<ConversationStatus>,
+    /// Page size.
+    pub limit: u32,
+    /// Continue after this conversation.
+    pub after: Option<ConversationId>,
+}
+
+/// Paging for the messages of one conversation, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MessageQuery {
+    /// Page size.
+    pub limit: u32,
+    /// Continue after this message.
+    pub after: Option<MessageId>,
+}
+
+/// Businesses (tenants).
+#[async_trait]
+pub trait BusinessStore: Send + Sync {
+    /// Stores a new business. `Conflict` if the id exists.
+    async fn insert_business(&self, business: &Business) -> Result<(), StorageError>;
+    /// Reads a business.
+    async fn get_business(&self, id: BusinessId) -> Result<Business, StorageError>;
+}
+
+/// API keys, stored as SHA-256 hashes.
+#[async_trait]
+pub trait ApiKeyStore: Send + Sync {
+    /// Stores a key. `Conflict` if the hash exists; `NotFound` if the business does not.
+    async fn insert_api_key(&self, key: &ApiKey) -> Result<(), StorageError>;
+    /// Finds a key by hash. This is how a request's business is found, so it is
+    /// the one lookup not scoped by business.
+    async fn find_api_key(&self, hash: &ApiKeyHash) -> Result<Option<ApiKey>, StorageError>;
+    /// The business's keys, oldest first.
+    async fn list_api_keys(&self, business: BusinessId) -> Result<Vec<ApiKey>, StorageError>;
+    /// Revokes a key of this business.
+    async fn revoke_api_key(
+        &self,
+        business: BusinessId,
+        id: ApiKeyId,
+        at: DateTime<Utc>,
+    ) -> Result<(), StorageError>;
+}
+
+/// Customers.
+#[async_trait]
+pub trait CustomerStore: Send + Sync {
+    /// Stores a new customer. `Conflict` if the phone is taken in this business;
+    /// `NotFound` if the business does not exist.
+    async fn insert_customer(&self, customer: &Customer) -> Result<(), StorageError>;
+    /// Reads a customer.
+    async fn get_customer(
+        &self,
+        business: BusinessId,
+        id: CustomerId,
+    ) -> Result<Customer, StorageError>;
+    /// Finds a customer by phone.
+    async fn find_customer_by_phone(
+        &self,
+        business: BusinessId,
+        phone: &PhoneNumber,
+    ) -> Result<Option<Customer>, StorageError>;
+    /// Replaces a stored customer (matched by business and id).
+    async fn update_customer(&self, customer: &Customer) -> Result<(), StorageError>;
+    /// Deletes a customer with their conversations and messages.
+    async fn delete_customer(&self, business: BusinessId, id: CustomerId)
+    -> Result<(), StorageError>;
+    /// Lists customers in id order with optional search and tag filter.
+    async fn list_customers(
+        &self,
+        business: BusinessId,
+        query: &CustomerQuery,
+    ) -> Result<Page<Customer>, StorageError>;
+    /// Adds tags atomically (already present tags are kept once) and returns the result.
+    async fn add_customer_tags(
+        &self,
+        business: BusinessId,
+        id: CustomerId,
+        tags: &[Tag],
+        at: DateTime<Utc>,
+    ) -> Result<Customer, StorageError>;
+    /// Removes tags atomically (absent tags are ignored) and returns the result.
+    async fn remove_customer_tags(
+        &self,
+        business: BusinessId,
+        id: CustomerId,
+        tags: &[Tag],
+        at: DateTime<Utc>,
+    ) -> Result<Customer, StorageError>;
+}
+
+/// Conversations.
+#[async_trait]
+pub trait ConversationStore: Send + Sync {
+    /// Stores a new conversation. `NotFound` if its customer is not in its business.
+    async fn insert_conversation(&self, conversation: &Conversation) -> Result<(), StorageError>;
+    /// Reads a conversation.
+    async fn get_conversation(
+        &self,
+        business: BusinessId,
+        id: ConversationId,
+    ) -> Result<Conversation, StorageError>;
+    /// Replaces a stored conversation (its customer cannot change).
+    async fn update_conversation(&self, conversation: &Conversation) -> Result<(), StorageError>;
+    /// The customer's most recent conversation that is not closed.
+    async fn find_active_conversation(
+        &self,
+        business: BusinessId,
+        customer: CustomerId,
+    ) -> Result<Option<Conversation>, StorageError>;
+    /// Lists conversations in id order.
+    async fn list_conversations(
+        &self,
+        business: BusinessId,
+        query: &ConversationQuery,
+    ) -> Result<Page<Conversation>, StorageError>;
+}
+
+/// Messages.
+#[async_trait]
+pub trait MessageStore: Send + Sync {
+    /// Stores a message. `NotFound` if its conversation is not in its business or
+    /// belongs to another customer; `Conflict` if its provider id is already stored.
+    async fn insert_message(&self, message: &Message) -> Result<(), StorageError>;
+    /// Reads a message.
+    async fn get_message(&self, business: BusinessId, id: MessageId)
+    -> Result<Message, StorageError>;
+    /// Finds a message by the provider's id (for status callbacks and dedupe).
+    async fn find_message_by_provider_id(
+        &self,
+        business: BusinessId,
+        provider_id: &str,
+    ) -> Result<Option<Message>, StorageError>;
+    /// Replaces a stored message's status, provider id, error code and times.
+    async fn update_message(&self, message: &Message) -> Result<(), StorageError>;
+    /// Lists a conversation's messages, oldest first.
+    async fn list_messages(
+        &self,
+        business: BusinessId,
+        conversation: ConversationId,
+        query: &MessageQuery,
+    ) -> Result<Page<Message>, StorageError>;
+}
+
+/// Everything the SDK stores. Implemented automatically for any type that
+/// implements every per-aggregate trait.
+pub trait Storage:
+    BusinessStore + ApiKeyStore + CustomerStore + ConversationStore + MessageStore + Send + Sync + 'static
+{
+}
+
+impl<T> Storage for T where
+    T: BusinessStore
+        + ApiKeyStore
+        + CustomerStore
+        + ConversationStore
+        + MessageStore
+        + Send
+        + Sync
+        + 'static
+{
+}

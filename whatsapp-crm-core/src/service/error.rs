@@ -1,0 +1,41 @@
+//! The error every service returns.
+
+use crate::domain::ValidationError;
+use crate::ports::StorageError;
+
+/// Why a use case did not complete. Maps one-to-one onto HTTP statuses in the
+/// reference server: 422, 404, 409, 503/500.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServiceError {
+    /// The input broke one or more rules; nothing was stored.
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    /// No such record in this business.
+    #[error("{entity} not found")]
+    NotFound {
+        /// Kind of record.
+        entity: &'static str,
+    },
+    /// A uniqueness rule would be broken; nothing was stored.
+    #[error("{entity} conflicts with an existing one: {constraint}")]
+    Conflict {
+        /// Kind of record.
+        entity: &'static str,
+        /// Which rule.
+        constraint: String,
+    },
+    /// The storage backend failed.
+    #[error(transparent)]
+    Storage(StorageError),
+}
+
+impl From<StorageError> for ServiceError {
+    fn from(e: StorageError) -> Self {
+        match e {
+            StorageError::NotFound { entity } => Self::NotFound { entity },
+            StorageError::Conflict { entity, constraint } => Self::Conflict { entity, constraint },
+            other => Self::Storage(other),
+        }
+    }
+}

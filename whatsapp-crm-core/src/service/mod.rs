@@ -1,0 +1,86 @@
+//! Services: the use cases. They load through ports, apply the domain rules,
+//! persist, and return typed errors. The reference server and every embedder call
+//! these; neither re-implements a rule.
+
+mod businesses;
+mod customers;
+mod error;
+
+use std::sync::Arc;
+
+pub use businesses::Businesses;
+pub use customers::{CustomerListParams, Customers};
+pub use error::ServiceError;
+
+use crate::ports::{Clock, Storage, SystemClock};
+
+/// The SDK's entry point: one storage backend and one clock, shared by every service.
+///
+/// ```
+/// use std::sync::Arc;
+/// use whatsapp_crm_core::{Crm, InMemoryStorage, NewBusiness, NewCustomer};
+///
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let crm = Crm::new(Arc::new(InMemoryStorage::new()));
+/// let shop = crm
+///     .businesses()
+///     .create(NewBusiness {
+///         name: "Mama Mboga".into(),
+///         whatsapp_sender: "+254700000001".into(),
+///         time_zone: "Africa/Nairobi".into(),
+///         currency: "KES".into(),
+///     })
+///     .await
+///     .unwrap();
+/// let customer = crm
+///     .customers()
+///     .create(shop.id, NewCustomer::with_phone("+254 712 345 678"))
+///     .await
+///     .unwrap();
+/// assert_eq!(customer.phone.as_str(), "+254712345678");
+/// # });
+/// ```
+#[derive(Clone)]
+pub struct Crm {
+    storage: Arc<dyn Storage>,
+    clock: Arc<dyn Clock>,
+}
+
+impl Crm {
+    /// A CRM over `storage` with the system clock.
+    pub fn new(storage: Arc<dyn Storage>) -> Self {
+        Self { storage, clock: Arc::new(SystemClock) }
+    }
+
+    /// Replaces the clock (a `ManualClock` in tests and simulations).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The storage backend.
+    pub fn storage(&self) -> &Arc<dyn Storage> {
+        &self.storage
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// Businesses and API keys.
+    pub fn businesses(&self) -> Businesses {
+        Businesses::new(self.storage.clone(), self.clock.clone())
+    }
+
+    /// Customers.
+    pub fn customers(&self) -> Customers {
+        Customers::new(self.storage.clone(), self.clock.clone())
+    }
+}
+
+impl std::fmt::Debug for Crm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Crm").finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,125 @@
+//! The storage conformance suite (feature `testing`).
+//!
+//! One `pub async fn` per behaviour, each taking `&dyn Storage` and panicking on a
+//! violation, plus [`storage_conformance_tests!`](crate::storage_conformance_tests)
+//! which stamps one `#[tokio::test]` per case. Every backend runs the whole suite:
+//!
+//! ```ignore
+//! whatsapp_crm_core::storage_conformance_tests!(|| async {
+//!     TestStorage::new(Arc::new(MyStorage::connect().await))
+//! });
+//! ```
+//!
+//! The calling crate needs `tokio` (with `macros` and `rt-multi-thread`) as a
+//! dev-dependency. Each case creates its own businesses, so cases may share one
+//! database, but a fresh store per case is what the backends here use.
+
+// Test support: a failed expectation is meant to panic.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod fixtures;
+mod identity;
+mod customers;
+mod messaging;
+
+use std::any::Any;
+use std::sync::Arc;
+
+pub use customers::*;
+pub use fixtures::*;
+pub use identity::*;
+pub use messaging::*;
+
+use crate::ports::Storage;
+
+/// A store under test, plus whatever must live as long as it (a temporary
+/// directory, a scratch database that is dropped afterwards).
+pub struct TestStorage {
+    storage: Arc<dyn Storage>,
+    _guard: Option<Box<dyn Any + Send + Sync>>,
+}
+
+impl TestStorage {
+    /// Wraps a store.
+    pub fn new(storage: Arc<dyn Storage>) -> Self {
+        Self { storage, _guard: None }
+    }
+
+    /// Keeps `guard` alive until the test ends.
+    pub fn with_guard(mut self, guard: impl Any + Send + Sync) -> Self {
+        self._guard = Some(Box::new(guard));
+        self
+    }
+
+    /// The store.
+    pub fn storage(&self) -> &dyn Storage {
+        &*self.storage
+    }
+
+    /// A shared handle to the store.
+    pub fn shared(&self) -> Arc<dyn Storage> {
+        Arc::clone(&self.storage)
+    }
+}
+
+/// Stamps one `#[tokio::test]` per conformance case. The argument is a closure
+/// returning a future of [`TestStorage`], called once per case.
+#[macro_export]
+macro_rules! storage_conformance_tests {
+    ($factory:expr) => {
+        $crate::__storage_conformance_cases!($factory;
+            business_round_trip,
+            business_missing_is_not_found,
+            business_duplicate_id_conflicts,
+            api_key_found_by_hash,
+            api_key_unknown_hash_is_none,
+            api_key_duplicate_hash_conflicts,
+            api_key_needs_existing_business,
+            api_key_list_and_revoke_are_tenant_scoped,
+            customer_round_trip_keeps_every_field,
+            customer_missing_is_not_found,
+            customer_phone_unique_per_business,
+            customer_same_phone_in_two_businesses,
+            customer_needs_existing_business,
+            customer_concurrent_inserts_one_phone_one_winner,
+            customer_update_round_trip,
+            customer_update_to_taken_phone_conflicts,
+            customer_update_missing_is_not_found,
+            customer_delete_removes_conversations_and_messages,
+            customer_find_by_phone,
+            customer_tags_add_and_remove,
+            customer_concurrent_tagging_loses_nothing,
+            customer_list_pages_in_order,
+            customer_list_search_name_and_phone,
+            customer_list_filter_by_tag,
+            customer_tenant_isolation,
+            conversation_round_trip,
+            conversation_needs_customer_of_same_business,
+            conversation_find_active,
+            conversation_list_filters_and_pages,
+            conversation_update_round_trip,
+            conversation_tenant_isolation,
+            message_round_trip_every_kind,
+            message_needs_conversation_of_same_customer,
+            message_provider_id_unique_per_business,
+            message_find_by_provider_id,
+            message_update_status,
+            message_list_pages_in_order,
+            message_tenant_isolation,
+        );
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __storage_conformance_cases {
+    ($factory:expr; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let fixture: $crate::testing::TestStorage = ($factory)().await;
+                $crate::testing::$case(fixture.storage()).await;
+            }
+        )*
+    };
+}
