@@ -49,7 +49,9 @@ impl NewBusiness {
         let tz = v.check("time_zone", TimeZone::parse(&self.time_zone));
         let currency = v.check("currency", Currency::parse(&self.currency));
         match (name, sender, tz, currency) {
-            (Some(name), Some(whatsapp_sender), Some(time_zone), Some(currency)) if v.is_empty() => {
+            (Some(name), Some(whatsapp_sender), Some(time_zone), Some(currency))
+                if v.is_empty() =>
+            {
                 Ok(Business {
                     id: BusinessId::new(),
                     name,

@@ -25,7 +25,9 @@ impl ConversationStore for InMemoryStorage {
         if tenant.conversations.contains_key(&conversation.id) {
             return Err(StorageError::conflict(CONVERSATION, "id already exists"));
         }
-        tenant.conversations.insert(conversation.id, conversation.clone());
+        tenant
+            .conversations
+            .insert(conversation.id, conversation.clone());
         Ok(())
     }
 
@@ -59,7 +61,9 @@ impl ConversationStore for InMemoryStorage {
         customer: CustomerId,
     ) -> Result<Option<Conversation>, StorageError> {
         let inner = self.read();
-        let Some(tenant) = inner.tenant(business) else { return Ok(None) };
+        let Some(tenant) = inner.tenant(business) else {
+            return Ok(None);
+        };
         Ok(tenant
             .conversations
             .values()
@@ -76,7 +80,10 @@ impl ConversationStore for InMemoryStorage {
         let limit = clamp_limit(query.limit);
         let inner = self.read();
         let Some(tenant) = inner.tenant(business) else {
-            return Ok(Page { items: Vec::new(), next_cursor: None });
+            return Ok(Page {
+                items: Vec::new(),
+                next_cursor: None,
+            });
         };
         let rows: Vec<Conversation> = page_after(&tenant.conversations, query.after)
             .filter(|c| query.customer.is_none_or(|id| c.customer_id == id))
@@ -129,8 +136,14 @@ impl MessageStore for InMemoryStorage {
         provider_id: &str,
     ) -> Result<Option<Message>, StorageError> {
         let inner = self.read();
-        let Some(tenant) = inner.tenant(business) else { return Ok(None) };
-        Ok(tenant.provider_ids.get(provider_id).and_then(|id| tenant.messages.get(id)).cloned())
+        let Some(tenant) = inner.tenant(business) else {
+            return Ok(None);
+        };
+        Ok(tenant
+            .provider_ids
+            .get(provider_id)
+            .and_then(|id| tenant.messages.get(id))
+            .cloned())
     }
 
     async fn update_message(&self, message: &Message) -> Result<(), StorageError> {
@@ -170,7 +183,10 @@ impl MessageStore for InMemoryStorage {
         let limit = clamp_limit(query.limit);
         let inner = self.read();
         let Some(tenant) = inner.tenant(business) else {
-            return Ok(Page { items: Vec::new(), next_cursor: None });
+            return Ok(Page {
+                items: Vec::new(),
+                next_cursor: None,
+            });
         };
         let rows: Vec<Message> = page_after(&tenant.messages, query.after)
             .filter(|m| m.conversation_id == conversation)

@@ -74,8 +74,14 @@ impl Inner {
         self.tenants.get(&id)
     }
 
-    fn tenant_mut(&mut self, id: BusinessId, entity: &'static str) -> Result<&mut Tenant, StorageError> {
-        self.tenants.get_mut(&id).ok_or(StorageError::not_found(entity))
+    fn tenant_mut(
+        &mut self,
+        id: BusinessId,
+        entity: &'static str,
+    ) -> Result<&mut Tenant, StorageError> {
+        self.tenants
+            .get_mut(&id)
+            .ok_or(StorageError::not_found(entity))
     }
 }
 
@@ -113,8 +119,7 @@ impl ApiKeyStore for InMemoryStorage {
     async fn insert_api_key(&self, key: &ApiKey) -> Result<(), StorageError> {
         let mut inner = self.write();
         inner.tenant_mut(key.business_id, "business")?;
-        if inner.api_keys.contains_key(&key.hash)
-            || inner.api_keys.values().any(|k| k.id == key.id)
+        if inner.api_keys.contains_key(&key.hash) || inner.api_keys.values().any(|k| k.id == key.id)
         {
             return Err(StorageError::conflict("api key", "key already exists"));
         }
@@ -127,8 +132,13 @@ impl ApiKeyStore for InMemoryStorage {
     }
 
     async fn list_api_keys(&self, business: BusinessId) -> Result<Vec<ApiKey>, StorageError> {
-        let mut keys: Vec<ApiKey> =
-            self.read().api_keys.values().filter(|k| k.business_id == business).cloned().collect();
+        let mut keys: Vec<ApiKey> = self
+            .read()
+            .api_keys
+            .values()
+            .filter(|k| k.business_id == business)
+            .cloned()
+            .collect();
         keys.sort_by_key(|k| k.id);
         Ok(keys)
     }

@@ -9,8 +9,7 @@ mod transport;
 pub use clock::{Clock, ManualClock, SystemClock, to_storage_precision};
 pub use error::{PHONE_TAKEN, PROVIDER_ID_TAKEN, StorageError};
 pub use storage::{
-    ApiKeyStore, BusinessStore, ConversationQuery, ConversationStore, CustomerQuery,
-    CustomerStore, MessageQuery, MessageStore, PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX, Page, Storage,
-    clamp_limit,
+    ApiKeyStore, BusinessStore, ConversationQuery, ConversationStore, CustomerQuery, CustomerStore,
+    MessageQuery, MessageStore, PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX, Page, Storage, clamp_limit,
 };
 pub use transport::{OutboundMessage, SendReceipt, Transport, TransportError};

@@ -46,7 +46,10 @@ impl<T> Page<T> {
         } else {
             None
         };
-        Page { items: rows, next_cursor }
+        Page {
+            items: rows,
+            next_cursor,
+        }
     }
 }
 
@@ -134,8 +137,11 @@ pub trait CustomerStore: Send + Sync {
     /// Replaces a stored customer (matched by business and id).
     async fn update_customer(&self, customer: &Customer) -> Result<(), StorageError>;
     /// Deletes a customer with their conversations and messages.
-    async fn delete_customer(&self, business: BusinessId, id: CustomerId)
-    -> Result<(), StorageError>;
+    async fn delete_customer(
+        &self,
+        business: BusinessId,
+        id: CustomerId,
+    ) -> Result<(), StorageError>;
     /// Lists customers in id order with optional search and tag filter.
     async fn list_customers(
         &self,
@@ -194,8 +200,11 @@ pub trait MessageStore: Send + Sync {
     /// belongs to another customer; `Conflict` if its provider id is already stored.
     async fn insert_message(&self, message: &Message) -> Result<(), StorageError>;
     /// Reads a message.
-    async fn get_message(&self, business: BusinessId, id: MessageId)
-    -> Result<Message, StorageError>;
+    async fn get_message(
+        &self,
+        business: BusinessId,
+        id: MessageId,
+    ) -> Result<Message, StorageError>;
     /// Finds a message by the provider's id (for status callbacks and dedupe).
     async fn find_message_by_provider_id(
         &self,
@@ -216,7 +225,14 @@ pub trait MessageStore: Send + Sync {
 /// Everything the SDK stores. Implemented automatically for any type that
 /// implements every per-aggregate trait.
 pub trait Storage:
-    BusinessStore + ApiKeyStore + CustomerStore + ConversationStore + MessageStore + Send + Sync + 'static
+    BusinessStore
+    + ApiKeyStore
+    + CustomerStore
+    + ConversationStore
+    + MessageStore
+    + Send
+    + Sync
+    + 'static
 {
 }
 

@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
-use crate::domain::{ApiKey, ApiKeyHash, ApiKeyId, Business, BusinessId, NewBusiness};
 use crate::domain::ValidationError;
+use crate::domain::{ApiKey, ApiKeyHash, ApiKeyId, Business, BusinessId, NewBusiness};
 use crate::ports::{Clock, Storage};
 
 use super::ServiceError;
@@ -67,14 +67,24 @@ impl Businesses {
     }
 
     /// The business an active key acts for, or `None` for unknown and revoked keys.
-    pub async fn authenticate(&self, hash: &ApiKeyHash) -> Result<Option<BusinessId>, ServiceError> {
+    pub async fn authenticate(
+        &self,
+        hash: &ApiKeyHash,
+    ) -> Result<Option<BusinessId>, ServiceError> {
         let key = self.storage.find_api_key(hash).await?;
         Ok(key.filter(ApiKey::is_active).map(|k| k.business_id))
     }
 
     /// Revokes one of the business's keys.
-    pub async fn revoke_api_key(&self, business: BusinessId, id: ApiKeyId) -> Result<(), ServiceError> {
-        Ok(self.storage.revoke_api_key(business, id, self.clock.now()).await?)
+    pub async fn revoke_api_key(
+        &self,
+        business: BusinessId,
+        id: ApiKeyId,
+    ) -> Result<(), ServiceError> {
+        Ok(self
+            .storage
+            .revoke_api_key(business, id, self.clock.now())
+            .await?)
     }
 }
 
@@ -96,10 +106,17 @@ mod tests {
             })
             .await
             .unwrap();
-        let key = svc.issue_api_key(b.id, ApiKeyHash([5; 32]), "backend").await.unwrap();
+        let key = svc
+            .issue_api_key(b.id, ApiKeyHash([5; 32]), "backend")
+            .await
+            .unwrap();
         assert_eq!(svc.authenticate(&key.hash).await.unwrap(), Some(b.id));
         svc.revoke_api_key(b.id, key.id).await.unwrap();
         assert_eq!(svc.authenticate(&key.hash).await.unwrap(), None);
-        assert!(svc.issue_api_key(b.id, ApiKeyHash([6; 32]), " ").await.is_err());
+        assert!(
+            svc.issue_api_key(b.id, ApiKeyHash([6; 32]), " ")
+                .await
+                .is_err()
+        );
     }
 }

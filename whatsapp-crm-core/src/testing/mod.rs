@@ -17,9 +17,9 @@
 // Test support: a failed expectation is meant to panic.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod customers;
 mod fixtures;
 mod identity;
-mod customers;
 mod messaging;
 
 use std::any::Any;
@@ -42,7 +42,10 @@ pub struct TestStorage {
 impl TestStorage {
     /// Wraps a store.
     pub fn new(storage: Arc<dyn Storage>) -> Self {
-        Self { storage, _guard: None }
+        Self {
+            storage,
+            _guard: None,
+        }
     }
 
     /// Keeps `guard` alive until the test ends.

@@ -1,0 +1,76 @@
+//! The application: shared state and the router.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use whatsapp_crm_core::Crm;
+
+use crate::error::ApiError;
+use crate::openapi::ApiDoc;
+use crate::routes;
+
+/// Largest request body accepted by default (bytes).
+pub const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// The SDK.
+    pub crm: Crm,
+    /// Name of the storage backend, for `/health`.
+    pub storage_kind: &'static str,
+    /// Largest request body accepted.
+    pub max_body_bytes: usize,
+}
+
+impl AppState {
+    /// State over `crm` with default limits.
+    pub fn new(crm: Crm, storage_kind: &'static str) -> Self {
+        Self {
+            crm,
+            storage_kind,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+        }
+    }
+
+    /// Sets the request body limit.
+    pub fn with_max_body_bytes(mut self, bytes: usize) -> Self {
+        self.max_body_bytes = bytes;
+        self
+    }
+}
+
+/// The API router with its OpenAPI document, before state is attached.
+pub fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(routes::system::router())
+        .merge(routes::customers::router())
+}
+
+/// The OpenAPI document of every endpoint.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api().into_openapi()
+}
+
+/// The whole HTTP application.
+pub fn app(state: AppState) -> Router {
+    let (router, doc) = api().split_for_parts();
+    let doc = Arc::new(doc);
+    let max_body = state.max_body_bytes;
+    router
+        .route(
+            "/openapi.json",
+            get(move || async move { axum::Json(doc.as_ref().clone()) }),
+        )
+        .route("/docs", get(routes::system::docs_page))
+        .fallback(|| async { ApiError::no_route() })
+        .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}

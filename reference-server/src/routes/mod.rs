@@ -1,0 +1,4 @@
+//! HTTP routes, each module one resource.
+
+pub mod customers;
+pub mod system;

@@ -1,0 +1,180 @@
+//! Shared helpers: an app over a fresh store with two businesses and their keys.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use reference_server::app::{AppState, app};
+use reference_server::auth::generate_api_key;
+use serde_json::Value;
+use tower::ServiceExt;
+use whatsapp_crm_core::ports::Storage;
+use whatsapp_crm_core::{BusinessId, Crm, InMemoryStorage, NewBusiness};
+
+/// Body limit used by the tests, small enough to exceed cheaply.
+pub const TEST_BODY_LIMIT: usize = 8 * 1024;
+
+/// The app under test, the SDK behind it, and two tenants.
+pub struct TestApp {
+    /// The router.
+    pub router: Router,
+    /// The SDK the router serves, for checks that bypass HTTP.
+    pub crm: Crm,
+    /// First business.
+    pub shop_a: BusinessId,
+    /// Its API key.
+    pub key_a: String,
+    /// Second business.
+    pub shop_b: BusinessId,
+    /// Its API key.
+    pub key_b: String,
+}
+
+/// Creates a business and returns its id and a fresh API key.
+pub async fn business(crm: &Crm, name: &str) -> (BusinessId, String) {
+    let b = crm
+        .businesses()
+        .create(NewBusiness {
+            name: name.into(),
+            whatsapp_sender: "+254700000001".into(),
+            time_zone: "Africa/Nairobi".into(),
+            currency: "KES".into(),
+        })
+        .await
+        .unwrap();
+    let (key, hash) = generate_api_key().unwrap();
+    crm.businesses()
+        .issue_api_key(b.id, hash, "test")
+        .await
+        .unwrap();
+    (b.id, key)
+}
+
+/// An app over in-memory storage.
+pub async fn test_app() -> TestApp {
+    test_app_on(Arc::new(InMemoryStorage::new()), "memory").await
+}
+
+/// An app over `storage`.
+pub async fn test_app_on(storage: Arc<dyn Storage>, kind: &'static str) -> TestApp {
+    let crm = Crm::new(storage);
+    let (shop_a, key_a) = business(&crm, "Shop A").await;
+    let (shop_b, key_b) = business(&crm, "Shop B").await;
+    let router = app(AppState::new(crm.clone(), kind).with_max_body_bytes(TEST_BODY_LIMIT));
+    TestApp {
+        router,
+        crm,
+        shop_a,
+        key_a,
+        shop_b,
+        key_b,
+    }
+}
+
+/// A response, decoded.
+pub struct Reply {
+    /// Status.
+    pub status: StatusCode,
+    /// JSON body (a string for non-JSON, null when empty).
+    pub body: Value,
+    /// Content-Type header.
+    pub content_type: Option<String>,
+    /// WWW-Authenticate header.
+    pub www_authenticate: Option<String>,
+}
+
+impl TestApp {
+    /// Sends a request with an optional key and JSON body.
+    pub async fn call(
+        &self,
+        method: &str,
+        uri: &str,
+        key: Option<&str>,
+        body: Option<&str>,
+    ) -> Reply {
+        let mut req = Request::builder().method(method).uri(uri);
+        if let Some(k) = key {
+            req = req.header(header::AUTHORIZATION, format!("Bearer {k}"));
+        }
+        let body = match body {
+            Some(b) => {
+                req = req.header(header::CONTENT_TYPE, "application/json");
+                Body::from(b.to_owned())
+            }
+            None => Body::empty(),
+        };
+        send(&self.router, req.body(body).unwrap()).await
+    }
+
+    /// Sends as business A.
+    pub async fn as_a(&self, method: &str, uri: &str, body: Option<&str>) -> Reply {
+        self.call(method, uri, Some(&self.key_a.clone()), body)
+            .await
+    }
+
+    /// Sends as business B.
+    pub async fn as_b(&self, method: &str, uri: &str, body: Option<&str>) -> Reply {
+        self.call(method, uri, Some(&self.key_b.clone()), body)
+            .await
+    }
+
+    /// Number of customers business A has, read through the SDK, not the API.
+    pub async fn count_a(&self) -> usize {
+        let page = self
+            .crm
+            .customers()
+            .list(
+                self.shop_a,
+                whatsapp_crm_core::service::CustomerListParams {
+                    limit: Some(200),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        page.items.len()
+    }
+}
+
+/// Sends one request through the router.
+pub async fn send(router: &Router, req: Request<Body>) -> Reply {
+    let res = router.clone().oneshot(req).await.unwrap();
+    let status = res.status();
+    let content_type = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .map(|v| v.to_str().unwrap().to_owned());
+    let www_authenticate = res
+        .headers()
+        .get(header::WWW_AUTHENTICATE)
+        .map(|v| v.to_str().unwrap().to_owned());
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+    };
+    Reply {
+        status,
+        body,
+        content_type,
+        www_authenticate,
+    }
+}
+
+/// Asserts the error envelope with `code`.
+pub fn assert_error(reply: &Reply, status: StatusCode, code: &str) {
+    assert_eq!(reply.status, status, "{:?}", reply.body);
+    assert_eq!(reply.body["error"]["code"], code, "{:?}", reply.body);
+    assert!(
+        reply.body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty())
+    );
+    assert_eq!(reply.content_type.as_deref(), Some("application/json"));
+}

@@ -1,0 +1,112 @@
+//! Health, identity, the OpenAPI document and the docs page.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use axum::http::StatusCode;
+use support::{assert_error, test_app};
+
+#[tokio::test]
+async fn health_needs_no_key() {
+    let t = test_app().await;
+    let r = t.call("GET", "/health", None, None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.body["status"], "ok");
+    assert_eq!(r.body["storage"], "memory");
+}
+
+#[tokio::test]
+async fn business_comes_from_the_key() {
+    let t = test_app().await;
+    let a = t.as_a("GET", "/v1/business", None).await;
+    assert_eq!(a.body["id"], t.shop_a.to_string());
+    assert_eq!(a.body["name"], "Shop A");
+    let b = t.as_b("GET", "/v1/business", None).await;
+    assert_eq!(b.body["id"], t.shop_b.to_string());
+    assert_error(
+        &t.call("GET", "/v1/business", None, None).await,
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+    );
+}
+
+/// Every routed endpoint is in the document with request, response and error schemas.
+#[tokio::test]
+async fn openapi_documents_every_endpoint() {
+    let t = test_app().await;
+    let doc = t.call("GET", "/openapi.json", None, None).await.body;
+    assert_eq!(doc["openapi"], "3.1.0");
+    let expected = [
+        ("get", "/health"),
+        ("get", "/v1/business"),
+        ("post", "/v1/customers"),
+        ("get", "/v1/customers"),
+        ("get", "/v1/customers/{id}"),
+        ("patch", "/v1/customers/{id}"),
+        ("delete", "/v1/customers/{id}"),
+        ("post", "/v1/customers/{id}/tags"),
+        ("delete", "/v1/customers/{id}/tags/{tag}"),
+    ];
+    let mut documented = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            documented += 1;
+            assert!(
+                expected.contains(&(method.as_str(), path.as_str())),
+                "undocumented in test: {method} {path}"
+            );
+            let responses = op["responses"].as_object().unwrap();
+            assert!(
+                responses.keys().any(|c| c.starts_with('2')),
+                "{method} {path} has no success response"
+            );
+            if path.starts_with("/v1") {
+                assert!(responses.contains_key("401"), "{method} {path} lacks 401");
+                assert_eq!(op["security"][0]["api_key"], serde_json::json!([]));
+                for (code, r) in responses.iter().filter(|(c, _)| !c.starts_with('2')) {
+                    assert_eq!(
+                        r["content"]["application/json"]["schema"]["$ref"],
+                        "#/components/schemas/ErrorBody",
+                        "{method} {path} {code}"
+                    );
+                }
+            }
+            if method == "post" || method == "patch" {
+                let schema = &op["requestBody"]["content"]["application/json"]["schema"];
+                assert!(schema.is_object(), "{method} {path} has no request schema");
+            }
+        }
+    }
+    assert_eq!(documented, expected.len());
+    for schema in [
+        "Customer",
+        "NewCustomer",
+        "CustomerPatch",
+        "ErrorBody",
+        "Business",
+    ] {
+        assert!(
+            doc["components"]["schemas"][schema].is_object(),
+            "schema {schema} missing"
+        );
+    }
+    assert_eq!(
+        doc["components"]["securitySchemes"]["api_key"]["scheme"],
+        "bearer"
+    );
+}
+
+#[tokio::test]
+async fn docs_page_is_self_contained() {
+    let t = test_app().await;
+    let r = t.call("GET", "/docs", None, None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.content_type.unwrap().starts_with("text/html"));
+    let html = r.body.as_str().unwrap();
+    assert!(html.contains("/openapi.json"));
+    assert!(
+        !html.contains("<script src="),
+        "docs page must not load remote scripts"
+    );
+}
