@@ -2,11 +2,13 @@
 //! `Arc<dyn Port>` so backends and providers can be swapped without generics.
 
 mod clock;
+mod codec;
 mod error;
 mod storage;
 mod transport;
 
 pub use clock::{Clock, ManualClock, SystemClock, to_storage_precision};
+pub use codec::{enum_from_text, enum_to_text};
 pub use error::{PHONE_TAKEN, PROVIDER_ID_TAKEN, StorageError};
 pub use storage::{
     ApiKeyStore, BusinessStore, ConversationQuery, ConversationStore, CustomerQuery, CustomerStore,

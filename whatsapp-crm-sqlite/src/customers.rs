@@ -1,0 +1,331 @@
+//! Customers and their tags.
+
+use std::collections::BTreeSet;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use rusqlite::types::Value;
+use rusqlite::{Connection, Row, params, params_from_iter};
+use whatsapp_crm_core::ports::{CustomerQuery, CustomerStore, Page, clamp_limit, enum_to_text};
+use whatsapp_crm_core::{
+    Birthday, BusinessId, Customer, CustomerId, Location, MarketingConsent, PhoneNumber,
+    StorageError, Tag, search_needle,
+};
+
+use crate::codec::{
+    get, get_enum, get_json, get_opt_enum, get_opt_time, get_parsed, get_time, get_uuid, id_bytes,
+    micros, opt_micros, to_json,
+};
+use crate::error::{Ctx, corrupt, map};
+use crate::storage::SqliteStorage;
+
+const CUSTOMER: Ctx = Ctx::new("customer", "business");
+const TAG: Ctx = Ctx::new("customer tag", "customer");
+
+/// Every customer column plus its tags as a JSON array.
+const SELECT: &str = "SELECT c.*, (SELECT json_group_array(t.tag) FROM customer_tags t
+     WHERE t.business_id = c.business_id AND t.customer_id = c.id) AS tags
+     FROM customers c";
+
+fn customer_row(row: &Row<'_>) -> Result<Customer, StorageError> {
+    let tags: Vec<String> = get_json(row, "tags")?;
+    let tags = tags
+        .iter()
+        .map(|t| Tag::parse(t).map_err(|e| corrupt("tag", e)))
+        .collect::<Result<BTreeSet<_>, _>>()?;
+    let month: Option<u8> = get(row, "birthday_month")?;
+    let day: Option<u8> = get(row, "birthday_day")?;
+    let birthday = match (month, day) {
+        (Some(month), Some(day)) => Some(Birthday {
+            month,
+            day,
+            year: get(row, "birthday_year")?,
+        }),
+        _ => None,
+    };
+    Ok(Customer {
+        id: CustomerId::from_uuid(get_uuid(row, "id")?),
+        business_id: BusinessId::from_uuid(get_uuid(row, "business_id")?),
+        phone: get_parsed(row, "phone")?,
+        name: get(row, "name")?,
+        tags,
+        location: Location {
+            country: get(row, "country")?,
+            city: get(row, "city")?,
+        },
+        birthday,
+        marketing: MarketingConsent {
+            status: get_enum(row, "consent_status")?,
+            changed_at: get_opt_time(row, "consent_changed_at")?,
+            source: get_opt_enum(row, "consent_source")?,
+        },
+        attributes: get_json(row, "attributes")?,
+        first_seen_at: get_opt_time(row, "first_seen_at")?,
+        last_seen_at: get_opt_time(row, "last_seen_at")?,
+        last_inbound_at: get_opt_time(row, "last_inbound_at")?,
+        created_at: get_time(row, "created_at")?,
+        updated_at: get_time(row, "updated_at")?,
+    })
+}
+
+/// The column values of a customer, in the order of the INSERT and UPDATE below.
+fn columns(c: &Customer) -> Result<Vec<Value>, StorageError> {
+    let opt_text = |v: Option<String>| v.map_or(Value::Null, Value::Text);
+    let opt_int = |v: Option<i64>| v.map_or(Value::Null, Value::Integer);
+    Ok(vec![
+        Value::Blob(id_bytes(c.business_id.as_uuid()).to_vec()),
+        Value::Blob(id_bytes(c.id.as_uuid()).to_vec()),
+        Value::Text(c.phone.as_str().to_owned()),
+        opt_text(c.name.clone()),
+        Value::Text(c.search_text()),
+        opt_text(c.location.country.clone()),
+        opt_text(c.location.city.clone()),
+        opt_int(c.birthday.map(|b| i64::from(b.month))),
+        opt_int(c.birthday.map(|b| i64::from(b.day))),
+        opt_int(c.birthday.and_then(|b| b.year).map(i64::from)),
+        Value::Text(enum_to_text(&c.marketing.status)?),
+        opt_int(opt_micros(c.marketing.changed_at)),
+        opt_text(c.marketing.source.as_ref().map(enum_to_text).transpose()?),
+        Value::Text(to_json(&c.attributes)?),
+        opt_int(opt_micros(c.first_seen_at)),
+        opt_int(opt_micros(c.last_seen_at)),
+        opt_int(opt_micros(c.last_inbound_at)),
+        Value::Integer(micros(c.created_at)),
+        Value::Integer(micros(c.updated_at)),
+    ])
+}
+
+fn write_tags(tx: &Connection, c: &Customer) -> Result<(), StorageError> {
+    let mut stmt = tx
+        .prepare_cached("INSERT OR IGNORE INTO customer_tags (business_id, customer_id, tag) VALUES (?1, ?2, ?3)")
+        .map_err(|e| map(TAG, e))?;
+    for t in &c.tags {
+        stmt.execute(params![
+            id_bytes(c.business_id.as_uuid()),
+            id_bytes(c.id.as_uuid()),
+            t.as_str()
+        ])
+        .map_err(|e| map(TAG, e))?;
+    }
+    Ok(())
+}
+
+fn load(conn: &Connection, business: BusinessId, id: CustomerId) -> Result<Customer, StorageError> {
+    let sql = format!("{SELECT} WHERE c.business_id = ?1 AND c.id = ?2");
+    let mut stmt = conn.prepare_cached(&sql).map_err(|e| map(CUSTOMER, e))?;
+    let mut rows = stmt
+        .query(params![
+            id_bytes(business.as_uuid()),
+            id_bytes(id.as_uuid())
+        ])
+        .map_err(|e| map(CUSTOMER, e))?;
+    match rows.next().map_err(|e| map(CUSTOMER, e))? {
+        Some(row) => customer_row(row),
+        None => Err(StorageError::not_found("customer")),
+    }
+}
+
+/// Adds or removes tags, stamps `updated_at`, and returns the customer.
+fn change_tags(
+    tx: &Connection,
+    business: BusinessId,
+    id: CustomerId,
+    tags: &[Tag],
+    at: DateTime<Utc>,
+    add: bool,
+) -> Result<Customer, StorageError> {
+    let touched = tx
+        .execute(
+            "UPDATE customers SET updated_at = ?3 WHERE business_id = ?1 AND id = ?2",
+            params![
+                id_bytes(business.as_uuid()),
+                id_bytes(id.as_uuid()),
+                micros(at)
+            ],
+        )
+        .map_err(|e| map(CUSTOMER, e))?;
+    if touched == 0 {
+        return Err(StorageError::not_found("customer"));
+    }
+    let sql = if add {
+        "INSERT OR IGNORE INTO customer_tags (business_id, customer_id, tag) VALUES (?1, ?2, ?3)"
+    } else {
+        "DELETE FROM customer_tags WHERE business_id = ?1 AND customer_id = ?2 AND tag = ?3"
+    };
+    let mut stmt = tx.prepare_cached(sql).map_err(|e| map(TAG, e))?;
+    for t in tags {
+        stmt.execute(params![
+            id_bytes(business.as_uuid()),
+            id_bytes(id.as_uuid()),
+            t.as_str()
+        ])
+        .map_err(|e| map(TAG, e))?;
+    }
+    load(tx, business, id)
+}
+
+#[async_trait]
+impl CustomerStore for SqliteStorage {
+    async fn insert_customer(&self, customer: &Customer) -> Result<(), StorageError> {
+        let c = customer.clone();
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT INTO customers (business_id, id, phone, name, search_text, country, city,
+                   birthday_month, birthday_day, birthday_year, consent_status, consent_changed_at,
+                   consent_source, attributes, first_seen_at, last_seen_at, last_inbound_at,
+                   created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+                params_from_iter(columns(&c)?),
+            )
+            .map_err(|e| map(CUSTOMER, e))?;
+            write_tags(tx, &c)
+        })
+        .await
+    }
+
+    async fn get_customer(
+        &self,
+        business: BusinessId,
+        id: CustomerId,
+    ) -> Result<Customer, StorageError> {
+        self.read(move |c| load(c, business, id)).await
+    }
+
+    async fn find_customer_by_phone(
+        &self,
+        business: BusinessId,
+        phone: &PhoneNumber,
+    ) -> Result<Option<Customer>, StorageError> {
+        let phone = phone.as_str().to_owned();
+        self.read(move |c| {
+            let sql = format!("{SELECT} WHERE c.business_id = ?1 AND c.phone = ?2");
+            let mut stmt = c.prepare_cached(&sql).map_err(|e| map(CUSTOMER, e))?;
+            let mut rows = stmt
+                .query(params![id_bytes(business.as_uuid()), phone])
+                .map_err(|e| map(CUSTOMER, e))?;
+            rows.next()
+                .map_err(|e| map(CUSTOMER, e))?
+                .map(customer_row)
+                .transpose()
+        })
+        .await
+    }
+
+    async fn update_customer(&self, customer: &Customer) -> Result<(), StorageError> {
+        let c = customer.clone();
+        self.write(move |tx| {
+            let changed = tx
+                .execute(
+                    "UPDATE customers SET phone = ?3, name = ?4, search_text = ?5, country = ?6,
+                       city = ?7, birthday_month = ?8, birthday_day = ?9, birthday_year = ?10,
+                       consent_status = ?11, consent_changed_at = ?12, consent_source = ?13,
+                       attributes = ?14, first_seen_at = ?15, last_seen_at = ?16,
+                       last_inbound_at = ?17, created_at = ?18, updated_at = ?19
+                     WHERE business_id = ?1 AND id = ?2",
+                    params_from_iter(columns(&c)?),
+                )
+                .map_err(|e| map(CUSTOMER, e))?;
+            if changed == 0 {
+                return Err(StorageError::not_found("customer"));
+            }
+            tx.execute(
+                "DELETE FROM customer_tags WHERE business_id = ?1 AND customer_id = ?2",
+                params![id_bytes(c.business_id.as_uuid()), id_bytes(c.id.as_uuid())],
+            )
+            .map_err(|e| map(TAG, e))?;
+            write_tags(tx, &c)
+        })
+        .await
+    }
+
+    async fn delete_customer(
+        &self,
+        business: BusinessId,
+        id: CustomerId,
+    ) -> Result<(), StorageError> {
+        self.write(move |tx| {
+            // Conversations, messages and tags go with the customer (ON DELETE CASCADE).
+            let gone = tx
+                .execute(
+                    "DELETE FROM customers WHERE business_id = ?1 AND id = ?2",
+                    params![id_bytes(business.as_uuid()), id_bytes(id.as_uuid())],
+                )
+                .map_err(|e| map(CUSTOMER, e))?;
+            if gone == 0 {
+                Err(StorageError::not_found("customer"))
+            } else {
+                Ok(())
+            }
+        })
+        .await
+    }
+
+    async fn list_customers(
+        &self,
+        business: BusinessId,
+        query: &CustomerQuery,
+    ) -> Result<Page<Customer>, StorageError> {
+        let limit = clamp_limit(query.limit);
+        let mut sql = format!("{SELECT} WHERE c.business_id = ?");
+        let mut args = vec![Value::Blob(id_bytes(business.as_uuid()).to_vec())];
+        if let Some(after) = query.after {
+            sql.push_str(" AND c.id > ?");
+            args.push(Value::Blob(id_bytes(after.as_uuid()).to_vec()));
+        }
+        if let Some(needle) = query
+            .search
+            .as_deref()
+            .map(search_needle)
+            .filter(|n| !n.is_empty())
+        {
+            // instr() matches the text literally: no LIKE wildcards to escape.
+            sql.push_str(" AND instr(c.search_text, ?) > 0");
+            args.push(Value::Text(needle));
+        }
+        if let Some(tag) = &query.tag {
+            sql.push_str(
+                " AND EXISTS (SELECT 1 FROM customer_tags t WHERE t.business_id = c.business_id
+                   AND t.customer_id = c.id AND t.tag = ?)",
+            );
+            args.push(Value::Text(tag.as_str().to_owned()));
+        }
+        sql.push_str(" ORDER BY c.id LIMIT ?");
+        args.push(Value::Integer(i64::from(limit) + 1));
+        self.read(move |c| {
+            let mut stmt = c.prepare_cached(&sql).map_err(|e| map(CUSTOMER, e))?;
+            let mut rows = stmt
+                .query(params_from_iter(args))
+                .map_err(|e| map(CUSTOMER, e))?;
+            let mut out = Vec::new();
+            while let Some(row) = rows.next().map_err(|e| map(CUSTOMER, e))? {
+                out.push(customer_row(row)?);
+            }
+            Ok(Page::from_overfetch(out, limit, |c| c.id.to_string()))
+        })
+        .await
+    }
+
+    async fn add_customer_tags(
+        &self,
+        business: BusinessId,
+        id: CustomerId,
+        tags: &[Tag],
+        at: DateTime<Utc>,
+    ) -> Result<Customer, StorageError> {
+        let tags = tags.to_vec();
+        self.write(move |tx| change_tags(tx, business, id, &tags, at, true))
+            .await
+    }
+
+    async fn remove_customer_tags(
+        &self,
+        business: BusinessId,
+        id: CustomerId,
+        tags: &[Tag],
+        at: DateTime<Utc>,
+    ) -> Result<Customer, StorageError> {
+        let tags = tags.to_vec();
+        self.write(move |tx| change_tags(tx, business, id, &tags, at, false))
+            .await
+    }
+}

@@ -1,0 +1,337 @@
+//! Conversations and messages.
+
+use async_trait::async_trait;
+use rusqlite::types::Value;
+use rusqlite::{Row, params, params_from_iter};
+use whatsapp_crm_core::ports::{
+    ConversationQuery, ConversationStore, MessageQuery, MessageStore, Page, clamp_limit,
+    enum_to_text,
+};
+use whatsapp_crm_core::{
+    AgentId, BusinessId, Conversation, ConversationId, CustomerId, Message, MessageId, StatusTimes,
+    StorageError,
+};
+
+use crate::codec::{
+    get, get_enum, get_json, get_opt_time, get_opt_uuid, get_time, get_uuid, id_bytes, micros,
+    opt_micros, to_json,
+};
+use crate::error::{Ctx, map};
+use crate::storage::SqliteStorage;
+
+const CONVERSATION: Ctx = Ctx::new("conversation", "customer");
+const MESSAGE: Ctx = Ctx::new("message", "conversation");
+
+fn blob(id: uuid::Uuid) -> Value {
+    Value::Blob(id_bytes(id).to_vec())
+}
+
+fn conversation_row(row: &Row<'_>) -> Result<Conversation, StorageError> {
+    Ok(Conversation {
+        id: ConversationId::from_uuid(get_uuid(row, "id")?),
+        business_id: BusinessId::from_uuid(get_uuid(row, "business_id")?),
+        customer_id: CustomerId::from_uuid(get_uuid(row, "customer_id")?),
+        status: get_enum(row, "status")?,
+        assigned_agent: get_opt_uuid(row, "assigned_agent")?.map(AgentId::from_uuid),
+        last_message_at: get_opt_time(row, "last_message_at")?,
+        last_inbound_at: get_opt_time(row, "last_inbound_at")?,
+        created_at: get_time(row, "created_at")?,
+        updated_at: get_time(row, "updated_at")?,
+    })
+}
+
+fn message_row(row: &Row<'_>) -> Result<Message, StorageError> {
+    Ok(Message {
+        id: MessageId::from_uuid(get_uuid(row, "id")?),
+        business_id: BusinessId::from_uuid(get_uuid(row, "business_id")?),
+        conversation_id: ConversationId::from_uuid(get_uuid(row, "conversation_id")?),
+        customer_id: CustomerId::from_uuid(get_uuid(row, "customer_id")?),
+        direction: get_enum(row, "direction")?,
+        content: get_json(row, "content")?,
+        status: get_enum(row, "status")?,
+        provider_id: get(row, "provider_id")?,
+        error_code: get(row, "error_code")?,
+        times: StatusTimes {
+            queued_at: get_opt_time(row, "queued_at")?,
+            sent_at: get_opt_time(row, "sent_at")?,
+            delivered_at: get_opt_time(row, "delivered_at")?,
+            read_at: get_opt_time(row, "read_at")?,
+            failed_at: get_opt_time(row, "failed_at")?,
+            received_at: get_opt_time(row, "received_at")?,
+        },
+        created_at: get_time(row, "created_at")?,
+    })
+}
+
+/// Runs a SELECT and decodes every row.
+fn query_all<T>(
+    c: &rusqlite::Connection,
+    ctx: Ctx,
+    sql: &str,
+    args: Vec<Value>,
+    decode: fn(&Row<'_>) -> Result<T, StorageError>,
+) -> Result<Vec<T>, StorageError> {
+    let mut stmt = c.prepare_cached(sql).map_err(|e| map(ctx, e))?;
+    let mut rows = stmt
+        .query(params_from_iter(args))
+        .map_err(|e| map(ctx, e))?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().map_err(|e| map(ctx, e))? {
+        out.push(decode(row)?);
+    }
+    Ok(out)
+}
+
+#[async_trait]
+impl ConversationStore for SqliteStorage {
+    async fn insert_conversation(&self, conversation: &Conversation) -> Result<(), StorageError> {
+        let c = conversation.clone();
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT INTO conversations (business_id, id, customer_id, status, assigned_agent,
+                   last_message_at, last_inbound_at, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![
+                    id_bytes(c.business_id.as_uuid()),
+                    id_bytes(c.id.as_uuid()),
+                    id_bytes(c.customer_id.as_uuid()),
+                    enum_to_text(&c.status)?,
+                    c.assigned_agent.map(|a| id_bytes(a.as_uuid())),
+                    opt_micros(c.last_message_at),
+                    opt_micros(c.last_inbound_at),
+                    micros(c.created_at),
+                    micros(c.updated_at)
+                ],
+            )
+            .map_err(|e| map(CONVERSATION, e))?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn get_conversation(
+        &self,
+        business: BusinessId,
+        id: ConversationId,
+    ) -> Result<Conversation, StorageError> {
+        self.read(move |c| {
+            query_all(
+                c,
+                CONVERSATION,
+                "SELECT * FROM conversations WHERE business_id = ?1 AND id = ?2",
+                vec![blob(business.as_uuid()), blob(id.as_uuid())],
+                conversation_row,
+            )?
+            .pop()
+            .ok_or(StorageError::not_found("conversation"))
+        })
+        .await
+    }
+
+    async fn update_conversation(&self, conversation: &Conversation) -> Result<(), StorageError> {
+        let c = conversation.clone();
+        self.write(move |tx| {
+            let changed = tx
+                .execute(
+                    "UPDATE conversations SET status = ?4, assigned_agent = ?5, last_message_at = ?6,
+                       last_inbound_at = ?7, created_at = ?8, updated_at = ?9
+                     WHERE business_id = ?1 AND id = ?2 AND customer_id = ?3",
+                    params![
+                        id_bytes(c.business_id.as_uuid()),
+                        id_bytes(c.id.as_uuid()),
+                        id_bytes(c.customer_id.as_uuid()),
+                        enum_to_text(&c.status)?,
+                        c.assigned_agent.map(|a| id_bytes(a.as_uuid())),
+                        opt_micros(c.last_message_at),
+                        opt_micros(c.last_inbound_at),
+                        micros(c.created_at),
+                        micros(c.updated_at)
+                    ],
+                )
+                .map_err(|e| map(CONVERSATION, e))?;
+            if changed == 0 { Err(StorageError::not_found("conversation")) } else { Ok(()) }
+        })
+        .await
+    }
+
+    async fn find_active_conversation(
+        &self,
+        business: BusinessId,
+        customer: CustomerId,
+    ) -> Result<Option<Conversation>, StorageError> {
+        self.read(move |c| {
+            Ok(query_all(
+                c,
+                CONVERSATION,
+                "SELECT * FROM conversations WHERE business_id = ?1 AND customer_id = ?2
+                   AND status <> 'closed' ORDER BY id DESC LIMIT 1",
+                vec![blob(business.as_uuid()), blob(customer.as_uuid())],
+                conversation_row,
+            )?
+            .pop())
+        })
+        .await
+    }
+
+    async fn list_conversations(
+        &self,
+        business: BusinessId,
+        query: &ConversationQuery,
+    ) -> Result<Page<Conversation>, StorageError> {
+        let limit = clamp_limit(query.limit);
+        let mut sql = String::from("SELECT * FROM conversations WHERE business_id = ?");
+        let mut args = vec![blob(business.as_uuid())];
+        if let Some(after) = query.after {
+            sql.push_str(" AND id > ?");
+            args.push(blob(after.as_uuid()));
+        }
+        if let Some(customer) = query.customer {
+            sql.push_str(" AND customer_id = ?");
+            args.push(blob(customer.as_uuid()));
+        }
+        if let Some(status) = query.status {
+            sql.push_str(" AND status = ?");
+            args.push(Value::Text(enum_to_text(&status)?));
+        }
+        sql.push_str(" ORDER BY id LIMIT ?");
+        args.push(Value::Integer(i64::from(limit) + 1));
+        self.read(move |c| {
+            let rows = query_all(c, CONVERSATION, &sql, args, conversation_row)?;
+            Ok(Page::from_overfetch(rows, limit, |c| c.id.to_string()))
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl MessageStore for SqliteStorage {
+    async fn insert_message(&self, message: &Message) -> Result<(), StorageError> {
+        let m = message.clone();
+        self.write(move |tx| {
+            let t = m.times;
+            tx.execute(
+                "INSERT INTO messages (business_id, id, conversation_id, customer_id, direction, kind,
+                   content, status, provider_id, error_code, queued_at, sent_at, delivered_at,
+                   read_at, failed_at, received_at, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+                params![
+                    id_bytes(m.business_id.as_uuid()),
+                    id_bytes(m.id.as_uuid()),
+                    id_bytes(m.conversation_id.as_uuid()),
+                    id_bytes(m.customer_id.as_uuid()),
+                    enum_to_text(&m.direction)?,
+                    enum_to_text(&m.kind())?,
+                    to_json(&m.content)?,
+                    enum_to_text(&m.status)?,
+                    m.provider_id,
+                    m.error_code,
+                    opt_micros(t.queued_at),
+                    opt_micros(t.sent_at),
+                    opt_micros(t.delivered_at),
+                    opt_micros(t.read_at),
+                    opt_micros(t.failed_at),
+                    opt_micros(t.received_at),
+                    micros(m.created_at)
+                ],
+            )
+            .map_err(|e| map(MESSAGE, e))?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn get_message(
+        &self,
+        business: BusinessId,
+        id: MessageId,
+    ) -> Result<Message, StorageError> {
+        self.read(move |c| {
+            query_all(
+                c,
+                MESSAGE,
+                "SELECT * FROM messages WHERE business_id = ?1 AND id = ?2",
+                vec![blob(business.as_uuid()), blob(id.as_uuid())],
+                message_row,
+            )?
+            .pop()
+            .ok_or(StorageError::not_found("message"))
+        })
+        .await
+    }
+
+    async fn find_message_by_provider_id(
+        &self,
+        business: BusinessId,
+        provider_id: &str,
+    ) -> Result<Option<Message>, StorageError> {
+        let provider_id = provider_id.to_owned();
+        self.read(move |c| {
+            Ok(query_all(
+                c,
+                MESSAGE,
+                "SELECT * FROM messages WHERE business_id = ?1 AND provider_id = ?2",
+                vec![blob(business.as_uuid()), Value::Text(provider_id)],
+                message_row,
+            )?
+            .pop())
+        })
+        .await
+    }
+
+    async fn update_message(&self, message: &Message) -> Result<(), StorageError> {
+        let m = message.clone();
+        self.write(move |tx| {
+            let t = m.times;
+            let changed = tx
+                .execute(
+                    "UPDATE messages SET status = ?3, provider_id = ?4, error_code = ?5,
+                       queued_at = ?6, sent_at = ?7, delivered_at = ?8, read_at = ?9,
+                       failed_at = ?10, received_at = ?11
+                     WHERE business_id = ?1 AND id = ?2",
+                    params![
+                        id_bytes(m.business_id.as_uuid()),
+                        id_bytes(m.id.as_uuid()),
+                        enum_to_text(&m.status)?,
+                        m.provider_id,
+                        m.error_code,
+                        opt_micros(t.queued_at),
+                        opt_micros(t.sent_at),
+                        opt_micros(t.delivered_at),
+                        opt_micros(t.read_at),
+                        opt_micros(t.failed_at),
+                        opt_micros(t.received_at)
+                    ],
+                )
+                .map_err(|e| map(MESSAGE, e))?;
+            if changed == 0 {
+                Err(StorageError::not_found("message"))
+            } else {
+                Ok(())
+            }
+        })
+        .await
+    }
+
+    async fn list_messages(
+        &self,
+        business: BusinessId,
+        conversation: ConversationId,
+        query: &MessageQuery,
+    ) -> Result<Page<Message>, StorageError> {
+        let limit = clamp_limit(query.limit);
+        let mut sql =
+            String::from("SELECT * FROM messages WHERE business_id = ? AND conversation_id = ?");
+        let mut args = vec![blob(business.as_uuid()), blob(conversation.as_uuid())];
+        if let Some(after) = query.after {
+            sql.push_str(" AND id > ?");
+            args.push(blob(after.as_uuid()));
+        }
+        sql.push_str(" ORDER BY id LIMIT ?");
+        args.push(Value::Integer(i64::from(limit) + 1));
+        self.read(move |c| {
+            let rows = query_all(c, MESSAGE, &sql, args, message_row)?;
+            Ok(Page::from_overfetch(rows, limit, |m| m.id.to_string()))
+        })
+        .await
+    }
+}

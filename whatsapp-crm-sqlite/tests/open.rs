@@ -1,0 +1,114 @@
+//! Opening, migrating and reopening databases.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+
+use whatsapp_crm_core::testing::{full_customer, new_business};
+use whatsapp_crm_sqlite::{OpenError, SCHEMA_VERSION, SqliteStorage};
+
+#[tokio::test]
+async fn migrate_twice_is_a_no_op_and_data_survives_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("crm.db");
+    let storage = SqliteStorage::open(&path).await.unwrap();
+    storage.migrate().await.unwrap();
+    storage.migrate().await.unwrap();
+    assert_eq!(storage.schema_version().await.unwrap(), SCHEMA_VERSION);
+    let b = new_business(&storage, "Persistent").await;
+    let c = full_customer(b.id, "+254712000001", "Kept");
+    use whatsapp_crm_core::ports::CustomerStore;
+    storage.insert_customer(&c).await.unwrap();
+    drop(storage);
+
+    let reopened = SqliteStorage::open(&path).await.unwrap();
+    reopened.migrate().await.unwrap();
+    assert_eq!(reopened.get_customer(b.id, c.id).await.unwrap(), c);
+}
+
+#[tokio::test]
+async fn a_file_that_is_not_sqlite_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("notes.txt");
+    std::fs::write(
+        &path,
+        "these are my shopping notes, not a database\n".repeat(100),
+    )
+    .unwrap();
+    let err = SqliteStorage::open(&path).await.unwrap_err();
+    assert!(matches!(err, OpenError::NotADatabase { .. }), "{err:?}");
+    assert!(
+        err.to_string().contains("is not a SQLite database"),
+        "{err}"
+    );
+    assert!(
+        std::fs::read_to_string(&path)
+            .unwrap()
+            .starts_with("these are my"),
+        "file was changed"
+    );
+}
+
+#[tokio::test]
+async fn a_damaged_database_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("crm.db");
+    let storage = SqliteStorage::open(&path).await.unwrap();
+    storage.migrate().await.unwrap();
+    new_business(&storage, "Soon broken").await;
+    drop(storage);
+    // Keep the header, scribble over the schema page.
+    let mut bytes = std::fs::read(&path).unwrap();
+    for b in bytes.iter_mut().skip(100).take(3000) {
+        *b = 0xA5;
+    }
+    std::fs::write(&path, bytes).unwrap();
+    let _ = std::fs::remove_file(dir.path().join("crm.db-wal"));
+    let result = match SqliteStorage::open(&path).await {
+        Ok(s) => s.migrate().await,
+        Err(e) => Err(e),
+    };
+    let err = result.unwrap_err();
+    println!("{err}");
+    assert!(matches!(err, OpenError::Corrupt { .. }), "{err:?}");
+    assert!(err.to_string().contains("damaged"), "{err}");
+}
+
+#[tokio::test]
+async fn a_database_from_a_newer_version_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("crm.db");
+    {
+        let conn = rusqlite_conn(&path);
+        conn.execute_batch(&format!("PRAGMA user_version = {};", SCHEMA_VERSION + 5))
+            .unwrap();
+    }
+    let storage = SqliteStorage::open(&path).await.unwrap();
+    let err = storage.migrate().await.unwrap_err();
+    assert!(
+        matches!(err, OpenError::NewerSchema { found, supported } if found == SCHEMA_VERSION + 5 && supported == SCHEMA_VERSION)
+    );
+    assert!(err.to_string().contains("newer than this build supports"));
+}
+
+#[tokio::test]
+async fn a_missing_directory_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = SqliteStorage::open(dir.path().join("no/such/dir/crm.db"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, OpenError::CannotOpen { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn storage_is_usable_behind_a_shared_handle() {
+    let storage = SqliteStorage::open_in_memory().unwrap();
+    storage.migrate().await.unwrap();
+    let shared: Arc<dyn whatsapp_crm_core::ports::Storage> = Arc::new(storage);
+    new_business(&*shared, "Shared").await;
+}
+
+/// Opens the file with SQLite directly (through the crate's own dependency tree).
+fn rusqlite_conn(path: &std::path::Path) -> rusqlite::Connection {
+    rusqlite::Connection::open(path).unwrap()
+}
