@@ -31,11 +31,7 @@ pub struct AppState {
 impl AppState {
     /// State over `crm` with default limits.
     pub fn new(crm: Crm, storage_kind: &'static str) -> Self {
-        Self {
-            crm,
-            storage_kind,
-            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
-        }
+        Self { crm, storage_kind, max_body_bytes: DEFAULT_MAX_BODY_BYTES }
     }
 
     /// Sets the request body limit.
@@ -63,10 +59,7 @@ pub fn app(state: AppState) -> Router {
     let doc = Arc::new(doc);
     let max_body = state.max_body_bytes;
     router
-        .route(
-            "/openapi.json",
-            get(move || async move { axum::Json(doc.as_ref().clone()) }),
-        )
+        .route("/openapi.json", get(move || async move { axum::Json(doc.as_ref().clone()) }))
         .route("/docs", get(routes::system::docs_page))
         .fallback(|| async { ApiError::no_route() })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })

@@ -18,9 +18,7 @@ pub async fn serve(store: OpenStore, args: &ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     tracing::info!(address = %listener.local_addr()?, storage = store.kind, "serving");
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())
 }
@@ -39,9 +37,7 @@ pub async fn create_business(store: OpenStore, args: &CreateBusinessArgs) -> any
         })
         .await?;
     let (key, hash) = generate_api_key().context("no randomness available for the API key")?;
-    crm.businesses()
-        .issue_api_key(business.id, hash, &args.key_label)
-        .await?;
+    crm.businesses().issue_api_key(business.id, hash, &args.key_label).await?;
     eprintln!("Created business {} ({}).", business.id, business.name);
     if store.kind == "memory" {
         eprintln!(

@@ -42,14 +42,7 @@ pub struct ApiError {
 impl ApiError {
     /// An error with no field details.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            detail: ErrorDetail {
-                code,
-                message: message.into(),
-                details: Vec::new(),
-            },
-        }
+        Self { status, detail: ErrorDetail { code, message: message.into(), details: Vec::new() } }
     }
 
     /// 401: missing, malformed, unknown or revoked API key.
@@ -86,8 +79,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut res = (self.status, axum::Json(ErrorBody { error: self.detail })).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
-            res.headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         res
     }
@@ -104,22 +96,16 @@ impl From<ServiceError> for ApiError {
                     details: v.errors,
                 },
             },
-            ServiceError::NotFound { entity } => Self::new(
-                StatusCode::NOT_FOUND,
-                "not_found",
-                format!("{entity} not found"),
-            ),
+            ServiceError::NotFound { entity } => {
+                Self::new(StatusCode::NOT_FOUND, "not_found", format!("{entity} not found"))
+            }
             e @ ServiceError::Conflict { .. } => {
                 Self::new(StatusCode::CONFLICT, "conflict", e.to_string())
             }
             ServiceError::Storage(e) => e.into(),
             other => {
                 tracing::error!(error = %other, "unexpected service error");
-                Self::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    "internal error",
-                )
+                Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error")
             }
         }
     }
@@ -135,11 +121,7 @@ impl From<StorageError> for ApiError {
                 "storage is unavailable, retry later",
             )
         } else {
-            Self::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "internal error",
-            )
+            Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error")
         }
     }
 }
@@ -172,11 +154,9 @@ fn json_rejection(r: JsonRejection) -> ApiError {
             "malformed_json",
             format!("request body is not valid JSON: {}", r.body_text()),
         ),
-        JsonRejection::JsonDataError(_) => ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "validation_failed",
-            r.body_text(),
-        ),
+        JsonRejection::JsonDataError(_) => {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", r.body_text())
+        }
         JsonRejection::MissingJsonContentType(_) => ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use whatsapp_crm_core::InMemoryStorage;
 use whatsapp_crm_core::ports::Storage;
+use whatsapp_crm_postgres::PostgresStorage;
 use whatsapp_crm_sqlite::SqliteStorage;
 
 /// The store used when none is configured: a SQLite file in the working directory.
@@ -23,9 +24,9 @@ pub enum OpenError {
     /// The SQLite file could not be opened or migrated.
     #[error("cannot use SQLite database: {0}")]
     Sqlite(#[from] whatsapp_crm_sqlite::OpenError),
-    /// The setting names a backend this build does not include.
-    #[error("unsupported database setting: {0}")]
-    Unsupported(String),
+    /// The PostgreSQL server could not be reached or migrated.
+    #[error("cannot use PostgreSQL database: {0}")]
+    Postgres(#[from] whatsapp_crm_core::StorageError),
 }
 
 /// What a `--database` setting names.
@@ -35,7 +36,8 @@ pub enum DatabaseSetting {
     Memory,
     /// A SQLite file (`path`, `sqlite:path` or `sqlite://path`).
     Sqlite(String),
-    /// A PostgreSQL URL.
+    /// A PostgreSQL URL (`postgres://user:pass@host:5432/db`; add
+    /// `?options=-csearch_path%3Dmyschema` to keep the tables in another schema).
     Postgres(String),
 }
 
@@ -48,10 +50,8 @@ impl DatabaseSetting {
         } else if s.starts_with("postgres://") || s.starts_with("postgresql://") {
             Self::Postgres(s.to_owned())
         } else {
-            let path = s
-                .strip_prefix("sqlite://")
-                .or_else(|| s.strip_prefix("sqlite:"))
-                .unwrap_or(s);
+            let path =
+                s.strip_prefix("sqlite://").or_else(|| s.strip_prefix("sqlite:")).unwrap_or(s);
             Self::Sqlite(path.to_owned())
         }
     }
@@ -60,21 +60,19 @@ impl DatabaseSetting {
 /// Opens and migrates the store a `--database` setting names.
 pub async fn open(setting: &str) -> Result<OpenStore, OpenError> {
     match DatabaseSetting::parse(setting) {
-        DatabaseSetting::Memory => Ok(OpenStore {
-            storage: Arc::new(InMemoryStorage::new()),
-            kind: "memory",
-        }),
+        DatabaseSetting::Memory => {
+            Ok(OpenStore { storage: Arc::new(InMemoryStorage::new()), kind: "memory" })
+        }
         DatabaseSetting::Sqlite(path) => {
             let storage = SqliteStorage::open(&path).await?;
             storage.migrate().await?;
-            Ok(OpenStore {
-                storage: Arc::new(storage),
-                kind: "sqlite",
-            })
+            Ok(OpenStore { storage: Arc::new(storage), kind: "sqlite" })
         }
-        DatabaseSetting::Postgres(_) => Err(OpenError::Unsupported(
-            "PostgreSQL support is not built in yet".into(),
-        )),
+        DatabaseSetting::Postgres(url) => {
+            let storage = PostgresStorage::connect(&url).await?;
+            storage.migrate().await?;
+            Ok(OpenStore { storage: Arc::new(storage), kind: "postgres" })
+        }
     }
 }
 
@@ -85,18 +83,12 @@ mod tests {
     #[test]
     fn settings_name_their_backend() {
         assert_eq!(DatabaseSetting::parse("memory"), DatabaseSetting::Memory);
-        assert_eq!(
-            DatabaseSetting::parse("./x.db"),
-            DatabaseSetting::Sqlite("./x.db".into())
-        );
+        assert_eq!(DatabaseSetting::parse("./x.db"), DatabaseSetting::Sqlite("./x.db".into()));
         assert_eq!(
             DatabaseSetting::parse("sqlite:///tmp/x.db"),
             DatabaseSetting::Sqlite("/tmp/x.db".into())
         );
-        assert_eq!(
-            DatabaseSetting::parse("sqlite:x.db"),
-            DatabaseSetting::Sqlite("x.db".into())
-        );
+        assert_eq!(DatabaseSetting::parse("sqlite:x.db"), DatabaseSetting::Sqlite("x.db".into()));
         assert!(matches!(
             DatabaseSetting::parse("postgres://u@h/db"),
             DatabaseSetting::Postgres(_)
@@ -108,12 +100,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("readme.txt");
         std::fs::write(&path, "not a database at all, just text ".repeat(64)).unwrap();
-        let Err(err) = open(path.to_str().unwrap()).await else {
-            panic!("opened a text file")
-        };
-        assert!(
-            err.to_string().contains("is not a SQLite database"),
-            "{err}"
-        );
+        let Err(err) = open(path.to_str().unwrap()).await else { panic!("opened a text file") };
+        assert!(err.to_string().contains("is not a SQLite database"), "{err}");
     }
 }

@@ -80,39 +80,21 @@ async fn http(
     let mut raw = String::new();
     stream.read_to_string(&mut raw).await.unwrap();
     let status = raw[9..12].parse().unwrap();
-    let body = raw
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
+    let body = raw.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
     (status, body)
 }
 
 async fn create_business(dir: &Path, db: &str) -> String {
     let out = Command::new(BIN)
-        .args([
-            "--database",
-            db,
-            "create-business",
-            "--name",
-            "Duka",
-            "--sender",
-            "+254700000001",
-        ])
+        .args(["--database", db, "create-business", "--name", "Duka", "--sender", "+254700000001"])
         .current_dir(dir)
         .env_remove("DATABASE_URL")
         .output()
         .await
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let key = String::from_utf8(out.stdout).unwrap().trim().to_owned();
-    assert!(
-        key.starts_with("wcrm_"),
-        "stdout must hold only the key: {key:?}"
-    );
+    assert!(key.starts_with("wcrm_"), "stdout must hold only the key: {key:?}");
     key
 }
 
@@ -123,10 +105,7 @@ async fn starts_with_no_configuration_on_a_sqlite_file() {
     let (status, body) = http(&server.addr, "GET", "/health", None, None).await;
     assert_eq!(status, 200, "{body}");
     assert!(body.contains(r#""storage":"sqlite""#), "{body}");
-    assert!(
-        dir.path().join("whatsapp-crm.db").exists(),
-        "default database file not created"
-    );
+    assert!(dir.path().join("whatsapp-crm.db").exists(), "default database file not created");
     server.stop().await;
 }
 
@@ -145,25 +124,12 @@ async fn data_survives_a_restart() {
     )
     .await;
     assert_eq!(status, 201, "{created}");
-    let id = created
-        .split(r#""id":""#)
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_owned();
+    let id = created.split(r#""id":""#).nth(1).unwrap().split('"').next().unwrap().to_owned();
     server.stop().await;
 
     let server = Server::start(dir.path(), &["--database", "shop.db"]).await;
-    let (status, fetched) = http(
-        &server.addr,
-        "GET",
-        &format!("/v1/customers/{id}"),
-        Some(&key),
-        None,
-    )
-    .await;
+    let (status, fetched) =
+        http(&server.addr, "GET", &format!("/v1/customers/{id}"), Some(&key), None).await;
     assert_eq!(status, 200, "{fetched}");
     let before: serde_json::Value = serde_json::from_str(&created).unwrap();
     let after: serde_json::Value = serde_json::from_str(&fetched).unwrap();

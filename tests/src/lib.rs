@@ -1,1 +1,2 @@
-//! placeholder
+//! End-to-end tests across the whatsapp-crm crates live in `tests/`; this
+//! library is empty.

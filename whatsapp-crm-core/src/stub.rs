@@ -103,10 +103,7 @@ mod tests {
     #[tokio::test]
     async fn records_and_fails_as_scripted() {
         let stub = StubTransport::new();
-        stub.fail_next(TransportError::RateLimited {
-            code: Some(20429),
-            retry_after: None,
-        });
+        stub.fail_next(TransportError::RateLimited { code: Some(20429), retry_after: None });
         assert!(stub.send(&msg()).await.unwrap_err().is_retryable());
         let receipt = stub.send(&msg()).await.unwrap();
         assert_eq!(receipt.provider_id.len(), 34);

@@ -1,1 +1,34 @@
-//! placeholder
+//! # whatsapp-crm-postgres
+//!
+//! [`PostgresStorage`]: the whatsapp-crm SDK's store for businesses that outgrow
+//! one machine. Several reference-server processes can share one database: the
+//! storage keeps no state besides its connection pool, migrations are embedded and
+//! advisory-locked, and every query is checked at run time (building needs no
+//! database). It passes the whole storage conformance suite of `whatsapp-crm-core`
+//! against a real PostgreSQL server.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use whatsapp_crm_core::Crm;
+//! use whatsapp_crm_postgres::{PostgresConfig, PostgresStorage};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let config = PostgresConfig::new("postgres://crm:secret@127.0.0.1:5432/crm")
+//!     .with_max_connections(20);
+//! let storage = PostgresStorage::connect_with(config).await?;
+//! storage.migrate().await?;
+//! let crm = Crm::new(Arc::new(storage));
+//! # Ok(()) }
+//! ```
+
+mod codec;
+mod customers;
+mod error;
+mod identity;
+mod listing;
+mod messaging;
+mod storage;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use storage::{PostgresConfig, PostgresStorage};

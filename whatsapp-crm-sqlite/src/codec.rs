@@ -22,9 +22,7 @@ pub(crate) fn get_uuid(row: &Row<'_>, col: &str) -> Result<Uuid, StorageError> {
 /// Reads a nullable 16-byte id column.
 pub(crate) fn get_opt_uuid(row: &Row<'_>, col: &str) -> Result<Option<Uuid>, StorageError> {
     let bytes: Option<Vec<u8>> = row.get(col).map_err(|e| corrupt(col, e))?;
-    bytes
-        .map(|b| Uuid::from_slice(&b).map_err(|e| corrupt(col, e)))
-        .transpose()
+    bytes.map(|b| Uuid::from_slice(&b).map_err(|e| corrupt(col, e))).transpose()
 }
 
 /// A time as microseconds since the epoch.

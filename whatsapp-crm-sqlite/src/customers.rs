@@ -36,11 +36,7 @@ fn customer_row(row: &Row<'_>) -> Result<Customer, StorageError> {
     let month: Option<u8> = get(row, "birthday_month")?;
     let day: Option<u8> = get(row, "birthday_day")?;
     let birthday = match (month, day) {
-        (Some(month), Some(day)) => Some(Birthday {
-            month,
-            day,
-            year: get(row, "birthday_year")?,
-        }),
+        (Some(month), Some(day)) => Some(Birthday { month, day, year: get(row, "birthday_year")? }),
         _ => None,
     };
     Ok(Customer {
@@ -49,10 +45,7 @@ fn customer_row(row: &Row<'_>) -> Result<Customer, StorageError> {
         phone: get_parsed(row, "phone")?,
         name: get(row, "name")?,
         tags,
-        location: Location {
-            country: get(row, "country")?,
-            city: get(row, "city")?,
-        },
+        location: Location { country: get(row, "country")?, city: get(row, "city")? },
         birthday,
         marketing: MarketingConsent {
             status: get_enum(row, "consent_status")?,
@@ -114,10 +107,7 @@ fn load(conn: &Connection, business: BusinessId, id: CustomerId) -> Result<Custo
     let sql = format!("{SELECT} WHERE c.business_id = ?1 AND c.id = ?2");
     let mut stmt = conn.prepare_cached(&sql).map_err(|e| map(CUSTOMER, e))?;
     let mut rows = stmt
-        .query(params![
-            id_bytes(business.as_uuid()),
-            id_bytes(id.as_uuid())
-        ])
+        .query(params![id_bytes(business.as_uuid()), id_bytes(id.as_uuid())])
         .map_err(|e| map(CUSTOMER, e))?;
     match rows.next().map_err(|e| map(CUSTOMER, e))? {
         Some(row) => customer_row(row),
@@ -137,11 +127,7 @@ fn change_tags(
     let touched = tx
         .execute(
             "UPDATE customers SET updated_at = ?3 WHERE business_id = ?1 AND id = ?2",
-            params![
-                id_bytes(business.as_uuid()),
-                id_bytes(id.as_uuid()),
-                micros(at)
-            ],
+            params![id_bytes(business.as_uuid()), id_bytes(id.as_uuid()), micros(at)],
         )
         .map_err(|e| map(CUSTOMER, e))?;
     if touched == 0 {
@@ -154,12 +140,8 @@ fn change_tags(
     };
     let mut stmt = tx.prepare_cached(sql).map_err(|e| map(TAG, e))?;
     for t in tags {
-        stmt.execute(params![
-            id_bytes(business.as_uuid()),
-            id_bytes(id.as_uuid()),
-            t.as_str()
-        ])
-        .map_err(|e| map(TAG, e))?;
+        stmt.execute(params![id_bytes(business.as_uuid()), id_bytes(id.as_uuid()), t.as_str()])
+            .map_err(|e| map(TAG, e))?;
     }
     load(tx, business, id)
 }
@@ -203,10 +185,7 @@ impl CustomerStore for SqliteStorage {
             let mut rows = stmt
                 .query(params![id_bytes(business.as_uuid()), phone])
                 .map_err(|e| map(CUSTOMER, e))?;
-            rows.next()
-                .map_err(|e| map(CUSTOMER, e))?
-                .map(customer_row)
-                .transpose()
+            rows.next().map_err(|e| map(CUSTOMER, e))?.map(customer_row).transpose()
         })
         .await
     }
@@ -251,11 +230,7 @@ impl CustomerStore for SqliteStorage {
                     params![id_bytes(business.as_uuid()), id_bytes(id.as_uuid())],
                 )
                 .map_err(|e| map(CUSTOMER, e))?;
-            if gone == 0 {
-                Err(StorageError::not_found("customer"))
-            } else {
-                Ok(())
-            }
+            if gone == 0 { Err(StorageError::not_found("customer")) } else { Ok(()) }
         })
         .await
     }
@@ -272,12 +247,7 @@ impl CustomerStore for SqliteStorage {
             sql.push_str(" AND c.id > ?");
             args.push(Value::Blob(id_bytes(after.as_uuid()).to_vec()));
         }
-        if let Some(needle) = query
-            .search
-            .as_deref()
-            .map(search_needle)
-            .filter(|n| !n.is_empty())
-        {
+        if let Some(needle) = query.search.as_deref().map(search_needle).filter(|n| !n.is_empty()) {
             // instr() matches the text literally: no LIKE wildcards to escape.
             sql.push_str(" AND instr(c.search_text, ?) > 0");
             args.push(Value::Text(needle));
@@ -293,9 +263,7 @@ impl CustomerStore for SqliteStorage {
         args.push(Value::Integer(i64::from(limit) + 1));
         self.read(move |c| {
             let mut stmt = c.prepare_cached(&sql).map_err(|e| map(CUSTOMER, e))?;
-            let mut rows = stmt
-                .query(params_from_iter(args))
-                .map_err(|e| map(CUSTOMER, e))?;
+            let mut rows = stmt.query(params_from_iter(args)).map_err(|e| map(CUSTOMER, e))?;
             let mut out = Vec::new();
             while let Some(row) = rows.next().map_err(|e| map(CUSTOMER, e))? {
                 out.push(customer_row(row)?);
@@ -313,8 +281,7 @@ impl CustomerStore for SqliteStorage {
         at: DateTime<Utc>,
     ) -> Result<Customer, StorageError> {
         let tags = tags.to_vec();
-        self.write(move |tx| change_tags(tx, business, id, &tags, at, true))
-            .await
+        self.write(move |tx| change_tags(tx, business, id, &tags, at, true)).await
     }
 
     async fn remove_customer_tags(
@@ -325,7 +292,6 @@ impl CustomerStore for SqliteStorage {
         at: DateTime<Utc>,
     ) -> Result<Customer, StorageError> {
         let tags = tags.to_vec();
-        self.write(move |tx| change_tags(tx, business, id, &tags, at, false))
-            .await
+        self.write(move |tx| change_tags(tx, business, id, &tags, at, false)).await
     }
 }

@@ -48,18 +48,12 @@ pub enum OpenError {
 impl OpenError {
     pub(crate) fn from_sqlite(path: &str, e: rusqlite::Error) -> Self {
         match e.sqlite_error_code() {
-            Some(ErrorCode::NotADatabase) => Self::NotADatabase {
-                path: path.to_owned(),
-            },
-            Some(ErrorCode::DatabaseCorrupt) => Self::Corrupt {
-                path: path.to_owned(),
-                detail: e.to_string(),
-            },
+            Some(ErrorCode::NotADatabase) => Self::NotADatabase { path: path.to_owned() },
+            Some(ErrorCode::DatabaseCorrupt) => {
+                Self::Corrupt { path: path.to_owned(), detail: e.to_string() }
+            }
             Some(ErrorCode::CannotOpen | ErrorCode::PermissionDenied | ErrorCode::ReadOnly) => {
-                Self::CannotOpen {
-                    path: path.to_owned(),
-                    detail: e.to_string(),
-                }
+                Self::CannotOpen { path: path.to_owned(), detail: e.to_string() }
             }
             _ => Self::Sqlite(e.to_string()),
         }

@@ -26,9 +26,7 @@ fn business_row(row: &Row<'_>) -> Result<Business, StorageError> {
 
 fn api_key_row(row: &Row<'_>) -> Result<ApiKey, StorageError> {
     let hash: Vec<u8> = get(row, "hash")?;
-    let hash: [u8; 32] = hash
-        .try_into()
-        .map_err(|_| corrupt("hash", "not 32 bytes"))?;
+    let hash: [u8; 32] = hash.try_into().map_err(|_| corrupt("hash", "not 32 bytes"))?;
     Ok(ApiKey {
         id: ApiKeyId::from_uuid(get_uuid(row, "id")?),
         business_id: BusinessId::from_uuid(get_uuid(row, "business_id")?),
@@ -67,9 +65,7 @@ impl BusinessStore for SqliteStorage {
             let mut stmt = c
                 .prepare_cached("SELECT * FROM businesses WHERE id = ?1")
                 .map_err(|e| map(BUSINESS, e))?;
-            let mut rows = stmt
-                .query([id_bytes(id.as_uuid())])
-                .map_err(|e| map(BUSINESS, e))?;
+            let mut rows = stmt.query([id_bytes(id.as_uuid())]).map_err(|e| map(BUSINESS, e))?;
             match rows.next().map_err(|e| map(BUSINESS, e))? {
                 Some(row) => business_row(row),
                 None => Err(StorageError::not_found("business")),
@@ -109,10 +105,7 @@ impl ApiKeyStore for SqliteStorage {
                 .prepare_cached("SELECT * FROM api_keys WHERE hash = ?1")
                 .map_err(|e| map(API_KEY, e))?;
             let mut rows = stmt.query([hash]).map_err(|e| map(API_KEY, e))?;
-            rows.next()
-                .map_err(|e| map(API_KEY, e))?
-                .map(api_key_row)
-                .transpose()
+            rows.next().map_err(|e| map(API_KEY, e))?.map(api_key_row).transpose()
         })
         .await
     }
@@ -122,9 +115,8 @@ impl ApiKeyStore for SqliteStorage {
             let mut stmt = c
                 .prepare_cached("SELECT * FROM api_keys WHERE business_id = ?1 ORDER BY id")
                 .map_err(|e| map(API_KEY, e))?;
-            let mut rows = stmt
-                .query([id_bytes(business.as_uuid())])
-                .map_err(|e| map(API_KEY, e))?;
+            let mut rows =
+                stmt.query([id_bytes(business.as_uuid())]).map_err(|e| map(API_KEY, e))?;
             let mut out = Vec::new();
             while let Some(row) = rows.next().map_err(|e| map(API_KEY, e))? {
                 out.push(api_key_row(row)?);
@@ -145,11 +137,7 @@ impl ApiKeyStore for SqliteStorage {
                 .query_row(
                     "UPDATE api_keys SET revoked_at = coalesce(revoked_at, ?3)
                      WHERE business_id = ?1 AND id = ?2 RETURNING id",
-                    params![
-                        id_bytes(business.as_uuid()),
-                        id_bytes(id.as_uuid()),
-                        micros(at)
-                    ],
+                    params![id_bytes(business.as_uuid()), id_bytes(id.as_uuid()), micros(at)],
                     |_| Ok(()),
                 )
                 .optional()

@@ -72,9 +72,7 @@ fn query_all<T>(
     decode: fn(&Row<'_>) -> Result<T, StorageError>,
 ) -> Result<Vec<T>, StorageError> {
     let mut stmt = c.prepare_cached(sql).map_err(|e| map(ctx, e))?;
-    let mut rows = stmt
-        .query(params_from_iter(args))
-        .map_err(|e| map(ctx, e))?;
+    let mut rows = stmt.query(params_from_iter(args)).map_err(|e| map(ctx, e))?;
     let mut out = Vec::new();
     while let Some(row) = rows.next().map_err(|e| map(ctx, e))? {
         out.push(decode(row)?);
@@ -303,11 +301,7 @@ impl MessageStore for SqliteStorage {
                     ],
                 )
                 .map_err(|e| map(MESSAGE, e))?;
-            if changed == 0 {
-                Err(StorageError::not_found("message"))
-            } else {
-                Ok(())
-            }
+            if changed == 0 { Err(StorageError::not_found("message")) } else { Ok(()) }
         })
         .await
     }

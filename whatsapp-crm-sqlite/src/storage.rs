@@ -41,9 +41,7 @@ struct Inner {
 
 impl std::fmt::Debug for SqliteStorage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqliteStorage")
-            .field("path", &self.inner.path)
-            .finish_non_exhaustive()
+        f.debug_struct("SqliteStorage").field("path", &self.inner.path).finish_non_exhaustive()
     }
 }
 
@@ -85,10 +83,7 @@ impl SqliteStorage {
     pub async fn migrate(&self) -> Result<(), OpenError> {
         let inner = Arc::clone(&self.inner);
         tokio::task::spawn_blocking(move || {
-            let shown = inner
-                .path
-                .as_ref()
-                .map_or(":memory:".into(), |p| p.display().to_string());
+            let shown = inner.path.as_ref().map_or(":memory:".into(), |p| p.display().to_string());
             let mut conn = lock(&inner.writer);
             migrate(&mut conn).map_err(|e| match e {
                 MigrateError::Open(e) => e,
@@ -118,9 +113,8 @@ impl SqliteStorage {
         let inner = Arc::clone(&self.inner);
         tokio::task::spawn_blocking(move || {
             let mut conn = lock(&inner.writer);
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(|e| {
+            let tx =
+                conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(|e| {
                     crate::error::map(crate::error::Ctx::new("database", "database"), e)
                 })?;
             let out = f(&tx)?;

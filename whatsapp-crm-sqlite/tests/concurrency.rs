@@ -15,9 +15,7 @@ const CUSTOMERS_PER_TASK: usize = 40;
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn eight_tasks_mixed_reads_and_writes_lose_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let storage = SqliteStorage::open(dir.path().join("busy.db"))
-        .await
-        .unwrap();
+    let storage = SqliteStorage::open(dir.path().join("busy.db")).await.unwrap();
     storage.migrate().await.unwrap();
     let storage: Arc<dyn Storage> = Arc::new(storage);
     let business = new_business(&*storage, "Busy shop").await;
@@ -33,14 +31,9 @@ async fn eight_tasks_mixed_reads_and_writes_lose_nothing() {
                 let c = bare_customer(business.id, &format!("+2547{task:02}{i:06}"));
                 s.insert_customer(&c).await.unwrap();
                 let label = tag(&format!("task{task}"));
-                s.add_customer_tags(
-                    business.id,
-                    c.id,
-                    std::slice::from_ref(&label),
-                    at(i as i64),
-                )
-                .await
-                .unwrap();
+                s.add_customer_tags(business.id, c.id, std::slice::from_ref(&label), at(i as i64))
+                    .await
+                    .unwrap();
                 // Every task also tags one shared customer, racing on the same rows.
                 let shared_tag = tag(&format!("seen-by-{task}-{i}"));
                 s.add_customer_tags(business.id, shared.id, &[shared_tag], at(i as i64))
@@ -49,13 +42,7 @@ async fn eight_tasks_mixed_reads_and_writes_lose_nothing() {
                 let read = s.get_customer(business.id, c.id).await.unwrap();
                 assert_eq!(read.tags.len(), 1);
                 let page = s
-                    .list_customers(
-                        business.id,
-                        &CustomerQuery {
-                            limit: 20,
-                            ..Default::default()
-                        },
-                    )
+                    .list_customers(business.id, &CustomerQuery { limit: 20, ..Default::default() })
                     .await
                     .unwrap();
                 assert!(!page.items.is_empty());
@@ -74,14 +61,7 @@ async fn eight_tasks_mixed_reads_and_writes_lose_nothing() {
     let mut after = None;
     loop {
         let page = storage
-            .list_customers(
-                business.id,
-                &CustomerQuery {
-                    limit: 200,
-                    after,
-                    ..Default::default()
-                },
-            )
+            .list_customers(business.id, &CustomerQuery { limit: 200, after, ..Default::default() })
             .await
             .unwrap();
         seen.extend(page.items.iter().map(|c| c.id));
@@ -94,27 +74,15 @@ async fn eight_tasks_mixed_reads_and_writes_lose_nothing() {
     assert_eq!(seen.len(), TASKS * CUSTOMERS_PER_TASK);
     assert_eq!(seen, expected);
     for t in 0..TASKS {
-        let q = CustomerQuery {
-            tag: Some(tag(&format!("task{t}"))),
-            limit: 200,
-            ..Default::default()
-        };
+        let q =
+            CustomerQuery { tag: Some(tag(&format!("task{t}"))), limit: 200, ..Default::default() };
         assert_eq!(
-            storage
-                .list_customers(business.id, &q)
-                .await
-                .unwrap()
-                .items
-                .len(),
+            storage.list_customers(business.id, &q).await.unwrap().items.len(),
             CUSTOMERS_PER_TASK
         );
     }
     let shared = storage.get_customer(business.id, shared.id).await.unwrap();
-    assert_eq!(
-        shared.tags.len(),
-        TASKS * CUSTOMERS_PER_TASK,
-        "a concurrent tag write was lost"
-    );
+    assert_eq!(shared.tags.len(), TASKS * CUSTOMERS_PER_TASK, "a concurrent tag write was lost");
 }
 
 async fn futures_all<T>(handles: Vec<tokio::task::JoinHandle<T>>) -> Vec<T> {

@@ -30,21 +30,12 @@ async fn migrate_twice_is_a_no_op_and_data_survives_reopen() {
 async fn a_file_that_is_not_sqlite_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("notes.txt");
-    std::fs::write(
-        &path,
-        "these are my shopping notes, not a database\n".repeat(100),
-    )
-    .unwrap();
+    std::fs::write(&path, "these are my shopping notes, not a database\n".repeat(100)).unwrap();
     let err = SqliteStorage::open(&path).await.unwrap_err();
     assert!(matches!(err, OpenError::NotADatabase { .. }), "{err:?}");
+    assert!(err.to_string().contains("is not a SQLite database"), "{err}");
     assert!(
-        err.to_string().contains("is not a SQLite database"),
-        "{err}"
-    );
-    assert!(
-        std::fs::read_to_string(&path)
-            .unwrap()
-            .starts_with("these are my"),
+        std::fs::read_to_string(&path).unwrap().starts_with("these are my"),
         "file was changed"
     );
 }
@@ -80,8 +71,7 @@ async fn a_database_from_a_newer_version_is_refused() {
     let path = dir.path().join("crm.db");
     {
         let conn = rusqlite_conn(&path);
-        conn.execute_batch(&format!("PRAGMA user_version = {};", SCHEMA_VERSION + 5))
-            .unwrap();
+        conn.execute_batch(&format!("PRAGMA user_version = {};", SCHEMA_VERSION + 5)).unwrap();
     }
     let storage = SqliteStorage::open(&path).await.unwrap();
     let err = storage.migrate().await.unwrap_err();
@@ -94,9 +84,7 @@ async fn a_database_from_a_newer_version_is_refused() {
 #[tokio::test]
 async fn a_missing_directory_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
-    let err = SqliteStorage::open(dir.path().join("no/such/dir/crm.db"))
-        .await
-        .unwrap_err();
+    let err = SqliteStorage::open(dir.path().join("no/such/dir/crm.db")).await.unwrap_err();
     assert!(matches!(err, OpenError::CannotOpen { .. }), "{err:?}");
 }
 

@@ -37,39 +37,20 @@ async fn main() -> anyhow::Result<()> {
 
     let vips = crm
         .customers()
-        .list(
-            shop.id,
-            CustomerListParams {
-                tag: Some("VIP".into()),
-                ..Default::default()
-            },
-        )
+        .list(shop.id, CustomerListParams { tag: Some("VIP".into()), ..Default::default() })
         .await?;
     println!("VIP customers: {}", vips.items.len());
 
     let found = crm
         .customers()
-        .list(
-            shop.id,
-            CustomerListParams {
-                search: Some("otieno".into()),
-                ..Default::default()
-            },
-        )
+        .list(shop.id, CustomerListParams { search: Some("otieno".into()), ..Default::default() })
         .await?;
     let otieno = &found.items[0];
     let patch: CustomerPatch = serde_json::from_str(r#"{"attributes": {"favourite": "mangoes"}}"#)?;
     let otieno = crm.customers().update(shop.id, otieno.id, patch).await?;
-    println!(
-        "{} now has attributes {:?}",
-        otieno.phone, otieno.attributes
-    );
+    println!("{} now has attributes {:?}", otieno.phone, otieno.attributes);
 
-    match crm
-        .customers()
-        .create(shop.id, NewCustomer::with_phone("0712 000 001"))
-        .await
-    {
+    match crm.customers().create(shop.id, NewCustomer::with_phone("0712 000 001")).await {
         Err(ServiceError::Invalid(e)) => println!("refused as expected: {e}"),
         other => anyhow::bail!("expected a validation error, got {other:?}"),
     }

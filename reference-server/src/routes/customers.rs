@@ -88,15 +88,9 @@ async fn list_customers(
     Tenant(business): Tenant,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<axum::Json<Page<Customer>>, ApiError> {
-    let params = CustomerListParams {
-        search: q.search,
-        tag: q.tag,
-        limit: q.limit,
-        cursor: q.cursor,
-    };
-    Ok(axum::Json(
-        state.crm.customers().list(business, params).await?,
-    ))
+    let params =
+        CustomerListParams { search: q.search, tag: q.tag, limit: q.limit, cursor: q.cursor };
+    Ok(axum::Json(state.crm.customers().list(business, params).await?))
 }
 
 /// Get one customer.
@@ -141,9 +135,7 @@ async fn update_customer(
     ApiPath(id): ApiPath<CustomerId>,
     ApiJson(patch): ApiJson<CustomerPatch>,
 ) -> Result<axum::Json<Customer>, ApiError> {
-    Ok(axum::Json(
-        state.crm.customers().update(business, id, patch).await?,
-    ))
+    Ok(axum::Json(state.crm.customers().update(business, id, patch).await?))
 }
 
 /// Delete a customer and their conversation history.
@@ -187,13 +179,7 @@ async fn add_tags(
     ApiPath(id): ApiPath<CustomerId>,
     ApiJson(body): ApiJson<TagsRequest>,
 ) -> Result<axum::Json<Customer>, ApiError> {
-    Ok(axum::Json(
-        state
-            .crm
-            .customers()
-            .add_tags(business, id, &body.tags)
-            .await?,
-    ))
+    Ok(axum::Json(state.crm.customers().add_tags(business, id, &body.tags).await?))
 }
 
 /// Remove one tag from a customer.
@@ -217,11 +203,5 @@ async fn remove_tag(
     Tenant(business): Tenant,
     ApiPath((id, tag)): ApiPath<(CustomerId, String)>,
 ) -> Result<axum::Json<Customer>, ApiError> {
-    Ok(axum::Json(
-        state
-            .crm
-            .customers()
-            .remove_tags(business, id, &[tag])
-            .await?,
-    ))
+    Ok(axum::Json(state.crm.customers().remove_tags(business, id, &[tag]).await?))
 }

@@ -15,9 +15,7 @@ use crate::error::{ApiError, ErrorBody};
 
 /// Health and identity routes.
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(health))
-        .routes(routes!(current_business))
+    OpenApiRouter::new().routes(routes!(health)).routes(routes!(current_business))
 }
 
 /// Health report.

@@ -172,9 +172,7 @@ pub fn order_total(currency: Currency, items: &[LineItem]) -> Result<Money, Orde
             });
         }
         let line_total = item.total().map_err(|_| OrderError::Overflow)?;
-        total = total
-            .checked_add(line_total)
-            .map_err(|_| OrderError::Overflow)?;
+        total = total.checked_add(line_total).map_err(|_| OrderError::Overflow)?;
     }
     Ok(total)
 }
@@ -196,14 +194,8 @@ mod tests {
     #[test]
     fn totals_lines() {
         let items = vec![line(2, 5_000, Currency::KES), line(1, 250, Currency::KES)];
-        let o = Order::new(
-            BusinessId::new(),
-            CustomerId::new(),
-            Currency::KES,
-            items,
-            Utc::now(),
-        )
-        .unwrap();
+        let o = Order::new(BusinessId::new(), CustomerId::new(), Currency::KES, items, Utc::now())
+            .unwrap();
         assert_eq!(o.total, Money::new(10_250, Currency::KES));
     }
 
@@ -211,17 +203,11 @@ mod tests {
     fn refuses_bad_lines() {
         let c = Currency::KES;
         assert_eq!(order_total(c, &[]), Err(OrderError::Empty));
-        assert_eq!(
-            order_total(c, &[line(0, 1, c)]),
-            Err(OrderError::ZeroQuantity { line: 0 })
-        );
+        assert_eq!(order_total(c, &[line(0, 1, c)]), Err(OrderError::ZeroQuantity { line: 0 }));
         assert!(matches!(
             order_total(c, &[line(1, 1, c), line(1, 1, Currency::USD)]),
             Err(OrderError::CurrencyMismatch { line: 1, .. })
         ));
-        assert_eq!(
-            order_total(c, &[line(u32::MAX, i64::MAX, c)]),
-            Err(OrderError::Overflow)
-        );
+        assert_eq!(order_total(c, &[line(u32::MAX, i64::MAX, c)]), Err(OrderError::Overflow));
     }
 }

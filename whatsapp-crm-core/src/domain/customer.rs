@@ -110,10 +110,7 @@ pub struct NewCustomer {
 impl NewCustomer {
     /// A new customer with only a phone number.
     pub fn with_phone(phone: impl Into<String>) -> Self {
-        Self {
-            phone: phone.into(),
-            ..Self::default()
-        }
+        Self { phone: phone.into(), ..Self::default() }
     }
 
     /// Validates every field (all problems reported together) and builds the record.
@@ -125,9 +122,7 @@ impl NewCustomer {
         let mut v = ValidationError::default();
         let phone = v.check("phone", PhoneNumber::parse(&self.phone));
         let name = match self.name {
-            Some(n) => v
-                .check("name", clean_text(&n, CUSTOMER_NAME_MAX_CHARS))
-                .map(Some),
+            Some(n) => v.check("name", clean_text(&n, CUSTOMER_NAME_MAX_CHARS)).map(Some),
             None => Some(None),
         };
         let tags = validate_tags(&self.tags, &mut v);
@@ -249,11 +244,7 @@ impl CustomerPatch {
             None => {}
         }
         if let Some(opt_in) = self.marketing_opt_in {
-            let wanted = if opt_in {
-                ConsentStatus::OptedIn
-            } else {
-                ConsentStatus::OptedOut
-            };
+            let wanted = if opt_in { ConsentStatus::OptedIn } else { ConsentStatus::OptedOut };
             if next.marketing.status != wanted {
                 next.marketing = MarketingConsent::set(opt_in, ConsentSource::Api, now);
             }
@@ -288,10 +279,7 @@ fn validate_tags(raw: &[String], v: &mut ValidationError) -> Option<BTreeSet<Tag
         }
     }
     if tags.len() > CUSTOMER_TAGS_MAX {
-        v.push(
-            "tags",
-            format!("at most {CUSTOMER_TAGS_MAX} tags per customer"),
-        );
+        v.push("tags", format!("at most {CUSTOMER_TAGS_MAX} tags per customer"));
     }
     (v.errors.len() == before).then_some(tags)
 }
@@ -303,16 +291,12 @@ pub(crate) fn validate_attributes(
 ) -> Option<BTreeMap<String, AttributeValue>> {
     let before = v.errors.len();
     if attrs.len() > CUSTOMER_ATTRIBUTES_MAX {
-        v.push(
-            "attributes",
-            format!("at most {CUSTOMER_ATTRIBUTES_MAX} attributes per customer"),
-        );
+        v.push("attributes", format!("at most {CUSTOMER_ATTRIBUTES_MAX} attributes per customer"));
     }
     for (k, value) in &attrs {
         let key_ok = !k.is_empty()
             && k.chars().count() <= ATTRIBUTE_KEY_MAX_CHARS
-            && k.chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            && k.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
         if !key_ok {
             v.push(
                 format!("attributes.{k}"),
@@ -364,14 +348,7 @@ mod tests {
         let fields: Vec<_> = err.errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(
             fields,
-            [
-                "phone",
-                "name",
-                "tags[1]",
-                "location.country",
-                "birthday",
-                "attributes.Bad Key"
-            ]
+            ["phone", "name", "tags[1]", "location.country", "birthday", "attributes.Bad Key"]
         );
     }
 
@@ -381,10 +358,7 @@ mod tests {
             phone: "+254 712 345 678".into(),
             name: Some(" Wanjiku ".into()),
             tags: vec!["VIP".into(), "vip".into()],
-            location: Some(Location {
-                country: Some("ke".into()),
-                city: Some("Nairobi".into()),
-            }),
+            location: Some(Location { country: Some("ke".into()), city: Some("Nairobi".into()) }),
             marketing_opt_in: Some(true),
             ..NewCustomer::default()
         }
@@ -407,10 +381,7 @@ mod tests {
         .validate(BusinessId::new(), now())
         .unwrap();
         let keep: CustomerPatch = serde_json::from_str(r#"{"tags": ["new"]}"#).unwrap();
-        assert_eq!(
-            keep.apply(&c, now()).unwrap().name.as_deref(),
-            Some("Otieno")
-        );
+        assert_eq!(keep.apply(&c, now()).unwrap().name.as_deref(), Some("Otieno"));
         let clear: CustomerPatch =
             serde_json::from_str(r#"{"name": null, "attributes": {"shoe_size": null}}"#).unwrap();
         let cleared = clear.apply(&c, now()).unwrap();
@@ -420,9 +391,8 @@ mod tests {
 
     #[test]
     fn patch_refuses_bad_values_and_unknown_fields() {
-        let c = NewCustomer::with_phone("+254712345678")
-            .validate(BusinessId::new(), now())
-            .unwrap();
+        let c =
+            NewCustomer::with_phone("+254712345678").validate(BusinessId::new(), now()).unwrap();
         let bad: CustomerPatch = serde_json::from_str(r#"{"phone": "12"}"#).unwrap();
         assert_eq!(bad.apply(&c, now()).unwrap_err().errors[0].field, "phone");
         assert!(serde_json::from_str::<CustomerPatch>(r#"{"status": "vip"}"#).is_err());

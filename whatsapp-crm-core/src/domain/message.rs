@@ -376,10 +376,7 @@ mod tests {
     #[test]
     fn content_serialises_with_a_type_tag() {
         let c = MessageContent::Interactive {
-            interactive: Interactive::Reply {
-                payload: Some("yes".into()),
-                title: "Yes".into(),
-            },
+            interactive: Interactive::Reply { payload: Some("yes".into()), title: "Yes".into() },
         };
         let json = serde_json::to_value(&c).unwrap();
         assert_eq!(json["type"], "interactive");

@@ -27,11 +27,9 @@ impl Currency {
     pub fn parse(code: &str) -> Result<Self, CurrencyError> {
         let bytes = code.trim().as_bytes();
         match bytes {
-            [a, b, c] if bytes.iter().all(u8::is_ascii_alphabetic) => Ok(Self([
-                a.to_ascii_uppercase(),
-                b.to_ascii_uppercase(),
-                c.to_ascii_uppercase(),
-            ])),
+            [a, b, c] if bytes.iter().all(u8::is_ascii_alphabetic) => {
+                Ok(Self([a.to_ascii_uppercase(), b.to_ascii_uppercase(), c.to_ascii_uppercase()]))
+            }
             _ => Err(CurrencyError),
         }
     }
@@ -131,26 +129,14 @@ impl Money {
                 right: other.currency,
             });
         }
-        let minor = self
-            .minor
-            .checked_add(other.minor)
-            .ok_or(MoneyError::Overflow)?;
-        Ok(Money {
-            minor,
-            currency: self.currency,
-        })
+        let minor = self.minor.checked_add(other.minor).ok_or(MoneyError::Overflow)?;
+        Ok(Money { minor, currency: self.currency })
     }
 
     /// Multiplies by a quantity.
     pub fn checked_mul(self, quantity: u32) -> Result<Money, MoneyError> {
-        let minor = self
-            .minor
-            .checked_mul(i64::from(quantity))
-            .ok_or(MoneyError::Overflow)?;
-        Ok(Money {
-            minor,
-            currency: self.currency,
-        })
+        let minor = self.minor.checked_mul(i64::from(quantity)).ok_or(MoneyError::Overflow)?;
+        Ok(Money { minor, currency: self.currency })
     }
 }
 
@@ -173,12 +159,7 @@ impl fmt::Display for Money {
         if digits == 0 {
             write!(f, "{} {sign}{grouped}", self.currency)
         } else {
-            write!(
-                f,
-                "{} {sign}{grouped}.{minor:0width$}",
-                self.currency,
-                width = digits as usize
-            )
+            write!(f, "{} {sign}{grouped}.{minor:0width$}", self.currency, width = digits as usize)
         }
     }
 }
@@ -198,10 +179,7 @@ mod tests {
 
     #[test]
     fn money_formats_like_a_receipt() {
-        assert_eq!(
-            Money::new(125_050, Currency::KES).to_string(),
-            "KES 1,250.50"
-        );
+        assert_eq!(Money::new(125_050, Currency::KES).to_string(), "KES 1,250.50");
         assert_eq!(Money::new(-5, Currency::USD).to_string(), "USD -0.05");
         let ugx = Currency::parse("UGX").unwrap();
         assert_eq!(Money::new(1_000_000, ugx).to_string(), "UGX 1,000,000");
@@ -212,9 +190,6 @@ mod tests {
         let kes = Money::new(100, Currency::KES);
         assert!(kes.checked_add(Money::new(1, Currency::USD)).is_err());
         assert_eq!(kes.checked_mul(3).unwrap().minor, 300);
-        assert_eq!(
-            Money::new(i64::MAX, Currency::KES).checked_mul(2),
-            Err(MoneyError::Overflow)
-        );
+        assert_eq!(Money::new(i64::MAX, Currency::KES).checked_mul(2), Err(MoneyError::Overflow));
     }
 }

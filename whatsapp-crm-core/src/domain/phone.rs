@@ -83,9 +83,7 @@ impl PhoneNumber {
                 '0'..='9' => out.push(c),
                 ' ' | '-' | '.' | '(' | ')' => {}
                 _ => {
-                    return Err(PhoneError::InvalidCharacter {
-                        position: i + offset + 1,
-                    });
+                    return Err(PhoneError::InvalidCharacter { position: i + offset + 1 });
                 }
             }
         }
@@ -158,11 +156,7 @@ mod tests {
             "00254712345678",
             "+254 (712) 345-678",
         ] {
-            assert_eq!(
-                PhoneNumber::parse(input).unwrap().as_str(),
-                "+254712345678",
-                "{input}"
-            );
+            assert_eq!(PhoneNumber::parse(input).unwrap().as_str(), "+254712345678", "{input}");
         }
     }
 
@@ -170,22 +164,13 @@ mod tests {
     fn refuses_bad_numbers_with_a_reason() {
         assert_eq!(PhoneNumber::parse(""), Err(PhoneError::Empty));
         assert_eq!(PhoneNumber::parse("+"), Err(PhoneError::Empty));
-        assert_eq!(
-            PhoneNumber::parse("0712345678"),
-            Err(PhoneError::MissingPlus)
-        );
-        assert_eq!(
-            PhoneNumber::parse("+0712345678"),
-            Err(PhoneError::LeadingZero)
-        );
+        assert_eq!(PhoneNumber::parse("0712345678"), Err(PhoneError::MissingPlus));
+        assert_eq!(PhoneNumber::parse("+0712345678"), Err(PhoneError::LeadingZero));
         assert_eq!(
             PhoneNumber::parse("+2547x2345678"),
             Err(PhoneError::InvalidCharacter { position: 6 })
         );
-        assert_eq!(
-            PhoneNumber::parse("+12345"),
-            Err(PhoneError::TooShort { digits: 5 })
-        );
+        assert_eq!(PhoneNumber::parse("+12345"), Err(PhoneError::TooShort { digits: 5 }));
         assert_eq!(
             PhoneNumber::parse("+1234567890123456"),
             Err(PhoneError::TooLong { digits: 16 })

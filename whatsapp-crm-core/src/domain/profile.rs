@@ -28,24 +28,16 @@ impl Location {
                 if c.len() == 2 && c.bytes().all(|b| b.is_ascii_uppercase()) {
                     Some(Some(c))
                 } else {
-                    v.push(
-                        "location.country",
-                        "must be a two-letter ISO 3166 code such as KE",
-                    );
+                    v.push("location.country", "must be a two-letter ISO 3166 code such as KE");
                     None
                 }
             }
         };
         let city = match self.city {
             None => Some(None),
-            Some(c) => v
-                .check("location.city", clean_text(&c, CITY_MAX_CHARS))
-                .map(Some),
+            Some(c) => v.check("location.city", clean_text(&c, CITY_MAX_CHARS)).map(Some),
         };
-        Some(Location {
-            country: country?,
-            city: city?,
-        })
+        Some(Location { country: country?, city: city? })
     }
 }
 
@@ -126,11 +118,7 @@ impl MarketingConsent {
     /// A consent record changed now.
     pub fn set(opted_in: bool, source: ConsentSource, at: DateTime<Utc>) -> Self {
         Self {
-            status: if opted_in {
-                ConsentStatus::OptedIn
-            } else {
-                ConsentStatus::OptedOut
-            },
+            status: if opted_in { ConsentStatus::OptedIn } else { ConsentStatus::OptedOut },
             changed_at: Some(at),
             source: Some(source),
         }

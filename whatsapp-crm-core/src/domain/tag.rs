@@ -40,10 +40,7 @@ impl Tag {
         if t.chars().count() > TAG_MAX_CHARS {
             return Err(TagError::TooLong);
         }
-        if !t
-            .chars()
-            .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | ':' | '/'))
-        {
+        if !t.chars().all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | ':' | '/')) {
             return Err(TagError::InvalidCharacter);
         }
         Ok(Self(t.to_lowercase()))

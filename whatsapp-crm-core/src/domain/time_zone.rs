@@ -24,10 +24,7 @@ impl TimeZone {
 
     /// Looks a zone up by its IANA name.
     pub fn parse(name: &str) -> Result<Self, TimeZoneError> {
-        name.trim()
-            .parse::<Tz>()
-            .map(Self)
-            .map_err(|_| TimeZoneError)
+        name.trim().parse::<Tz>().map(Self).map_err(|_| TimeZoneError)
     }
 
     /// The IANA name.
@@ -80,10 +77,7 @@ mod tests {
 
     #[test]
     fn parses_iana_names_only() {
-        assert_eq!(
-            TimeZone::parse("Africa/Nairobi").unwrap().name(),
-            "Africa/Nairobi"
-        );
+        assert_eq!(TimeZone::parse("Africa/Nairobi").unwrap().name(), "Africa/Nairobi");
         assert!(TimeZone::parse("Mars/Olympus").is_err());
         assert_eq!(serde_json::to_string(&TimeZone::UTC).unwrap(), "\"UTC\"");
     }

@@ -31,10 +31,7 @@ impl ValidationError {
 
     /// Records a problem.
     pub fn push(&mut self, field: impl Into<String>, message: impl ToString) {
-        self.errors.push(FieldError {
-            field: field.into(),
-            message: message.to_string(),
-        });
+        self.errors.push(FieldError { field: field.into(), message: message.to_string() });
     }
 
     /// Records the error of a fallible step and returns its value, if any.
@@ -44,11 +41,7 @@ impl ValidationError {
 
     /// `Ok(value)` when nothing was recorded.
     pub fn into_result<T>(self, value: impl FnOnce() -> T) -> Result<T, ValidationError> {
-        if self.errors.is_empty() {
-            Ok(value())
-        } else {
-            Err(self)
-        }
+        if self.errors.is_empty() { Ok(value()) } else { Err(self) }
     }
 
     /// True when nothing was recorded.
@@ -98,10 +91,7 @@ mod tests {
         assert!(name.is_none());
         let err = v.into_result(|| ()).unwrap_err();
         assert_eq!(err.errors.len(), 2);
-        assert_eq!(
-            err.to_string(),
-            "invalid input: phone: bad; name: must not be empty"
-        );
+        assert_eq!(err.to_string(), "invalid input: phone: bad; name: must not be empty");
     }
 
     #[test]

@@ -11,9 +11,7 @@ const ENTITY: &str = "customer";
 
 impl Tenant {
     fn customer_mut(&mut self, id: CustomerId) -> Result<&mut Customer, StorageError> {
-        self.customers
-            .get_mut(&id)
-            .ok_or(StorageError::not_found(ENTITY))
+        self.customers.get_mut(&id).ok_or(StorageError::not_found(ENTITY))
     }
 }
 
@@ -54,11 +52,7 @@ impl CustomerStore for InMemoryStorage {
         let Some(tenant) = inner.tenant(business) else {
             return Ok(None);
         };
-        Ok(tenant
-            .phones
-            .get(phone)
-            .and_then(|id| tenant.customers.get(id))
-            .cloned())
+        Ok(tenant.phones.get(phone).and_then(|id| tenant.customers.get(id)).cloned())
     }
 
     async fn update_customer(&self, customer: &Customer) -> Result<(), StorageError> {
@@ -87,18 +81,11 @@ impl CustomerStore for InMemoryStorage {
     ) -> Result<(), StorageError> {
         let mut inner = self.write();
         let tenant = inner.tenant_mut(business, ENTITY)?;
-        let customer = tenant
-            .customers
-            .remove(&id)
-            .ok_or(StorageError::not_found(ENTITY))?;
+        let customer = tenant.customers.remove(&id).ok_or(StorageError::not_found(ENTITY))?;
         tenant.phones.remove(&customer.phone);
         tenant.conversations.retain(|_, c| c.customer_id != id);
-        let gone: Vec<_> = tenant
-            .messages
-            .values()
-            .filter(|m| m.customer_id == id)
-            .map(|m| m.id)
-            .collect();
+        let gone: Vec<_> =
+            tenant.messages.values().filter(|m| m.customer_id == id).map(|m| m.id).collect();
         for mid in gone {
             if let Some(m) = tenant.messages.remove(&mid)
                 && let Some(p) = m.provider_id
@@ -117,23 +104,12 @@ impl CustomerStore for InMemoryStorage {
         let limit = clamp_limit(query.limit);
         let inner = self.read();
         let Some(tenant) = inner.tenant(business) else {
-            return Ok(Page {
-                items: Vec::new(),
-                next_cursor: None,
-            });
+            return Ok(Page { items: Vec::new(), next_cursor: None });
         };
-        let needle = query
-            .search
-            .as_deref()
-            .map(search_needle)
-            .filter(|n| !n.is_empty());
+        let needle = query.search.as_deref().map(search_needle).filter(|n| !n.is_empty());
         let rows: Vec<Customer> = page_after(&tenant.customers, query.after)
             .filter(|c| query.tag.as_ref().is_none_or(|t| c.tags.contains(t)))
-            .filter(|c| {
-                needle
-                    .as_ref()
-                    .is_none_or(|n| c.search_text().contains(n.as_str()))
-            })
+            .filter(|c| needle.as_ref().is_none_or(|n| c.search_text().contains(n.as_str())))
             .take(limit as usize + 1)
             .cloned()
             .collect();

@@ -25,9 +25,7 @@ impl ConversationStore for InMemoryStorage {
         if tenant.conversations.contains_key(&conversation.id) {
             return Err(StorageError::conflict(CONVERSATION, "id already exists"));
         }
-        tenant
-            .conversations
-            .insert(conversation.id, conversation.clone());
+        tenant.conversations.insert(conversation.id, conversation.clone());
         Ok(())
     }
 
@@ -80,10 +78,7 @@ impl ConversationStore for InMemoryStorage {
         let limit = clamp_limit(query.limit);
         let inner = self.read();
         let Some(tenant) = inner.tenant(business) else {
-            return Ok(Page {
-                items: Vec::new(),
-                next_cursor: None,
-            });
+            return Ok(Page { items: Vec::new(), next_cursor: None });
         };
         let rows: Vec<Conversation> = page_after(&tenant.conversations, query.after)
             .filter(|c| query.customer.is_none_or(|id| c.customer_id == id))
@@ -139,11 +134,7 @@ impl MessageStore for InMemoryStorage {
         let Some(tenant) = inner.tenant(business) else {
             return Ok(None);
         };
-        Ok(tenant
-            .provider_ids
-            .get(provider_id)
-            .and_then(|id| tenant.messages.get(id))
-            .cloned())
+        Ok(tenant.provider_ids.get(provider_id).and_then(|id| tenant.messages.get(id)).cloned())
     }
 
     async fn update_message(&self, message: &Message) -> Result<(), StorageError> {
@@ -183,10 +174,7 @@ impl MessageStore for InMemoryStorage {
         let limit = clamp_limit(query.limit);
         let inner = self.read();
         let Some(tenant) = inner.tenant(business) else {
-            return Ok(Page {
-                items: Vec::new(),
-                next_cursor: None,
-            });
+            return Ok(Page { items: Vec::new(), next_cursor: None });
         };
         let rows: Vec<Message> = page_after(&tenant.messages, query.after)
             .filter(|m| m.conversation_id == conversation)

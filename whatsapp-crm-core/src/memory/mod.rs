@@ -79,9 +79,7 @@ impl Inner {
         id: BusinessId,
         entity: &'static str,
     ) -> Result<&mut Tenant, StorageError> {
-        self.tenants
-            .get_mut(&id)
-            .ok_or(StorageError::not_found(entity))
+        self.tenants.get_mut(&id).ok_or(StorageError::not_found(entity))
     }
 }
 
@@ -132,13 +130,8 @@ impl ApiKeyStore for InMemoryStorage {
     }
 
     async fn list_api_keys(&self, business: BusinessId) -> Result<Vec<ApiKey>, StorageError> {
-        let mut keys: Vec<ApiKey> = self
-            .read()
-            .api_keys
-            .values()
-            .filter(|k| k.business_id == business)
-            .cloned()
-            .collect();
+        let mut keys: Vec<ApiKey> =
+            self.read().api_keys.values().filter(|k| k.business_id == business).cloned().collect();
         keys.sort_by_key(|k| k.id);
         Ok(keys)
     }

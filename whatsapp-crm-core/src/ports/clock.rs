@@ -35,9 +35,7 @@ pub struct ManualClock {
 impl ManualClock {
     /// A clock stopped at `start`.
     pub fn new(start: DateTime<Utc>) -> Self {
-        Self {
-            now: Mutex::new(to_storage_precision(start)),
-        }
+        Self { now: Mutex::new(to_storage_precision(start)) }
     }
 
     /// Moves the clock forward (or back, with a negative duration).

@@ -41,29 +41,17 @@ impl StorageError {
 
     /// A conflict on `entity` breaking `constraint`.
     pub fn conflict(entity: &'static str, constraint: impl Into<String>) -> Self {
-        Self::Conflict {
-            entity,
-            constraint: constraint.into(),
-        }
+        Self::Conflict { entity, constraint: constraint.into() }
     }
 
     /// A backend failure.
     pub fn backend(message: impl ToString, retryable: bool) -> Self {
-        Self::Backend {
-            message: message.to_string(),
-            retryable,
-        }
+        Self::Backend { message: message.to_string(), retryable }
     }
 
     /// True when retrying the same call may succeed.
     pub fn is_retryable(&self) -> bool {
-        matches!(
-            self,
-            Self::Backend {
-                retryable: true,
-                ..
-            }
-        )
+        matches!(self, Self::Backend { retryable: true, .. })
     }
 }
 

@@ -81,10 +81,7 @@ impl Businesses {
         business: BusinessId,
         id: ApiKeyId,
     ) -> Result<(), ServiceError> {
-        Ok(self
-            .storage
-            .revoke_api_key(business, id, self.clock.now())
-            .await?)
+        Ok(self.storage.revoke_api_key(business, id, self.clock.now()).await?)
     }
 }
 
@@ -106,17 +103,10 @@ mod tests {
             })
             .await
             .unwrap();
-        let key = svc
-            .issue_api_key(b.id, ApiKeyHash([5; 32]), "backend")
-            .await
-            .unwrap();
+        let key = svc.issue_api_key(b.id, ApiKeyHash([5; 32]), "backend").await.unwrap();
         assert_eq!(svc.authenticate(&key.hash).await.unwrap(), Some(b.id));
         svc.revoke_api_key(b.id, key.id).await.unwrap();
         assert_eq!(svc.authenticate(&key.hash).await.unwrap(), None);
-        assert!(
-            svc.issue_api_key(b.id, ApiKeyHash([6; 32]), " ")
-                .await
-                .is_err()
-        );
+        assert!(svc.issue_api_key(b.id, ApiKeyHash([6; 32]), " ").await.is_err());
     }
 }

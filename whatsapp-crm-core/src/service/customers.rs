@@ -70,36 +70,20 @@ impl Customers {
         if !(1..=PAGE_LIMIT_MAX).contains(&limit) {
             v.push("limit", format!("must be between 1 and {PAGE_LIMIT_MAX}"));
         }
-        if params
-            .search
-            .as_ref()
-            .is_some_and(|s| s.chars().count() > SEARCH_MAX_CHARS)
-        {
-            v.push(
-                "search",
-                format!("must be at most {SEARCH_MAX_CHARS} characters"),
-            );
+        if params.search.as_ref().is_some_and(|s| s.chars().count() > SEARCH_MAX_CHARS) {
+            v.push("search", format!("must be at most {SEARCH_MAX_CHARS} characters"));
         }
-        let tag = params
-            .tag
-            .as_deref()
-            .and_then(|t| v.check("tag", Tag::parse(t)));
+        let tag = params.tag.as_deref().and_then(|t| v.check("tag", Tag::parse(t)));
         let after = params.cursor.as_deref().and_then(|c| {
             v.check(
                 "cursor",
-                c.parse::<CustomerId>()
-                    .map_err(|_| "is not a cursor from a previous page"),
+                c.parse::<CustomerId>().map_err(|_| "is not a cursor from a previous page"),
             )
         });
         if !v.is_empty() {
             return Err(v.into());
         }
-        let query = CustomerQuery {
-            search: params.search,
-            tag,
-            limit,
-            after,
-        };
+        let query = CustomerQuery { search: params.search, tag, limit, after };
         Ok(self.storage.list_customers(business, &query).await?)
     }
 
@@ -130,11 +114,7 @@ impl Customers {
     ) -> Result<Customer, ServiceError> {
         let tags = parse_tags(tags)?;
         let current = self.storage.get_customer(business, id).await?;
-        let after = current
-            .tags
-            .iter()
-            .chain(&tags)
-            .collect::<std::collections::BTreeSet<_>>();
+        let after = current.tags.iter().chain(&tags).collect::<std::collections::BTreeSet<_>>();
         if after.len() > CUSTOMER_TAGS_MAX {
             return Err(ValidationError::field(
                 "tags",
@@ -142,10 +122,7 @@ impl Customers {
             )
             .into());
         }
-        Ok(self
-            .storage
-            .add_customer_tags(business, id, &tags, self.clock.now())
-            .await?)
+        Ok(self.storage.add_customer_tags(business, id, &tags, self.clock.now()).await?)
     }
 
     /// Removes tags (atomically; absent tags are ignored).
@@ -156,10 +133,7 @@ impl Customers {
         tags: &[String],
     ) -> Result<Customer, ServiceError> {
         let tags = parse_tags(tags)?;
-        Ok(self
-            .storage
-            .remove_customer_tags(business, id, &tags, self.clock.now())
-            .await?)
+        Ok(self.storage.remove_customer_tags(business, id, &tags, self.clock.now()).await?)
     }
 }
 
@@ -206,24 +180,9 @@ mod tests {
     #[tokio::test]
     async fn duplicate_phone_is_a_conflict() {
         let (crm, b) = setup().await;
-        crm.customers()
-            .create(b, NewCustomer::with_phone("+254712345678"))
-            .await
-            .unwrap();
-        let err = crm
-            .customers()
-            .create(b, NewCustomer::with_phone("+254 712 345678"))
-            .await;
-        assert!(
-            matches!(
-                err,
-                Err(ServiceError::Conflict {
-                    entity: "customer",
-                    ..
-                })
-            ),
-            "{err:?}"
-        );
+        crm.customers().create(b, NewCustomer::with_phone("+254712345678")).await.unwrap();
+        let err = crm.customers().create(b, NewCustomer::with_phone("+254 712 345678")).await;
+        assert!(matches!(err, Err(ServiceError::Conflict { entity: "customer", .. })), "{err:?}");
     }
 
     #[tokio::test]
@@ -245,33 +204,18 @@ mod tests {
     #[tokio::test]
     async fn tag_limit_holds_across_calls() {
         let (crm, b) = setup().await;
-        let c = crm
-            .customers()
-            .create(b, NewCustomer::with_phone("+254712345678"))
-            .await
-            .unwrap();
+        let c = crm.customers().create(b, NewCustomer::with_phone("+254712345678")).await.unwrap();
         let first: Vec<String> = (0..CUSTOMER_TAGS_MAX).map(|i| format!("t{i}")).collect();
         crm.customers().add_tags(b, c.id, &first).await.unwrap();
-        let err = crm
-            .customers()
-            .add_tags(b, c.id, &["one-more".into()])
-            .await;
+        let err = crm.customers().add_tags(b, c.id, &["one-more".into()]).await;
         assert!(matches!(err, Err(ServiceError::Invalid(_))));
-        assert!(
-            crm.customers()
-                .add_tags(b, c.id, &["t0".into()])
-                .await
-                .is_ok()
-        );
+        assert!(crm.customers().add_tags(b, c.id, &["t0".into()]).await.is_ok());
     }
 
     #[tokio::test]
     async fn update_of_missing_customer_is_not_found() {
         let (crm, b) = setup().await;
-        let err = crm
-            .customers()
-            .update(b, CustomerId::new(), CustomerPatch::default())
-            .await;
+        let err = crm.customers().update(b, CustomerId::new(), CustomerPatch::default()).await;
         assert_eq!(err, Err(ServiceError::NotFound { entity: "customer" }));
         let e: ServiceError = StorageError::backend("down", true).into();
         assert!(matches!(e, ServiceError::Storage(_)));

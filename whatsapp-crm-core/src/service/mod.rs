@@ -49,10 +49,7 @@ pub struct Crm {
 impl Crm {
     /// A CRM over `storage` with the system clock.
     pub fn new(storage: Arc<dyn Storage>) -> Self {
-        Self {
-            storage,
-            clock: Arc::new(SystemClock),
-        }
+        Self { storage, clock: Arc::new(SystemClock) }
     }
 
     /// Replaces the clock (a `ManualClock` in tests and simulations).

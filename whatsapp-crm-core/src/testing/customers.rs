@@ -27,10 +27,7 @@ pub async fn customer_round_trip_keeps_every_field(s: &dyn Storage) {
 pub async fn customer_missing_is_not_found(s: &dyn Storage) {
     let b = new_business(s, "Shop").await;
     let err = s.get_customer(b.id, CustomerId::new()).await.unwrap_err();
-    assert!(
-        matches!(err, StorageError::NotFound { entity: "customer" }),
-        "{err:?}"
-    );
+    assert!(matches!(err, StorageError::NotFound { entity: "customer" }), "{err:?}");
 }
 
 /// A phone number is unique within a business.
@@ -40,16 +37,7 @@ pub async fn customer_phone_unique_per_business(s: &dyn Storage) {
     insert(s, &first).await;
     let dup = full_customer(b.id, "+254712000001", "Second");
     let err = s.insert_customer(&dup).await.unwrap_err();
-    assert!(
-        matches!(
-            err,
-            StorageError::Conflict {
-                entity: "customer",
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+    assert!(matches!(err, StorageError::Conflict { entity: "customer", .. }), "{err:?}");
     assert!(is_not_found(s.get_customer(b.id, dup.id).await));
     assert_eq!(ok(s.get_customer(b.id, first.id).await, "get"), first);
 }
@@ -63,14 +51,8 @@ pub async fn customer_same_phone_in_two_businesses(s: &dyn Storage) {
     insert(s, &ca).await;
     insert(s, &cb).await;
     let p = phone("+254712000001");
-    assert_eq!(
-        ok(s.find_customer_by_phone(a.id, &p).await, "find a"),
-        Some(ca)
-    );
-    assert_eq!(
-        ok(s.find_customer_by_phone(b.id, &p).await, "find b"),
-        Some(cb)
-    );
+    assert_eq!(ok(s.find_customer_by_phone(a.id, &p).await, "find a"), Some(ca));
+    assert_eq!(ok(s.find_customer_by_phone(b.id, &p).await, "find b"), Some(cb));
 }
 
 /// A customer of a business that does not exist is refused.
@@ -83,25 +65,15 @@ pub async fn customer_needs_existing_business(s: &dyn Storage) {
 /// Eight concurrent inserts of one phone: exactly one succeeds, the rest conflict.
 pub async fn customer_concurrent_inserts_one_phone_one_winner(s: &dyn Storage) {
     let b = new_business(s, "Shop").await;
-    let candidates: Vec<_> = (0..8)
-        .map(|i| full_customer(b.id, "+254712000009", &format!("Racer {i}")))
-        .collect();
+    let candidates: Vec<_> =
+        (0..8).map(|i| full_customer(b.id, "+254712000009", &format!("Racer {i}"))).collect();
     let results = futures_join_all(candidates.iter().map(|c| s.insert_customer(c))).await;
     let wins = results.iter().filter(|r| r.is_ok()).count();
-    let conflicts = results
-        .iter()
-        .filter(|r| matches!(r, Err(StorageError::Conflict { .. })))
-        .count();
+    let conflicts =
+        results.iter().filter(|r| matches!(r, Err(StorageError::Conflict { .. }))).count();
     assert_eq!((wins, conflicts), (1, 7), "{results:?}");
     let page = ok(
-        s.list_customers(
-            b.id,
-            &CustomerQuery {
-                limit: 50,
-                ..Default::default()
-            },
-        )
-        .await,
+        s.list_customers(b.id, &CustomerQuery { limit: 50, ..Default::default() }).await,
         "list",
     );
     assert_eq!(page.items.len(), 1);
@@ -117,25 +89,14 @@ pub async fn customer_update_round_trip(s: &dyn Storage) {
     c.tags = [tag("wholesale")].into();
     c.location.city = Some("Mombasa".into());
     c.birthday = None;
-    c.attributes
-        .insert("tier".into(), AttributeValue::Text("gold".into()));
+    c.attributes.insert("tier".into(), AttributeValue::Text("gold".into()));
     c.attributes.remove("ratio");
     c.last_inbound_at = Some(at(100));
     c.updated_at = at(100);
     ok(s.update_customer(&c).await, "update");
     assert_eq!(ok(s.get_customer(b.id, c.id).await, "get"), c);
-    assert_eq!(
-        ok(
-            s.find_customer_by_phone(b.id, &phone("+254712000001"))
-                .await,
-            "old"
-        ),
-        None
-    );
-    assert_eq!(
-        ok(s.find_customer_by_phone(b.id, &c.phone).await, "new"),
-        Some(c)
-    );
+    assert_eq!(ok(s.find_customer_by_phone(b.id, &phone("+254712000001")).await, "old"), None);
+    assert_eq!(ok(s.find_customer_by_phone(b.id, &c.phone).await, "new"), Some(c));
 }
 
 /// Changing a phone to one already taken is a `Conflict` and changes nothing.
@@ -174,35 +135,20 @@ pub async fn customer_delete_removes_conversations_and_messages(s: &dyn Storage)
     m.provider_id = Some("SM00000000000000000000000000000001".into());
     ok(s.insert_message(&m).await, "insert message");
     let other_conv = new_conversation(s, &stays).await;
-    ok(
-        s.insert_message(&text_message(&other_conv, "hi")).await,
-        "insert other message",
-    );
+    ok(s.insert_message(&text_message(&other_conv, "hi")).await, "insert other message");
 
     ok(s.delete_customer(b.id, c.id).await, "delete");
     assert!(is_not_found(s.get_customer(b.id, c.id).await));
     assert!(is_not_found(s.get_conversation(b.id, conv.id).await));
     assert!(is_not_found(s.get_message(b.id, m.id).await));
     assert_eq!(
-        ok(
-            s.find_message_by_provider_id(b.id, "SM00000000000000000000000000000001")
-                .await,
-            "find"
-        ),
+        ok(s.find_message_by_provider_id(b.id, "SM00000000000000000000000000000001").await, "find"),
         None
     );
     assert!(is_not_found(s.delete_customer(b.id, c.id).await));
     insert(s, &bare_customer(b.id, "+254712000001")).await;
     let kept = ok(
-        s.list_messages(
-            b.id,
-            other_conv.id,
-            &MessageQuery {
-                limit: 10,
-                after: None,
-            },
-        )
-        .await,
+        s.list_messages(b.id, other_conv.id, &MessageQuery { limit: 10, after: None }).await,
         "list",
     );
     assert_eq!(kept.items.len(), 1);
@@ -213,18 +159,8 @@ pub async fn customer_find_by_phone(s: &dyn Storage) {
     let b = new_business(s, "Shop").await;
     let c = full_customer(b.id, "+254712000001", "Found");
     insert(s, &c).await;
-    assert_eq!(
-        ok(s.find_customer_by_phone(b.id, &c.phone).await, "find"),
-        Some(c)
-    );
-    assert_eq!(
-        ok(
-            s.find_customer_by_phone(b.id, &phone("+254712000002"))
-                .await,
-            "miss"
-        ),
-        None
-    );
+    assert_eq!(ok(s.find_customer_by_phone(b.id, &c.phone).await, "find"), Some(c));
+    assert_eq!(ok(s.find_customer_by_phone(b.id, &phone("+254712000002")).await, "miss"), None);
 }
 
 /// Adding tags is idempotent, removing absent tags is harmless, and both stamp `updated_at`.
@@ -233,25 +169,20 @@ pub async fn customer_tags_add_and_remove(s: &dyn Storage) {
     let c = full_customer(b.id, "+254712000001", "Tagged");
     insert(s, &c).await;
     let added = ok(
-        s.add_customer_tags(b.id, c.id, &[tag("vip"), tag("new"), tag("new")], at(50))
-            .await,
+        s.add_customer_tags(b.id, c.id, &[tag("vip"), tag("new"), tag("new")], at(50)).await,
         "add",
     );
     let names: Vec<&str> = added.tags.iter().map(Tag::as_str).collect();
     assert_eq!(names, ["nairobi:cbd", "new", "vip"]);
     assert_eq!(added.updated_at, at(50));
     let removed = ok(
-        s.remove_customer_tags(b.id, c.id, &[tag("vip"), tag("absent")], at(60))
-            .await,
+        s.remove_customer_tags(b.id, c.id, &[tag("vip"), tag("absent")], at(60)).await,
         "remove",
     );
     let names: Vec<&str> = removed.tags.iter().map(Tag::as_str).collect();
     assert_eq!(names, ["nairobi:cbd", "new"]);
     assert_eq!(ok(s.get_customer(b.id, c.id).await, "get"), removed);
-    assert!(is_not_found(
-        s.add_customer_tags(b.id, CustomerId::new(), &[tag("x")], at(1))
-            .await
-    ));
+    assert!(is_not_found(s.add_customer_tags(b.id, CustomerId::new(), &[tag("x")], at(1)).await));
 }
 
 /// Tags added concurrently from many tasks are all kept.
@@ -261,8 +192,7 @@ pub async fn customer_concurrent_tagging_loses_nothing(s: &dyn Storage) {
     insert(s, &c).await;
     let tags: Vec<Tag> = (0..16).map(|i| tag(&format!("t{i:02}"))).collect();
     let results = futures_join_all(
-        tags.iter()
-            .map(|t| s.add_customer_tags(b.id, c.id, std::slice::from_ref(t), at(1))),
+        tags.iter().map(|t| s.add_customer_tags(b.id, c.id, std::slice::from_ref(t), at(1))),
     )
     .await;
     assert!(results.iter().all(Result::is_ok), "{results:?}");
@@ -283,15 +213,7 @@ pub async fn customer_list_pages_in_order(s: &dyn Storage) {
     let mut pages = 0;
     loop {
         let page = ok(
-            s.list_customers(
-                b.id,
-                &CustomerQuery {
-                    limit: 3,
-                    after,
-                    ..Default::default()
-                },
-            )
-            .await,
+            s.list_customers(b.id, &CustomerQuery { limit: 3, after, ..Default::default() }).await,
             "list",
         );
         pages += 1;
@@ -304,17 +226,8 @@ pub async fn customer_list_pages_in_order(s: &dyn Storage) {
     }
     assert_eq!(seen, ids);
     assert_eq!(pages, 3);
-    let exact = ok(
-        s.list_customers(
-            b.id,
-            &CustomerQuery {
-                limit: 7,
-                ..Default::default()
-            },
-        )
-        .await,
-        "list",
-    );
+    let exact =
+        ok(s.list_customers(b.id, &CustomerQuery { limit: 7, ..Default::default() }).await, "list");
     assert_eq!((exact.items.len(), exact.next_cursor), (7, None));
 }
 
@@ -329,24 +242,14 @@ pub async fn customer_list_search_name_and_phone(s: &dyn Storage) {
         insert(s, c).await;
     }
     let search = |q: &str| {
-        let q = CustomerQuery {
-            search: Some(q.to_owned()),
-            limit: 50,
-            ..Default::default()
-        };
+        let q = CustomerQuery { search: Some(q.to_owned()), limit: 50, ..Default::default() };
         async move {
             let page = ok(s.list_customers(b.id, &q).await, "search");
-            page.items
-                .into_iter()
-                .map(|c| c.name.unwrap_or_default())
-                .collect::<Vec<_>>()
+            page.items.into_iter().map(|c| c.name.unwrap_or_default()).collect::<Vec<_>>()
         }
     };
     assert_eq!(search("KAMAU").await, ["Wanjiku Kamau"]);
-    assert_eq!(
-        search("2547").await,
-        ["Wanjiku Kamau", "Otieno O'Brien 100%"]
-    );
+    assert_eq!(search("2547").await, ["Wanjiku Kamau", "Otieno O'Brien 100%"]);
     assert_eq!(search("o'b").await, ["Otieno O'Brien 100%"]);
     assert_eq!(search("%").await, ["Otieno O'Brien 100%"]);
     assert_eq!(search("zoë_").await, ["ZOË_Mwangi"]);
@@ -364,16 +267,9 @@ pub async fn customer_list_filter_by_tag(s: &dyn Storage) {
     for c in [&vip, &plain, &vip2] {
         insert(s, c).await;
     }
-    let q = CustomerQuery {
-        tag: Some(tag("vip")),
-        limit: 50,
-        ..Default::default()
-    };
-    let ids: Vec<_> = ok(s.list_customers(b.id, &q).await, "by tag")
-        .items
-        .iter()
-        .map(|c| c.id)
-        .collect();
+    let q = CustomerQuery { tag: Some(tag("vip")), limit: 50, ..Default::default() };
+    let ids: Vec<_> =
+        ok(s.list_customers(b.id, &q).await, "by tag").items.iter().map(|c| c.id).collect();
     assert_eq!(ids, [vip.id, vip2.id]);
     let q = CustomerQuery {
         tag: Some(tag("vip")),
@@ -381,22 +277,11 @@ pub async fn customer_list_filter_by_tag(s: &dyn Storage) {
         limit: 50,
         ..Default::default()
     };
-    let ids: Vec<_> = ok(s.list_customers(b.id, &q).await, "by tag")
-        .items
-        .iter()
-        .map(|c| c.id)
-        .collect();
+    let ids: Vec<_> =
+        ok(s.list_customers(b.id, &q).await, "by tag").items.iter().map(|c| c.id).collect();
     assert_eq!(ids, [vip2.id]);
-    let q = CustomerQuery {
-        tag: Some(tag("nobody")),
-        limit: 50,
-        ..Default::default()
-    };
-    assert!(
-        ok(s.list_customers(b.id, &q).await, "none")
-            .items
-            .is_empty()
-    );
+    let q = CustomerQuery { tag: Some(tag("nobody")), limit: 50, ..Default::default() };
+    assert!(ok(s.list_customers(b.id, &q).await, "none").items.is_empty());
 }
 
 /// Nothing of business A can be read, changed or deleted through business B.
@@ -407,42 +292,19 @@ pub async fn customer_tenant_isolation(s: &dyn Storage) {
     insert(s, &mine).await;
 
     assert!(is_not_found(s.get_customer(b.id, mine.id).await));
-    assert_eq!(
-        ok(s.find_customer_by_phone(b.id, &mine.phone).await, "find"),
-        None
-    );
-    let all = CustomerQuery {
-        limit: 200,
-        ..Default::default()
-    };
-    assert!(
-        ok(s.list_customers(b.id, &all).await, "list")
-            .items
-            .is_empty()
-    );
-    let search = CustomerQuery {
-        search: Some("private".into()),
-        limit: 200,
-        ..Default::default()
-    };
-    assert!(
-        ok(s.list_customers(b.id, &search).await, "search")
-            .items
-            .is_empty()
-    );
+    assert_eq!(ok(s.find_customer_by_phone(b.id, &mine.phone).await, "find"), None);
+    let all = CustomerQuery { limit: 200, ..Default::default() };
+    assert!(ok(s.list_customers(b.id, &all).await, "list").items.is_empty());
+    let search = CustomerQuery { search: Some("private".into()), limit: 200, ..Default::default() };
+    assert!(ok(s.list_customers(b.id, &search).await, "search").items.is_empty());
 
     let mut hijack = mine.clone();
     hijack.business_id = b.id;
     hijack.name = Some("Hijacked".into());
     assert!(is_not_found(s.update_customer(&hijack).await));
     assert!(is_not_found(s.delete_customer(b.id, mine.id).await));
-    assert!(is_not_found(
-        s.add_customer_tags(b.id, mine.id, &[tag("x")], at(9)).await
-    ));
-    assert!(is_not_found(
-        s.remove_customer_tags(b.id, mine.id, &[tag("vip")], at(9))
-            .await
-    ));
+    assert!(is_not_found(s.add_customer_tags(b.id, mine.id, &[tag("x")], at(9)).await));
+    assert!(is_not_found(s.remove_customer_tags(b.id, mine.id, &[tag("vip")], at(9)).await));
 
     assert_eq!(ok(s.get_customer(a.id, mine.id).await, "unchanged"), mine);
 }
@@ -469,11 +331,7 @@ where
                 }
             }
         }
-        if pending {
-            std::task::Poll::Pending
-        } else {
-            std::task::Poll::Ready(())
-        }
+        if pending { std::task::Poll::Pending } else { std::task::Poll::Ready(()) }
     })
     .await;
     outputs.into_iter().flatten().collect()

@@ -41,9 +41,7 @@ pub async fn new_business(s: &dyn Storage, name: &str) -> Business {
         currency: Currency::KES,
         created_at: t0(),
     };
-    s.insert_business(&b)
-        .await
-        .unwrap_or_else(|e| panic!("insert business: {e}"));
+    s.insert_business(&b).await.unwrap_or_else(|e| panic!("insert business: {e}"));
     b
 }
 
@@ -55,24 +53,14 @@ pub fn full_customer(business: BusinessId, number: &str, name: &str) -> Customer
         phone: phone(number),
         name: Some(name.to_owned()),
         tags: BTreeSet::from([tag("vip"), tag("nairobi:cbd")]),
-        location: Location {
-            country: Some("KE".into()),
-            city: Some("Nairobi".into()),
-        },
-        birthday: Some(Birthday {
-            month: 2,
-            day: 29,
-            year: Some(1992),
-        }),
+        location: Location { country: Some("KE".into()), city: Some("Nairobi".into()) },
+        birthday: Some(Birthday { month: 2, day: 29, year: Some(1992) }),
         marketing: MarketingConsent::set(true, ConsentSource::Form, at(1)),
         attributes: BTreeMap::from([
             ("shoe_size".to_owned(), AttributeValue::Integer(42)),
             ("ratio".to_owned(), AttributeValue::Number(0.25)),
             ("wholesale".to_owned(), AttributeValue::Bool(false)),
-            (
-                "note".to_owned(),
-                AttributeValue::Text("likes 'quotes' -- and; ✓".into()),
-            ),
+            ("note".to_owned(), AttributeValue::Text("likes 'quotes' -- and; ✓".into())),
         ]),
         first_seen_at: Some(at(2)),
         last_seen_at: Some(at(3)),
@@ -104,17 +92,13 @@ pub fn bare_customer(business: BusinessId, number: &str) -> Customer {
 
 /// Stores a customer.
 pub async fn insert(s: &dyn Storage, c: &Customer) {
-    s.insert_customer(c)
-        .await
-        .unwrap_or_else(|e| panic!("insert customer: {e}"));
+    s.insert_customer(c).await.unwrap_or_else(|e| panic!("insert customer: {e}"));
 }
 
 /// Stores a conversation for `customer`.
 pub async fn new_conversation(s: &dyn Storage, customer: &Customer) -> Conversation {
     let c = Conversation::new(customer.business_id, customer.id, t0());
-    s.insert_conversation(&c)
-        .await
-        .unwrap_or_else(|e| panic!("insert conversation: {e}"));
+    s.insert_conversation(&c).await.unwrap_or_else(|e| panic!("insert conversation: {e}"));
     c
 }
 
@@ -130,10 +114,7 @@ pub fn text_message(conversation: &Conversation, body: &str) -> Message {
         status: MessageStatus::Queued,
         provider_id: None,
         error_code: None,
-        times: StatusTimes {
-            queued_at: Some(t0()),
-            ..StatusTimes::default()
-        },
+        times: StatusTimes { queued_at: Some(t0()), ..StatusTimes::default() },
         created_at: t0(),
     }
 }

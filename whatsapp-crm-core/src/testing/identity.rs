@@ -25,10 +25,7 @@ pub async fn business_round_trip(s: &dyn Storage) {
 /// An unknown business id is `NotFound`.
 pub async fn business_missing_is_not_found(s: &dyn Storage) {
     let err = s.get_business(BusinessId::new()).await.unwrap_err();
-    assert!(
-        matches!(err, StorageError::NotFound { entity: "business" }),
-        "{err:?}"
-    );
+    assert!(matches!(err, StorageError::NotFound { entity: "business" }), "{err:?}");
 }
 
 /// Inserting the same business id twice is a `Conflict` and keeps the first.
@@ -69,10 +66,7 @@ pub async fn api_key_duplicate_hash_conflicts(s: &dyn Storage) {
 
 /// A key for a business that does not exist is refused.
 pub async fn api_key_needs_existing_business(s: &dyn Storage) {
-    let err = s
-        .insert_api_key(&key(BusinessId::new(), 3))
-        .await
-        .unwrap_err();
+    let err = s.insert_api_key(&key(BusinessId::new(), 3)).await.unwrap_err();
     assert!(matches!(err, StorageError::NotFound { .. }), "{err:?}");
     assert_eq!(ok(s.find_api_key(&ApiKeyHash([3; 32])).await, "find"), None);
 }
@@ -88,10 +82,8 @@ pub async fn api_key_list_and_revoke_are_tenant_scoped(s: &dyn Storage) {
     for k in [&ka1, &ka2, &kb] {
         ok(s.insert_api_key(k).await, "insert key");
     }
-    let listed: Vec<_> = ok(s.list_api_keys(a.id).await, "list")
-        .into_iter()
-        .map(|k| k.id)
-        .collect();
+    let listed: Vec<_> =
+        ok(s.list_api_keys(a.id).await, "list").into_iter().map(|k| k.id).collect();
     assert_eq!(listed, [ka1.id, ka2.id]);
 
     let err = s.revoke_api_key(b.id, ka1.id, at(5)).await.unwrap_err();
@@ -103,9 +95,6 @@ pub async fn api_key_list_and_revoke_are_tenant_scoped(s: &dyn Storage) {
     ok(s.revoke_api_key(a.id, ka1.id, at(9)).await, "revoke again");
     let revoked = ok(s.find_api_key(&ka1.hash).await, "find").map(|k| k.revoked_at);
     assert_eq!(revoked, Some(Some(at(5))));
-    let err = s
-        .revoke_api_key(a.id, ApiKeyId::new(), at(5))
-        .await
-        .unwrap_err();
+    let err = s.revoke_api_key(a.id, ApiKeyId::new(), at(5)).await.unwrap_err();
     assert!(matches!(err, StorageError::NotFound { .. }), "{err:?}");
 }

@@ -24,19 +24,8 @@ pub async fn conversation_round_trip(s: &dyn Storage) {
     insert(s, &c).await;
     let conv = new_conversation(s, &c).await;
     assert_eq!(ok(s.get_conversation(b.id, conv.id).await, "get"), conv);
-    let err = s
-        .get_conversation(b.id, ConversationId::new())
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            StorageError::NotFound {
-                entity: "conversation"
-            }
-        ),
-        "{err:?}"
-    );
+    let err = s.get_conversation(b.id, ConversationId::new()).await.unwrap_err();
+    assert!(matches!(err, StorageError::NotFound { entity: "conversation" }), "{err:?}");
 }
 
 /// A conversation must name a customer of its own business.
@@ -57,24 +46,15 @@ pub async fn conversation_find_active(s: &dyn Storage) {
     let b = new_business(s, "Shop").await;
     let c = full_customer(b.id, "+254712000001", "Returning");
     insert(s, &c).await;
-    assert_eq!(
-        ok(s.find_active_conversation(b.id, c.id).await, "none yet"),
-        None
-    );
+    assert_eq!(ok(s.find_active_conversation(b.id, c.id).await, "none yet"), None);
     let mut old = new_conversation(s, &c).await;
     old.status = ConversationStatus::Closed;
     ok(s.update_conversation(&old).await, "close");
-    assert_eq!(
-        ok(s.find_active_conversation(b.id, c.id).await, "closed only"),
-        None
-    );
+    assert_eq!(ok(s.find_active_conversation(b.id, c.id).await, "closed only"), None);
     let mut current = new_conversation(s, &c).await;
     current.status = ConversationStatus::Pending;
     ok(s.update_conversation(&current).await, "pending");
-    assert_eq!(
-        ok(s.find_active_conversation(b.id, c.id).await, "active"),
-        Some(current)
-    );
+    assert_eq!(ok(s.find_active_conversation(b.id, c.id).await, "active"), Some(current));
 }
 
 /// Listing filters by customer and status, and pages in id order.
@@ -93,26 +73,15 @@ pub async fn conversation_list_filters_and_pages(s: &dyn Storage) {
         }
         all.push(conv);
     }
-    let q = ConversationQuery {
-        limit: 2,
-        ..Default::default()
-    };
+    let q = ConversationQuery { limit: 2, ..Default::default() };
     let first = ok(s.list_conversations(b.id, &q).await, "page 1");
     assert_eq!(first.items, all[..2]);
     let after = first.next_cursor.map(|c| c.parse().unwrap());
-    let q = ConversationQuery {
-        limit: 10,
-        after,
-        ..Default::default()
-    };
+    let q = ConversationQuery { limit: 10, after, ..Default::default() };
     let rest = ok(s.list_conversations(b.id, &q).await, "page 2");
     assert_eq!((rest.items.as_slice(), rest.next_cursor), (&all[2..], None));
 
-    let q = ConversationQuery {
-        customer: Some(c1.id),
-        limit: 10,
-        ..Default::default()
-    };
+    let q = ConversationQuery { customer: Some(c1.id), limit: 10, ..Default::default() };
     let ids: Vec<_> = ok(s.list_conversations(b.id, &q).await, "by customer")
         .items
         .iter()
@@ -125,11 +94,8 @@ pub async fn conversation_list_filters_and_pages(s: &dyn Storage) {
         limit: 10,
         after: None,
     };
-    let ids: Vec<_> = ok(s.list_conversations(b.id, &q).await, "open")
-        .items
-        .iter()
-        .map(|c| c.id)
-        .collect();
+    let ids: Vec<_> =
+        ok(s.list_conversations(b.id, &q).await, "open").items.iter().map(|c| c.id).collect();
     assert_eq!(ids, [all[0].id, all[2].id]);
 }
 
@@ -151,10 +117,7 @@ pub async fn conversation_update_round_trip(s: &dyn Storage) {
     let mut moved = conv.clone();
     moved.customer_id = other.id;
     assert!(is_not_found(s.update_conversation(&moved).await));
-    assert_eq!(
-        ok(s.get_conversation(b.id, conv.id).await, "unchanged"),
-        conv
-    );
+    assert_eq!(ok(s.get_conversation(b.id, conv.id).await, "unchanged"), conv);
 }
 
 /// Conversations of business A are invisible and immutable through business B.
@@ -165,37 +128,16 @@ pub async fn conversation_tenant_isolation(s: &dyn Storage) {
     insert(s, &c).await;
     let conv = new_conversation(s, &c).await;
     assert!(is_not_found(s.get_conversation(b.id, conv.id).await));
-    assert_eq!(
-        ok(s.find_active_conversation(b.id, c.id).await, "active"),
-        None
-    );
-    let q = ConversationQuery {
-        limit: 50,
-        ..Default::default()
-    };
-    assert!(
-        ok(s.list_conversations(b.id, &q).await, "list")
-            .items
-            .is_empty()
-    );
-    let q = ConversationQuery {
-        customer: Some(c.id),
-        limit: 50,
-        ..Default::default()
-    };
-    assert!(
-        ok(s.list_conversations(b.id, &q).await, "list by customer")
-            .items
-            .is_empty()
-    );
+    assert_eq!(ok(s.find_active_conversation(b.id, c.id).await, "active"), None);
+    let q = ConversationQuery { limit: 50, ..Default::default() };
+    assert!(ok(s.list_conversations(b.id, &q).await, "list").items.is_empty());
+    let q = ConversationQuery { customer: Some(c.id), limit: 50, ..Default::default() };
+    assert!(ok(s.list_conversations(b.id, &q).await, "list by customer").items.is_empty());
     let mut hijack = conv.clone();
     hijack.business_id = b.id;
     hijack.status = ConversationStatus::Closed;
     assert!(is_not_found(s.update_conversation(&hijack).await));
-    assert_eq!(
-        ok(s.get_conversation(a.id, conv.id).await, "unchanged"),
-        conv
-    );
+    assert_eq!(ok(s.get_conversation(a.id, conv.id).await, "unchanged"), conv);
 }
 
 /// Every kind of content, direction, status and time reads back unchanged.
@@ -212,10 +154,7 @@ pub async fn message_round_trip_every_kind(s: &dyn Storage) {
                     url: "https://example.com/a.jpg".into(),
                     content_type: Some("image/jpeg".into()),
                 },
-                MediaAttachment {
-                    url: "https://example.com/b.pdf".into(),
-                    content_type: None,
-                },
+                MediaAttachment { url: "https://example.com/b.pdf".into(), content_type: None },
             ],
             caption: Some("Receipt".into()),
         },
@@ -228,10 +167,7 @@ pub async fn message_round_trip_every_kind(s: &dyn Storage) {
         MessageContent::Interactive {
             interactive: Interactive::Buttons {
                 body: "Confirm?".into(),
-                buttons: vec![ReplyButton {
-                    id: "yes".into(),
-                    title: "Yes".into(),
-                }],
+                buttons: vec![ReplyButton { id: "yes".into(), title: "Yes".into() }],
                 footer: None,
             },
         },
@@ -251,10 +187,7 @@ pub async fn message_round_trip_every_kind(s: &dyn Storage) {
             },
         },
         MessageContent::Interactive {
-            interactive: Interactive::Reply {
-                payload: Some("yes".into()),
-                title: "Yes".into(),
-            },
+            interactive: Interactive::Reply { payload: Some("yes".into()), title: "Yes".into() },
         },
         MessageContent::Location {
             latitude: -1.2921,
@@ -280,10 +213,7 @@ pub async fn message_round_trip_every_kind(s: &dyn Storage) {
         assert_eq!(ok(s.get_message(b.id, m.id).await, "get"), m);
     }
     let err = s.get_message(b.id, MessageId::new()).await.unwrap_err();
-    assert!(
-        matches!(err, StorageError::NotFound { entity: "message" }),
-        "{err:?}"
-    );
+    assert!(matches!(err, StorageError::NotFound { entity: "message" }), "{err:?}");
 }
 
 /// A message must belong to a stored conversation of its own customer.
@@ -323,29 +253,13 @@ pub async fn message_provider_id_unique_per_business(s: &dyn Storage) {
         })
         .collect();
     let results = futures_join_all(racers.iter().map(|m| s.insert_message(m))).await;
-    assert_eq!(
-        results.iter().filter(|r| r.is_ok()).count(),
-        1,
-        "{results:?}"
-    );
-    assert!(
-        results
-            .iter()
-            .all(|r| r.is_ok() || matches!(r, Err(StorageError::Conflict { .. })))
-    );
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "{results:?}");
+    assert!(results.iter().all(|r| r.is_ok() || matches!(r, Err(StorageError::Conflict { .. }))));
     let mut in_b = text_message(&conv_b, "same sid, other tenant");
     in_b.provider_id = Some(sid.into());
     ok(s.insert_message(&in_b).await, "other tenant may reuse");
     let page = ok(
-        s.list_messages(
-            a.id,
-            conv_a.id,
-            &MessageQuery {
-                limit: 50,
-                after: None,
-            },
-        )
-        .await,
+        s.list_messages(a.id, conv_a.id, &MessageQuery { limit: 50, after: None }).await,
         "list",
     );
     assert_eq!(page.items.len(), 1);
@@ -360,16 +274,10 @@ pub async fn message_find_by_provider_id(s: &dyn Storage) {
     let mut m = text_message(&conv, "x");
     m.provider_id = Some("SM22222222222222222222222222222222".into());
     ok(s.insert_message(&m).await, "insert");
-    let found = ok(
-        s.find_message_by_provider_id(b.id, "SM22222222222222222222222222222222")
-            .await,
-        "find",
-    );
+    let found =
+        ok(s.find_message_by_provider_id(b.id, "SM22222222222222222222222222222222").await, "find");
     assert_eq!(found, Some(m));
-    assert_eq!(
-        ok(s.find_message_by_provider_id(b.id, "SM0").await, "miss"),
-        None
-    );
+    assert_eq!(ok(s.find_message_by_provider_id(b.id, "SM0").await, "miss"), None);
 }
 
 /// Status, provider id, error code and times update; a provider id already
@@ -387,11 +295,8 @@ pub async fn message_update_status(s: &dyn Storage) {
     assert!(m.apply_status(MessageStatus::Read, at(20), None));
     ok(s.update_message(&m).await, "read");
     assert_eq!(ok(s.get_message(b.id, m.id).await, "get"), m);
-    let by_sid = ok(
-        s.find_message_by_provider_id(b.id, "SM33333333333333333333333333333333")
-            .await,
-        "find",
-    );
+    let by_sid =
+        ok(s.find_message_by_provider_id(b.id, "SM33333333333333333333333333333333").await, "find");
     assert_eq!(by_sid.map(|x| x.id), Some(m.id));
 
     let mut other = text_message(&conv, "y");
@@ -399,10 +304,7 @@ pub async fn message_update_status(s: &dyn Storage) {
     other.provider_id = m.provider_id.clone();
     let err = s.update_message(&other).await.unwrap_err();
     assert!(matches!(err, StorageError::Conflict { .. }), "{err:?}");
-    assert_eq!(
-        ok(s.get_message(b.id, other.id).await, "get other").provider_id,
-        None
-    );
+    assert_eq!(ok(s.get_message(b.id, other.id).await, "get other").provider_id, None);
     let ghost = text_message(&conv, "z");
     assert!(is_not_found(s.update_message(&ghost).await));
 }
@@ -418,30 +320,13 @@ pub async fn message_list_pages_in_order(s: &dyn Storage) {
     for i in 0..5 {
         let m = text_message(&conv, &format!("m{i}"));
         ok(s.insert_message(&m).await, "insert");
-        ok(
-            s.insert_message(&text_message(&noise, "noise")).await,
-            "insert noise",
-        );
+        ok(s.insert_message(&text_message(&noise, "noise")).await, "insert noise");
         ids.push(m.id);
     }
-    let p1 = ok(
-        s.list_messages(
-            b.id,
-            conv.id,
-            &MessageQuery {
-                limit: 2,
-                after: None,
-            },
-        )
-        .await,
-        "p1",
-    );
+    let p1 =
+        ok(s.list_messages(b.id, conv.id, &MessageQuery { limit: 2, after: None }).await, "p1");
     let after = p1.next_cursor.as_deref().map(|c| c.parse().unwrap());
-    let p2 = ok(
-        s.list_messages(b.id, conv.id, &MessageQuery { limit: 3, after })
-            .await,
-        "p2",
-    );
+    let p2 = ok(s.list_messages(b.id, conv.id, &MessageQuery { limit: 3, after }).await, "p2");
     let got: Vec<_> = p1.items.iter().chain(&p2.items).map(|m| m.id).collect();
     assert_eq!(got, ids);
     assert_eq!(p2.next_cursor, None);
@@ -460,22 +345,11 @@ pub async fn message_tenant_isolation(s: &dyn Storage) {
 
     assert!(is_not_found(s.get_message(b.id, m.id).await));
     assert_eq!(
-        ok(
-            s.find_message_by_provider_id(b.id, "SM44444444444444444444444444444444")
-                .await,
-            "find"
-        ),
+        ok(s.find_message_by_provider_id(b.id, "SM44444444444444444444444444444444").await, "find"),
         None
     );
-    let q = MessageQuery {
-        limit: 50,
-        after: None,
-    };
-    assert!(
-        ok(s.list_messages(b.id, conv.id, &q).await, "list")
-            .items
-            .is_empty()
-    );
+    let q = MessageQuery { limit: 50, after: None };
+    assert!(ok(s.list_messages(b.id, conv.id, &q).await, "list").items.is_empty());
     let mut hijack = m.clone();
     hijack.business_id = b.id;
     hijack.status = MessageStatus::Failed;

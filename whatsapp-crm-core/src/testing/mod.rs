@@ -42,10 +42,7 @@ pub struct TestStorage {
 impl TestStorage {
     /// Wraps a store.
     pub fn new(storage: Arc<dyn Storage>) -> Self {
-        Self {
-            storage,
-            _guard: None,
-        }
+        Self { storage, _guard: None }
     }
 
     /// Keeps `guard` alive until the test ends.
@@ -66,7 +63,8 @@ impl TestStorage {
 }
 
 /// Stamps one `#[tokio::test]` per conformance case. The argument is a closure
-/// returning a future of [`TestStorage`], called once per case.
+/// returning a future of [`TestStorage`] (or `Option<TestStorage>`, `None`
+/// meaning the backend is unavailable here), called once per case.
 #[macro_export]
 macro_rules! storage_conformance_tests {
     ($factory:expr) => {
@@ -120,7 +118,10 @@ macro_rules! __storage_conformance_cases {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $case() {
-                let fixture: $crate::testing::TestStorage = ($factory)().await;
+                // `None` means the backend is unavailable and allowed to skip.
+                let fixture: ::std::option::Option<$crate::testing::TestStorage> =
+                    ($factory)().await.into();
+                let ::std::option::Option::Some(fixture) = fixture else { return };
                 $crate::testing::$case(fixture.storage()).await;
             }
         )*

@@ -5,20 +5,23 @@
 mod support;
 
 use axum::http::StatusCode;
-use support::{assert_error, test_app};
+use support::{TestApp, assert_error, on};
 
-#[tokio::test]
-async fn health_needs_no_key() {
-    let t = test_app().await;
+on_every_backend!(
+    health_needs_no_key,
+    business_comes_from_the_key,
+    openapi_documents_every_endpoint,
+    docs_page_is_self_contained,
+);
+
+async fn health_needs_no_key(t: TestApp) {
     let r = t.call("GET", "/health", None, None).await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.body["status"], "ok");
-    assert_eq!(r.body["storage"], "memory");
+    assert_eq!(r.body["storage"], t.kind);
 }
 
-#[tokio::test]
-async fn business_comes_from_the_key() {
-    let t = test_app().await;
+async fn business_comes_from_the_key(t: TestApp) {
     let a = t.as_a("GET", "/v1/business", None).await;
     assert_eq!(a.body["id"], t.shop_a.to_string());
     assert_eq!(a.body["name"], "Shop A");
@@ -32,9 +35,7 @@ async fn business_comes_from_the_key() {
 }
 
 /// Every routed endpoint is in the document with request, response and error schemas.
-#[tokio::test]
-async fn openapi_documents_every_endpoint() {
-    let t = test_app().await;
+async fn openapi_documents_every_endpoint(t: TestApp) {
     let doc = t.call("GET", "/openapi.json", None, None).await.body;
     assert_eq!(doc["openapi"], "3.1.0");
     let expected = [
@@ -79,34 +80,17 @@ async fn openapi_documents_every_endpoint() {
         }
     }
     assert_eq!(documented, expected.len());
-    for schema in [
-        "Customer",
-        "NewCustomer",
-        "CustomerPatch",
-        "ErrorBody",
-        "Business",
-    ] {
-        assert!(
-            doc["components"]["schemas"][schema].is_object(),
-            "schema {schema} missing"
-        );
+    for schema in ["Customer", "NewCustomer", "CustomerPatch", "ErrorBody", "Business"] {
+        assert!(doc["components"]["schemas"][schema].is_object(), "schema {schema} missing");
     }
-    assert_eq!(
-        doc["components"]["securitySchemes"]["api_key"]["scheme"],
-        "bearer"
-    );
+    assert_eq!(doc["components"]["securitySchemes"]["api_key"]["scheme"], "bearer");
 }
 
-#[tokio::test]
-async fn docs_page_is_self_contained() {
-    let t = test_app().await;
+async fn docs_page_is_self_contained(t: TestApp) {
     let r = t.call("GET", "/docs", None, None).await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.content_type.unwrap().starts_with("text/html"));
     let html = r.body.as_str().unwrap();
     assert!(html.contains("/openapi.json"));
-    assert!(
-        !html.contains("<script src="),
-        "docs page must not load remote scripts"
-    );
+    assert!(!html.contains("<script src="), "docs page must not load remote scripts");
 }

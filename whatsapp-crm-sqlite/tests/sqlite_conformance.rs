@@ -11,9 +11,7 @@ mod file {
 
     whatsapp_crm_core::storage_conformance_tests!(|| async {
         let dir = tempfile::tempdir().expect("temp dir");
-        let storage = SqliteStorage::open(dir.path().join("conformance.db"))
-            .await
-            .expect("open");
+        let storage = SqliteStorage::open(dir.path().join("conformance.db")).await.expect("open");
         storage.migrate().await.expect("migrate");
         TestStorage::new(Arc::new(storage)).with_guard(dir)
     });

@@ -10,10 +10,11 @@ use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
 use reference_server::app::{AppState, app};
 use reference_server::auth::generate_api_key;
+use reference_server::store;
 use serde_json::Value;
 use tower::ServiceExt;
 use whatsapp_crm_core::ports::Storage;
-use whatsapp_crm_core::{BusinessId, Crm, InMemoryStorage, NewBusiness};
+use whatsapp_crm_core::{BusinessId, Crm, NewBusiness};
 
 /// Body limit used by the tests, small enough to exceed cheaply.
 pub const TEST_BODY_LIMIT: usize = 8 * 1024;
@@ -32,6 +33,10 @@ pub struct TestApp {
     pub shop_b: BusinessId,
     /// Its API key.
     pub key_b: String,
+    /// Storage kind the server reports.
+    pub kind: &'static str,
+    /// Keeps the backend's files or schema alive.
+    pub _guard: Option<Box<dyn std::any::Any + Send>>,
 }
 
 /// Creates a business and returns its id and a fresh API key.
@@ -47,16 +52,65 @@ pub async fn business(crm: &Crm, name: &str) -> (BusinessId, String) {
         .await
         .unwrap();
     let (key, hash) = generate_api_key().unwrap();
-    crm.businesses()
-        .issue_api_key(b.id, hash, "test")
-        .await
-        .unwrap();
+    crm.businesses().issue_api_key(b.id, hash, "test").await.unwrap();
     (b.id, key)
 }
 
-/// An app over in-memory storage.
-pub async fn test_app() -> TestApp {
-    test_app_on(Arc::new(InMemoryStorage::new()), "memory").await
+/// Where a test's data lives.
+#[derive(Debug, Clone, Copy)]
+pub enum Backend {
+    /// `InMemoryStorage`.
+    Memory,
+    /// A SQLite file in a temporary directory.
+    Sqlite,
+    /// A fresh schema on the PostgreSQL server of `DATABASE_URL`.
+    Postgres,
+}
+
+/// An app over `backend`, opened the way the server opens it (`store::open`);
+/// `None` when PostgreSQL is unavailable and tests may skip.
+pub async fn test_app(backend: Backend) -> Option<TestApp> {
+    let (store, guard): (_, Box<dyn std::any::Any + Send>) = match backend {
+        Backend::Memory => (store::open("memory").await.unwrap(), Box::new(())),
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("api.db");
+            (store::open(path.to_str().unwrap()).await.unwrap(), Box::new(dir))
+        }
+        Backend::Postgres => {
+            let url = whatsapp_crm_postgres::testing::database_url()?;
+            // Create the scratch schema, then open it by URL as an operator would.
+            let (scratch, guard) = whatsapp_crm_postgres::testing::scratch_storage(&url).await;
+            scratch.close().await;
+            let sep = if url.contains('?') { '&' } else { '?' };
+            let url = format!("{url}{sep}options=-csearch_path%3D{}", guard.name);
+            (store::open(&url).await.unwrap(), Box::new(guard))
+        }
+    };
+    let mut app = test_app_on(store.storage, store.kind).await;
+    app._guard = Some(guard);
+    Some(app)
+}
+
+/// Stamps one test per backend for each listed `async fn(TestApp)`.
+#[macro_export]
+macro_rules! on_every_backend {
+    ($($case:ident),* $(,)?) => {
+        mod memory { $( #[tokio::test] async fn $case() { super::on(super::support::Backend::Memory, super::$case).await } )* }
+        mod sqlite { $( #[tokio::test] async fn $case() { super::on(super::support::Backend::Sqlite, super::$case).await } )* }
+        mod postgres { $( #[tokio::test] async fn $case() { super::on(super::support::Backend::Postgres, super::$case).await } )* }
+    };
+}
+
+/// Runs `case` on `backend`, or skips when the backend is unavailable.
+pub async fn on<F, Fut>(backend: Backend, case: F)
+where
+    F: FnOnce(TestApp) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    if let Some(app) = test_app(backend).await {
+        case(app).await;
+    }
 }
 
 /// An app over `storage`.
@@ -65,14 +119,7 @@ pub async fn test_app_on(storage: Arc<dyn Storage>, kind: &'static str) -> TestA
     let (shop_a, key_a) = business(&crm, "Shop A").await;
     let (shop_b, key_b) = business(&crm, "Shop B").await;
     let router = app(AppState::new(crm.clone(), kind).with_max_body_bytes(TEST_BODY_LIMIT));
-    TestApp {
-        router,
-        crm,
-        shop_a,
-        key_a,
-        shop_b,
-        key_b,
-    }
+    TestApp { router, crm, shop_a, key_a, shop_b, key_b, kind, _guard: None }
 }
 
 /// A response, decoded.
@@ -112,14 +159,12 @@ impl TestApp {
 
     /// Sends as business A.
     pub async fn as_a(&self, method: &str, uri: &str, body: Option<&str>) -> Reply {
-        self.call(method, uri, Some(&self.key_a.clone()), body)
-            .await
+        self.call(method, uri, Some(&self.key_a.clone()), body).await
     }
 
     /// Sends as business B.
     pub async fn as_b(&self, method: &str, uri: &str, body: Option<&str>) -> Reply {
-        self.call(method, uri, Some(&self.key_b.clone()), body)
-            .await
+        self.call(method, uri, Some(&self.key_b.clone()), body).await
     }
 
     /// Number of customers business A has, read through the SDK, not the API.
@@ -144,14 +189,10 @@ impl TestApp {
 pub async fn send(router: &Router, req: Request<Body>) -> Reply {
     let res = router.clone().oneshot(req).await.unwrap();
     let status = res.status();
-    let content_type = res
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .map(|v| v.to_str().unwrap().to_owned());
-    let www_authenticate = res
-        .headers()
-        .get(header::WWW_AUTHENTICATE)
-        .map(|v| v.to_str().unwrap().to_owned());
+    let content_type =
+        res.headers().get(header::CONTENT_TYPE).map(|v| v.to_str().unwrap().to_owned());
+    let www_authenticate =
+        res.headers().get(header::WWW_AUTHENTICATE).map(|v| v.to_str().unwrap().to_owned());
     let bytes = res.into_body().collect().await.unwrap().to_bytes();
     let body = if bytes.is_empty() {
         Value::Null
@@ -159,22 +200,13 @@ pub async fn send(router: &Router, req: Request<Body>) -> Reply {
         serde_json::from_slice(&bytes)
             .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
     };
-    Reply {
-        status,
-        body,
-        content_type,
-        www_authenticate,
-    }
+    Reply { status, body, content_type, www_authenticate }
 }
 
 /// Asserts the error envelope with `code`.
 pub fn assert_error(reply: &Reply, status: StatusCode, code: &str) {
     assert_eq!(reply.status, status, "{:?}", reply.body);
     assert_eq!(reply.body["error"]["code"], code, "{:?}", reply.body);
-    assert!(
-        reply.body["error"]["message"]
-            .as_str()
-            .is_some_and(|m| !m.is_empty())
-    );
+    assert!(reply.body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
     assert_eq!(reply.content_type.as_deref(), Some("application/json"));
 }

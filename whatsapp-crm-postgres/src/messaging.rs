@@ -1,0 +1,263 @@
+//! Conversations and messages.
+
+use async_trait::async_trait;
+use sqlx::postgres::PgRow;
+use whatsapp_crm_core::ports::{
+    ConversationQuery, ConversationStore, MessageQuery, MessageStore, Page, clamp_limit,
+    enum_to_text,
+};
+use whatsapp_crm_core::{
+    AgentId, BusinessId, Conversation, ConversationId, CustomerId, Message, MessageId, StatusTimes,
+    StorageError,
+};
+
+use crate::codec::{get, get_enum, get_json, to_json};
+use crate::error::{Ctx, corrupt, map};
+use crate::listing::Listing;
+use crate::storage::PostgresStorage;
+
+const CONVERSATION: Ctx = Ctx::new("conversation", "customer");
+const MESSAGE: Ctx = Ctx::new("message", "conversation");
+
+fn conversation_row(row: &PgRow) -> Result<Conversation, StorageError> {
+    let agent: Option<uuid::Uuid> = get(row, "assigned_agent")?;
+    Ok(Conversation {
+        id: ConversationId::from_uuid(get(row, "id")?),
+        business_id: BusinessId::from_uuid(get(row, "business_id")?),
+        customer_id: CustomerId::from_uuid(get(row, "customer_id")?),
+        status: get_enum(row, "status")?,
+        assigned_agent: agent.map(AgentId::from_uuid),
+        last_message_at: get(row, "last_message_at")?,
+        last_inbound_at: get(row, "last_inbound_at")?,
+        created_at: get(row, "created_at")?,
+        updated_at: get(row, "updated_at")?,
+    })
+}
+
+fn message_row(row: &PgRow) -> Result<Message, StorageError> {
+    let code: Option<i64> = get(row, "error_code")?;
+    Ok(Message {
+        id: MessageId::from_uuid(get(row, "id")?),
+        business_id: BusinessId::from_uuid(get(row, "business_id")?),
+        conversation_id: ConversationId::from_uuid(get(row, "conversation_id")?),
+        customer_id: CustomerId::from_uuid(get(row, "customer_id")?),
+        direction: get_enum(row, "direction")?,
+        content: get_json(row, "content")?,
+        status: get_enum(row, "status")?,
+        provider_id: get(row, "provider_id")?,
+        error_code: code
+            .map(|c| u32::try_from(c).map_err(|e| corrupt("error_code", e)))
+            .transpose()?,
+        times: StatusTimes {
+            queued_at: get(row, "queued_at")?,
+            sent_at: get(row, "sent_at")?,
+            delivered_at: get(row, "delivered_at")?,
+            read_at: get(row, "read_at")?,
+            failed_at: get(row, "failed_at")?,
+            received_at: get(row, "received_at")?,
+        },
+        created_at: get(row, "created_at")?,
+    })
+}
+
+#[async_trait]
+impl ConversationStore for PostgresStorage {
+    async fn insert_conversation(&self, c: &Conversation) -> Result<(), StorageError> {
+        sqlx::query(
+            "INSERT INTO conversations (business_id, id, customer_id, status, assigned_agent,
+               last_message_at, last_inbound_at, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(c.business_id.as_uuid())
+        .bind(c.id.as_uuid())
+        .bind(c.customer_id.as_uuid())
+        .bind(enum_to_text(&c.status)?)
+        .bind(c.assigned_agent.map(|a| a.as_uuid()))
+        .bind(c.last_message_at)
+        .bind(c.last_inbound_at)
+        .bind(c.created_at)
+        .bind(c.updated_at)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| map(CONVERSATION, e))?;
+        Ok(())
+    }
+
+    async fn get_conversation(
+        &self,
+        business: BusinessId,
+        id: ConversationId,
+    ) -> Result<Conversation, StorageError> {
+        let row = sqlx::query("SELECT * FROM conversations WHERE business_id = $1 AND id = $2")
+            .bind(business.as_uuid())
+            .bind(id.as_uuid())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| map(CONVERSATION, e))?;
+        row.as_ref()
+            .map(conversation_row)
+            .transpose()?
+            .ok_or(StorageError::not_found("conversation"))
+    }
+
+    async fn update_conversation(&self, c: &Conversation) -> Result<(), StorageError> {
+        let done = sqlx::query(
+            "UPDATE conversations SET status = $4, assigned_agent = $5, last_message_at = $6,
+               last_inbound_at = $7, created_at = $8, updated_at = $9
+             WHERE business_id = $1 AND id = $2 AND customer_id = $3",
+        )
+        .bind(c.business_id.as_uuid())
+        .bind(c.id.as_uuid())
+        .bind(c.customer_id.as_uuid())
+        .bind(enum_to_text(&c.status)?)
+        .bind(c.assigned_agent.map(|a| a.as_uuid()))
+        .bind(c.last_message_at)
+        .bind(c.last_inbound_at)
+        .bind(c.created_at)
+        .bind(c.updated_at)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| map(CONVERSATION, e))?;
+        if done.rows_affected() == 0 {
+            Err(StorageError::not_found("conversation"))
+        } else {
+            Ok(())
+        }
+    }
+
+    async fn find_active_conversation(
+        &self,
+        business: BusinessId,
+        customer: CustomerId,
+    ) -> Result<Option<Conversation>, StorageError> {
+        let row = sqlx::query(
+            "SELECT * FROM conversations WHERE business_id = $1 AND customer_id = $2
+               AND status <> 'closed' ORDER BY id DESC LIMIT 1",
+        )
+        .bind(business.as_uuid())
+        .bind(customer.as_uuid())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| map(CONVERSATION, e))?;
+        row.as_ref().map(conversation_row).transpose()
+    }
+
+    async fn list_conversations(
+        &self,
+        business: BusinessId,
+        query: &ConversationQuery,
+    ) -> Result<Page<Conversation>, StorageError> {
+        let mut l = Listing::new("conversations", business)?;
+        if let Some(after) = query.after {
+            l.filter("id > ?", after.as_uuid())?;
+        }
+        if let Some(customer) = query.customer {
+            l.filter("customer_id = ?", customer.as_uuid())?;
+        }
+        if let Some(status) = query.status {
+            l.filter("status = ?", enum_to_text(&status)?)?;
+        }
+        l.page(self, CONVERSATION, clamp_limit(query.limit), conversation_row, |c| c.id.to_string())
+            .await
+    }
+}
+
+#[async_trait]
+impl MessageStore for PostgresStorage {
+    async fn insert_message(&self, m: &Message) -> Result<(), StorageError> {
+        let t = m.times;
+        sqlx::query(
+            "INSERT INTO messages (business_id, id, conversation_id, customer_id, direction, kind,
+               content, status, provider_id, error_code, queued_at, sent_at, delivered_at, read_at,
+               failed_at, received_at, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+        )
+        .bind(m.business_id.as_uuid())
+        .bind(m.id.as_uuid())
+        .bind(m.conversation_id.as_uuid())
+        .bind(m.customer_id.as_uuid())
+        .bind(enum_to_text(&m.direction)?)
+        .bind(enum_to_text(&m.kind())?)
+        .bind(sqlx::types::Json(to_json(&m.content)?))
+        .bind(enum_to_text(&m.status)?)
+        .bind(m.provider_id.clone())
+        .bind(m.error_code.map(i64::from))
+        .bind(t.queued_at)
+        .bind(t.sent_at)
+        .bind(t.delivered_at)
+        .bind(t.read_at)
+        .bind(t.failed_at)
+        .bind(t.received_at)
+        .bind(m.created_at)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| map(MESSAGE, e))?;
+        Ok(())
+    }
+
+    async fn get_message(
+        &self,
+        business: BusinessId,
+        id: MessageId,
+    ) -> Result<Message, StorageError> {
+        let row = sqlx::query("SELECT * FROM messages WHERE business_id = $1 AND id = $2")
+            .bind(business.as_uuid())
+            .bind(id.as_uuid())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| map(MESSAGE, e))?;
+        row.as_ref().map(message_row).transpose()?.ok_or(StorageError::not_found("message"))
+    }
+
+    async fn find_message_by_provider_id(
+        &self,
+        business: BusinessId,
+        provider_id: &str,
+    ) -> Result<Option<Message>, StorageError> {
+        let row = sqlx::query("SELECT * FROM messages WHERE business_id = $1 AND provider_id = $2")
+            .bind(business.as_uuid())
+            .bind(provider_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| map(MESSAGE, e))?;
+        row.as_ref().map(message_row).transpose()
+    }
+
+    async fn update_message(&self, m: &Message) -> Result<(), StorageError> {
+        let t = m.times;
+        let done = sqlx::query(
+            "UPDATE messages SET status = $3, provider_id = $4, error_code = $5, queued_at = $6,
+               sent_at = $7, delivered_at = $8, read_at = $9, failed_at = $10, received_at = $11
+             WHERE business_id = $1 AND id = $2",
+        )
+        .bind(m.business_id.as_uuid())
+        .bind(m.id.as_uuid())
+        .bind(enum_to_text(&m.status)?)
+        .bind(m.provider_id.clone())
+        .bind(m.error_code.map(i64::from))
+        .bind(t.queued_at)
+        .bind(t.sent_at)
+        .bind(t.delivered_at)
+        .bind(t.read_at)
+        .bind(t.failed_at)
+        .bind(t.received_at)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| map(MESSAGE, e))?;
+        if done.rows_affected() == 0 { Err(StorageError::not_found("message")) } else { Ok(()) }
+    }
+
+    async fn list_messages(
+        &self,
+        business: BusinessId,
+        conversation: ConversationId,
+        query: &MessageQuery,
+    ) -> Result<Page<Message>, StorageError> {
+        let mut l = Listing::new("messages", business)?;
+        l.filter("conversation_id = ?", conversation.as_uuid())?;
+        if let Some(after) = query.after {
+            l.filter("id > ?", after.as_uuid())?;
+        }
+        l.page(self, MESSAGE, clamp_limit(query.limit), message_row, |m| m.id.to_string()).await
+    }
+}
