@@ -4,6 +4,29 @@
 //! a [`PhoneNumber`] is E.164, a [`Money`] never mixes currencies, a [`Tag`] is
 //! normalised.
 
+/// Implements `FromStr` and `Deserialize` through the type's validating `parse`,
+/// so text from any source passes the same checks.
+macro_rules! parse_via {
+    ($ty:ty, $err:ty) => {
+        impl ::std::str::FromStr for $ty {
+            type Err = $err;
+
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Self::parse(s)
+            }
+        }
+
+        impl<'de> ::serde::Deserialize<'de> for $ty {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                let raw = <String as ::serde::Deserialize>::deserialize(deserializer)?;
+                Self::parse(&raw).map_err(::serde::de::Error::custom)
+            }
+        }
+    };
+}
+
 mod agent;
 mod api_key;
 mod business;

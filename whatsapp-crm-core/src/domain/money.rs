@@ -1,9 +1,8 @@
 //! Money as integer minor units of an ISO 4217 currency: no floating point anywhere.
 
 use std::fmt;
-use std::str::FromStr;
 
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 
 /// A currency code that is not three ASCII letters.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -62,24 +61,11 @@ impl fmt::Debug for Currency {
     }
 }
 
-impl FromStr for Currency {
-    type Err = CurrencyError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::parse(s)
-    }
-}
+parse_via!(Currency, CurrencyError);
 
 impl From<Currency> for String {
     fn from(c: Currency) -> String {
         c.as_str().to_owned()
-    }
-}
-
-impl<'de> Deserialize<'de> for Currency {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let raw = String::deserialize(deserializer)?;
-        Self::parse(&raw).map_err(serde::de::Error::custom)
     }
 }
 

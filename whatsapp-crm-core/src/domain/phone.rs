@@ -1,9 +1,8 @@
 //! E.164 phone numbers, the only form in which the SDK stores or sends a number.
 
 use std::fmt;
-use std::str::FromStr;
 
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::Serialize;
 
 /// Most digits an E.164 number may have (ITU-T E.164, section 6).
 pub const E164_MAX_DIGITS: usize = 15;
@@ -114,13 +113,7 @@ impl PhoneNumber {
     }
 }
 
-impl FromStr for PhoneNumber {
-    type Err = PhoneError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::parse(s)
-    }
-}
+parse_via!(PhoneNumber, PhoneError);
 
 impl fmt::Display for PhoneNumber {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -133,13 +126,6 @@ impl fmt::Debug for PhoneNumber {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let tail = &self.0[self.0.len().saturating_sub(3)..];
         write!(f, "PhoneNumber(+…{tail})")
-    }
-}
-
-impl<'de> Deserialize<'de> for PhoneNumber {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let raw = String::deserialize(deserializer)?;
-        Self::parse(&raw).map_err(serde::de::Error::custom)
     }
 }
 

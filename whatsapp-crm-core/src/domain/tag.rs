@@ -1,9 +1,8 @@
 //! Customer tags: short, case-insensitive labels such as `vip` or `wholesale`.
 
 use std::fmt;
-use std::str::FromStr;
 
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::Serialize;
 
 /// Longest tag accepted, in characters.
 pub const TAG_MAX_CHARS: usize = 64;
@@ -64,20 +63,7 @@ impl fmt::Debug for Tag {
     }
 }
 
-impl FromStr for Tag {
-    type Err = TagError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::parse(s)
-    }
-}
-
-impl<'de> Deserialize<'de> for Tag {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let raw = String::deserialize(deserializer)?;
-        Self::parse(&raw).map_err(serde::de::Error::custom)
-    }
-}
+parse_via!(Tag, TagError);
 
 #[cfg(test)]
 mod tests {

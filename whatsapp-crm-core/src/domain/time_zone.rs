@@ -1,10 +1,9 @@
 //! IANA time zones, validated against the bundled tz database.
 
 use std::fmt;
-use std::str::FromStr;
 
 use chrono_tz::Tz;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Serialize, Serializer};
 
 /// A name that is not in the IANA time zone database.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -50,24 +49,11 @@ impl fmt::Debug for TimeZone {
     }
 }
 
-impl FromStr for TimeZone {
-    type Err = TimeZoneError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::parse(s)
-    }
-}
+parse_via!(TimeZone, TimeZoneError);
 
 impl Serialize for TimeZone {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(self.name())
-    }
-}
-
-impl<'de> Deserialize<'de> for TimeZone {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let raw = String::deserialize(deserializer)?;
-        Self::parse(&raw).map_err(serde::de::Error::custom)
     }
 }
 
