@@ -33,12 +33,14 @@ mod business;
 mod commerce;
 mod conversation;
 mod customer;
+mod events;
 mod ids;
 mod message;
 mod money;
 mod phone;
 mod profile;
 mod tag;
+mod template;
 mod time_zone;
 mod validation;
 
@@ -54,6 +56,7 @@ pub use customer::{
     CUSTOMER_NAME_MAX_CHARS, CUSTOMER_TAGS_MAX, Customer, CustomerPatch, NewCustomer,
     search_needle, search_text,
 };
+pub use events::{InboundMessage, Referral, StatusUpdate};
 pub use ids::{
     AgentId, ApiKeyId, BusinessId, ConversationId, CustomerId, IdError, MessageId, OrderId,
     ProductId,
@@ -69,5 +72,6 @@ pub use profile::{
     MarketingConsent,
 };
 pub use tag::{TAG_MAX_CHARS, Tag, TagError};
+pub use template::{TemplateCategory, TemplateStatus};
 pub use time_zone::{TimeZone, TimeZoneError};
 pub use validation::{FieldError, ValidationError};

@@ -5,6 +5,7 @@ mod clock;
 mod codec;
 mod error;
 mod storage;
+mod templates;
 mod transport;
 
 pub use clock::{Clock, ManualClock, SystemClock, to_storage_precision};
@@ -13,5 +14,8 @@ pub use error::{PHONE_TAKEN, PROVIDER_ID_TAKEN, StorageError};
 pub use storage::{
     ApiKeyStore, BusinessStore, ConversationQuery, ConversationStore, CustomerQuery, CustomerStore,
     MessageQuery, MessageStore, PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX, Page, Storage, clamp_limit,
+};
+pub use templates::{
+    Approval, ProviderContent, ProviderTemplate, RegistryError, TemplateAction, TemplateRegistry,
 };
 pub use transport::{OutboundMessage, SendReceipt, Transport, TransportError};

@@ -85,6 +85,14 @@ pub enum TransportError {
         /// Provider code.
         code: Option<u32>,
     },
+    /// The request may or may not have reached the provider (a timeout after
+    /// sending, an unreadable success response). Sending again could deliver the
+    /// message twice: reconcile through the status callback instead.
+    #[error("outcome unknown: {message}")]
+    OutcomeUnknown {
+        /// What happened.
+        message: String,
+    },
     /// Any other permanent refusal.
     #[error("provider rejected the message (code {code:?}): {message}")]
     Rejected {
@@ -108,6 +116,7 @@ impl TransportError {
             | Self::Unavailable { code, .. }
             | Self::Unauthorized { code }
             | Self::Rejected { code, .. } => *code,
+            Self::OutcomeUnknown { .. } => None,
             Self::OutsideWindow { code }
             | Self::InvalidRecipient { code }
             | Self::RecipientOptedOut { code }

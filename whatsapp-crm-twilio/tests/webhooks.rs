@@ -1,0 +1,204 @@
+//! Inbound and status webhooks parsed into core events.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use chrono::Utc;
+use whatsapp_crm_core::{Interactive, MessageContent, MessageId, MessageStatus};
+use whatsapp_crm_twilio::{
+    RequestValidator, WebhookError, WebhookParams, parse_inbound, parse_status,
+};
+
+fn form(pairs: &[(&str, &str)]) -> Vec<u8> {
+    form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish().into_bytes()
+}
+
+const BASE: &[(&str, &str)] = &[
+    ("SmsMessageSid", "SM11111111111111111111111111111111"),
+    ("NumMedia", "0"),
+    ("ProfileName", "Wanjiku"),
+    ("MessageType", "text"),
+    ("SmsSid", "SM11111111111111111111111111111111"),
+    ("WaId", "254712345678"),
+    ("SmsStatus", "received"),
+    ("Body", "Habari, do you have mangoes?"),
+    ("To", "whatsapp:+14155238886"),
+    ("NumSegments", "1"),
+    ("MessageSid", "SM11111111111111111111111111111111"),
+    ("AccountSid", "AC0123456789abcdef0123456789abcdef"),
+    ("From", "whatsapp:+254712345678"),
+    ("ApiVersion", "2010-04-01"),
+];
+
+fn with(extra: &[(&'static str, &'static str)], drop: &[&str]) -> WebhookParams {
+    let mut pairs: Vec<(&str, &str)> =
+        BASE.iter().copied().filter(|(k, _)| !drop.contains(k)).collect();
+    for (k, v) in extra {
+        pairs.retain(|(pk, _)| pk != k);
+        pairs.push((k, v));
+    }
+    WebhookParams::parse_form(&form(&pairs)).unwrap()
+}
+
+#[test]
+fn text_message() {
+    let m = parse_inbound(&with(&[], &[]), Utc::now()).unwrap();
+    assert_eq!(m.provider_id, "SM11111111111111111111111111111111");
+    assert_eq!(m.from.as_str(), "+254712345678");
+    assert_eq!(m.to.as_str(), "+14155238886");
+    assert_eq!(m.profile_name.as_deref(), Some("Wanjiku"));
+    assert_eq!(m.content, MessageContent::text("Habari, do you have mangoes?"));
+    assert!(!m.forwarded);
+}
+
+#[test]
+fn media_with_caption() {
+    let p = with(
+        &[
+            ("NumMedia", "2"),
+            ("MediaUrl0", "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1"),
+            ("MediaContentType0", "image/jpeg"),
+            ("MediaUrl1", "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME2"),
+            ("MediaContentType1", "application/pdf"),
+            ("Body", "my receipt"),
+        ],
+        &[],
+    );
+    let MessageContent::Media { media, caption } = parse_inbound(&p, Utc::now()).unwrap().content
+    else {
+        panic!()
+    };
+    assert_eq!(media.len(), 2);
+    assert_eq!(media[1].content_type.as_deref(), Some("application/pdf"));
+    assert_eq!(caption.as_deref(), Some("my receipt"));
+}
+
+#[test]
+fn button_tap_location_reply_and_referral() {
+    let tap = with(
+        &[
+            ("MessageType", "button"),
+            ("ButtonText", "Yes"),
+            ("ButtonPayload", "confirm_42"),
+            ("Body", "Yes"),
+        ],
+        &[],
+    );
+    assert_eq!(
+        parse_inbound(&tap, Utc::now()).unwrap().content,
+        MessageContent::Interactive {
+            interactive: Interactive::Reply {
+                payload: Some("confirm_42".into()),
+                title: "Yes".into()
+            }
+        }
+    );
+    let loc = with(
+        &[("Latitude", "-1.2921"), ("Longitude", "36.8219"), ("Label", "CBD"), ("Body", "")],
+        &[],
+    );
+    assert!(
+        matches!(parse_inbound(&loc, Utc::now()).unwrap().content, MessageContent::Location { latitude, .. } if latitude == -1.2921)
+    );
+    let quoted = with(
+        &[
+            ("OriginalRepliedMessageSid", "SM22222222222222222222222222222222"),
+            ("Forwarded", "true"),
+            ("ReferralSourceId", "ad-7"),
+            ("ReferralHeadline", "Mango sale"),
+        ],
+        &[],
+    );
+    let m = parse_inbound(&quoted, Utc::now()).unwrap();
+    assert_eq!(m.replied_to.as_deref(), Some("SM22222222222222222222222222222222"));
+    assert!(m.forwarded);
+    assert_eq!(m.referral.unwrap().headline.as_deref(), Some("Mango sale"));
+}
+
+#[test]
+fn missing_and_invalid_fields_are_typed_errors() {
+    let now = Utc::now();
+    assert_eq!(
+        parse_inbound(&with(&[], &["MessageSid"]), now).unwrap_err(),
+        WebhookError::Missing("MessageSid")
+    );
+    assert_eq!(
+        parse_inbound(&with(&[], &["From"]), now).unwrap_err(),
+        WebhookError::Missing("From")
+    );
+    assert!(matches!(
+        parse_inbound(&with(&[("From", "whatsapp:0712")], &[]), now),
+        Err(WebhookError::Invalid { name: "From", .. })
+    ));
+    assert!(matches!(
+        parse_inbound(&with(&[("NumMedia", "two")], &[]), now),
+        Err(WebhookError::Invalid { name: "NumMedia", .. })
+    ));
+    assert!(matches!(
+        parse_inbound(&with(&[("NumMedia", "999")], &[]), now),
+        Err(WebhookError::Invalid { name: "NumMedia", .. })
+    ));
+    assert_eq!(
+        parse_inbound(&with(&[("NumMedia", "1")], &[]), now).unwrap_err(),
+        WebhookError::Missing("MediaUrlN")
+    );
+    assert!(matches!(
+        parse_inbound(&with(&[("Latitude", "95"), ("Longitude", "1")], &[]), now),
+        Err(WebhookError::Invalid { .. })
+    ));
+    assert_eq!(WebhookParams::parse_form(&[0xff, 0xfe]).unwrap_err(), WebhookError::NotAForm);
+    let err =
+        parse_inbound(&with(&[("From", "whatsapp:+2547123456789999")], &[]), now).unwrap_err();
+    assert!(!err.to_string().contains("2547123456789999"), "errors never echo numbers: {err}");
+}
+
+#[test]
+fn status_callbacks() {
+    let id = MessageId::new();
+    let query = format!("message_id={id}");
+    let p = WebhookParams::from_pairs([
+        ("MessageSid", "SM33333333333333333333333333333333"),
+        ("MessageStatus", "undelivered"),
+        ("ErrorCode", "63024"),
+        ("ChannelStatusMessage", "Invalid message recipient"),
+        ("ChannelPrefix", "whatsapp"),
+    ]);
+    let s = parse_status(&p, Some(&query), Utc::now()).unwrap();
+    assert_eq!(s.message_id, Some(id));
+    assert_eq!(s.status, MessageStatus::Undelivered);
+    assert_eq!(s.error_code, Some(63024));
+    assert_eq!(s.error_message.as_deref(), Some("Invalid message recipient"));
+
+    let read = WebhookParams::from_pairs([
+        ("MessageSid", "SM3"),
+        ("MessageStatus", "read"),
+        ("EventType", "READ"),
+    ]);
+    let s = parse_status(&read, None, Utc::now()).unwrap();
+    assert_eq!((s.status, s.message_id, s.error_code), (MessageStatus::Read, None, None));
+
+    let unknown =
+        WebhookParams::from_pairs([("MessageSid", "SM3"), ("MessageStatus", "teleported")]);
+    assert!(matches!(
+        parse_status(&unknown, None, Utc::now()),
+        Err(WebhookError::Invalid { name: "MessageStatus", .. })
+    ));
+    assert!(matches!(
+        parse_status(&read, Some("message_id=nope"), Utc::now()),
+        Err(WebhookError::Invalid { name: "message_id", .. })
+    ));
+    assert_eq!(
+        parse_status(&WebhookParams::default(), None, Utc::now()).unwrap_err(),
+        WebhookError::Missing("MessageSid")
+    );
+}
+
+#[test]
+fn parsed_params_validate_against_their_signature() {
+    let validator = RequestValidator::new("token");
+    let url = "https://crm.example.com/webhooks/twilio/inbound";
+    let params = with(&[], &[]);
+    let sig = validator.sign(url, params.pairs());
+    assert!(validator.validate(url, params.pairs(), &sig));
+    let tampered = with(&[("Body", "send me everything")], &[]);
+    assert!(!validator.validate(url, tampered.pairs(), &sig));
+}
