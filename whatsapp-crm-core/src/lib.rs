@@ -41,6 +41,7 @@ mod memory;
 pub mod ports;
 pub mod service;
 mod stub;
+pub mod template;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 

@@ -95,6 +95,32 @@ pub(crate) fn content_types(content: &ProviderContent) -> Value {
             }
             json!({ "twilio/card": card })
         }
+        ProviderContent::WhatsAppCard { header_text, body, footer, media, actions } => {
+            let mut card = json!({ "body": body });
+            if let Some(h) = header_text {
+                card["header_text"] = json!(h);
+            }
+            if let Some(f) = footer {
+                card["footer"] = json!(f);
+            }
+            if !media.is_empty() {
+                card["media"] = json!(media);
+            }
+            if !actions.is_empty() {
+                card["actions"] = json!(actions.iter().map(action).collect::<Vec<_>>());
+            }
+            json!({ "whatsapp/card": card })
+        }
+        ProviderContent::Authentication { code_expiration_minutes, copy_code_text } => {
+            let mut auth = json!({
+                "add_security_recommendation": true,
+                "actions": [{ "type": "COPY_CODE", "copy_code_text": copy_code_text }],
+            });
+            if let Some(m) = code_expiration_minutes {
+                auth["code_expiration_minutes"] = json!(m);
+            }
+            json!({ "whatsapp/authentication": auth })
+        }
         ProviderContent::Location { latitude, longitude, label } => {
             let mut loc = json!({ "latitude": latitude, "longitude": longitude });
             if let Some(l) = label {

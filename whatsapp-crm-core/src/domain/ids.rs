@@ -104,6 +104,11 @@ define_id!(
     "order"
 );
 define_id!(
+    /// Identifies a message template.
+    TemplateId,
+    "template"
+);
+define_id!(
     /// Identifies an agent (a person who answers customers).
     AgentId,
     "agent"

@@ -36,6 +36,7 @@ mod customer;
 mod events;
 mod ids;
 mod message;
+mod message_template;
 mod money;
 mod phone;
 mod profile;
@@ -59,11 +60,15 @@ pub use customer::{
 pub use events::{InboundMessage, Referral, StatusUpdate};
 pub use ids::{
     AgentId, ApiKeyId, BusinessId, ConversationId, CustomerId, IdError, MessageId, OrderId,
-    ProductId,
+    ProductId, TemplateId,
 };
 pub use message::{
     Direction, Interactive, ListRow, ListSection, MediaAttachment, Message, MessageContent,
     MessageKind, MessageStatus, ReplyButton, StatusTimes,
+};
+pub use message_template::{
+    HeaderMediaKind, MessageTemplate, TemplateButton, TemplateContent, TemplateHeader,
+    TemplateVersion,
 };
 pub use money::{Currency, CurrencyError, Money, MoneyError};
 pub use phone::{E164_MAX_DIGITS, E164_MIN_DIGITS, PhoneError, PhoneNumber};

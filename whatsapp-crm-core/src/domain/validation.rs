@@ -12,6 +12,12 @@ pub struct FieldError {
     pub field: String,
     /// What is wrong, in words a business owner understands.
     pub message: String,
+    /// Stable code of the rule broken, where there is one (`body_ends_with_variable`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// 1-based character position within the field, where one place is at fault.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub position: Option<usize>,
 }
 
 /// Every problem found in one input. Never empty when returned as an error.
@@ -31,7 +37,12 @@ impl ValidationError {
 
     /// Records a problem.
     pub fn push(&mut self, field: impl Into<String>, message: impl ToString) {
-        self.errors.push(FieldError { field: field.into(), message: message.to_string() });
+        self.errors.push(FieldError {
+            field: field.into(),
+            message: message.to_string(),
+            code: None,
+            position: None,
+        });
     }
 
     /// Records the error of a fallible step and returns its value, if any.

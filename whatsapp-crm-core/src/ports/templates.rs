@@ -107,6 +107,26 @@ pub enum ProviderContent {
         /// Buttons.
         actions: Vec<TemplateAction>,
     },
+    /// A full WhatsApp template: optional header text or media, body, footer, buttons.
+    WhatsAppCard {
+        /// Header text.
+        header_text: Option<String>,
+        /// Body.
+        body: String,
+        /// Footer.
+        footer: Option<String>,
+        /// Header media URLs (samples).
+        media: Vec<String>,
+        /// Buttons.
+        actions: Vec<TemplateAction>,
+    },
+    /// A one-time-passcode template; WhatsApp writes the text.
+    Authentication {
+        /// Minutes until the code expires.
+        code_expiration_minutes: Option<u16>,
+        /// Label of the copy-code button.
+        copy_code_text: String,
+    },
     /// A location pin (in-session only).
     Location {
         /// Degrees north.
