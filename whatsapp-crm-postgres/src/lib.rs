@@ -28,6 +28,7 @@ mod identity;
 mod listing;
 mod messaging;
 mod storage;
+mod templates;
 #[cfg(feature = "testing")]
 pub mod testing;
 

@@ -28,6 +28,12 @@ impl Listing {
         Ok(l)
     }
 
+    /// Adds a fixed `AND {condition}` with no value.
+    pub(crate) fn condition(&mut self, condition: &'static str) {
+        self.sql.push_str(" AND ");
+        self.sql.push_str(condition);
+    }
+
     /// Adds `AND {condition}`, its `?` replaced by the next placeholder bound to `value`.
     pub(crate) fn filter<T>(&mut self, condition: &str, value: T) -> Result<(), StorageError>
     where

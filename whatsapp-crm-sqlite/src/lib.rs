@@ -33,6 +33,7 @@ mod error;
 mod identity;
 mod messaging;
 mod storage;
+mod templates;
 
 pub use error::OpenError;
 pub use storage::{BUSY_TIMEOUT, MAX_IDLE_READERS, SCHEMA_VERSION, SqliteStorage};

@@ -4,6 +4,7 @@
 
 mod customers;
 mod messaging;
+mod templates;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -13,7 +14,7 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::{
     ApiKey, ApiKeyHash, ApiKeyId, Business, BusinessId, Conversation, ConversationId, Customer,
-    CustomerId, Message, MessageId, PhoneNumber,
+    CustomerId, Message, MessageId, MessageTemplate, PhoneNumber, TemplateId, TemplateVersion,
 };
 use crate::ports::{ApiKeyStore, BusinessStore, StorageError};
 
@@ -50,6 +51,8 @@ struct Tenant {
     conversations: BTreeMap<ConversationId, Conversation>,
     messages: BTreeMap<MessageId, Message>,
     provider_ids: HashMap<String, MessageId>,
+    templates: BTreeMap<TemplateId, MessageTemplate>,
+    template_versions: BTreeMap<(TemplateId, u32), TemplateVersion>,
 }
 
 impl InMemoryStorage {
@@ -99,6 +102,8 @@ impl BusinessStore for InMemoryStorage {
                 conversations: BTreeMap::new(),
                 messages: BTreeMap::new(),
                 provider_ids: HashMap::new(),
+                templates: BTreeMap::new(),
+                template_versions: BTreeMap::new(),
             },
         );
         Ok(())

@@ -12,7 +12,8 @@ use serde::Serialize;
 use super::StorageError;
 use crate::domain::{
     ApiKey, ApiKeyHash, ApiKeyId, Business, BusinessId, Conversation, ConversationId,
-    ConversationStatus, Customer, CustomerId, Message, MessageId, PhoneNumber, Tag,
+    ConversationStatus, Customer, CustomerId, Message, MessageId, MessageTemplate, PhoneNumber,
+    Tag, TemplateCategory, TemplateId, TemplateStatus, TemplateVersion,
 };
 
 /// Items per page when the caller does not say.
@@ -83,6 +84,21 @@ pub struct MessageQuery {
     pub limit: u32,
     /// Continue after this message.
     pub after: Option<MessageId>,
+}
+
+/// Filters and paging for listing templates.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TemplateQuery {
+    /// Only templates whose latest version has this status.
+    pub status: Option<TemplateStatus>,
+    /// Only this category.
+    pub category: Option<TemplateCategory>,
+    /// Include archived (deleted) templates.
+    pub include_archived: bool,
+    /// Page size.
+    pub limit: u32,
+    /// Continue after this template.
+    pub after: Option<TemplateId>,
 }
 
 /// Businesses (tenants).
@@ -219,6 +235,53 @@ pub trait MessageStore: Send + Sync {
     ) -> Result<Page<Message>, StorageError>;
 }
 
+/// Message templates and their version history.
+#[async_trait]
+pub trait TemplateStore: Send + Sync {
+    /// Stores a new template and its first version. `Conflict` if the business
+    /// already has a template with this name and language.
+    async fn insert_template(&self, template: &MessageTemplate) -> Result<(), StorageError>;
+    /// Reads a template.
+    async fn get_template(
+        &self,
+        business: BusinessId,
+        id: TemplateId,
+    ) -> Result<MessageTemplate, StorageError>;
+    /// Finds a template by name and language.
+    async fn find_template(
+        &self,
+        business: BusinessId,
+        name: &str,
+        language: &str,
+    ) -> Result<Option<MessageTemplate>, StorageError>;
+    /// Lists templates in id order.
+    async fn list_templates(
+        &self,
+        business: BusinessId,
+        query: &TemplateQuery,
+    ) -> Result<Page<MessageTemplate>, StorageError>;
+    /// Replaces a stored template only if its latest version is still
+    /// `expected_version` (else `Conflict`: someone else changed it), and records
+    /// its latest version in the history (adding it, or updating its status).
+    /// Name and language never change.
+    async fn save_template(
+        &self,
+        template: &MessageTemplate,
+        expected_version: u32,
+    ) -> Result<(), StorageError>;
+    /// Every version of a template, oldest first.
+    async fn list_template_versions(
+        &self,
+        business: BusinessId,
+        id: TemplateId,
+    ) -> Result<Vec<TemplateVersion>, StorageError>;
+}
+
+/// The constraint text used when a template name is taken.
+pub const TEMPLATE_NAME_TAKEN: &str = "a template with this name and language exists";
+/// The constraint text used when a template changed since it was read.
+pub const TEMPLATE_CHANGED: &str = "template was changed by someone else; reload and retry";
+
 /// Everything the SDK stores. Implemented automatically for any type that
 /// implements every per-aggregate trait.
 pub trait Storage:
@@ -227,6 +290,7 @@ pub trait Storage:
     + CustomerStore
     + ConversationStore
     + MessageStore
+    + TemplateStore
     + Send
     + Sync
     + 'static
@@ -239,6 +303,7 @@ impl<T> Storage for T where
         + CustomerStore
         + ConversationStore
         + MessageStore
+        + TemplateStore
         + Send
         + Sync
         + 'static

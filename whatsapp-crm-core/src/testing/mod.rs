@@ -21,6 +21,7 @@ mod customers;
 mod fixtures;
 mod identity;
 mod messaging;
+mod templates;
 
 use std::any::Any;
 use std::sync::Arc;
@@ -29,6 +30,7 @@ pub use customers::*;
 pub use fixtures::*;
 pub use identity::*;
 pub use messaging::*;
+pub use templates::*;
 
 use crate::ports::Storage;
 
@@ -107,6 +109,14 @@ macro_rules! storage_conformance_tests {
             message_update_status,
             message_list_pages_in_order,
             message_tenant_isolation,
+            template_round_trip,
+            template_name_unique_per_business_and_language,
+            template_edits_keep_every_version,
+            template_status_changes_update_the_version,
+            template_concurrent_edits_one_wins,
+            template_save_keeps_name_and_language,
+            template_list_filters_and_pages,
+            template_tenant_isolation,
         );
     };
 }
