@@ -46,6 +46,7 @@ pub fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(routes::system::router())
         .merge(routes::customers::router())
+        .merge(routes::templates::router())
 }
 
 /// The OpenAPI document of every endpoint.

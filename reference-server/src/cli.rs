@@ -12,7 +12,15 @@ use crate::store::OpenStore;
 
 /// Serves HTTP until Ctrl-C or SIGTERM.
 pub async fn serve(store: OpenStore, args: &ServeArgs) -> anyhow::Result<()> {
-    let crm = Crm::new(store.storage);
+    let mut crm = Crm::new(store.storage);
+    match args.twilio.config() {
+        Some(config) => {
+            let registry = whatsapp_crm_twilio::TwilioContent::new(config)?;
+            crm = crm.with_template_registry(std::sync::Arc::new(registry));
+            tracing::info!("templates are submitted through Twilio's Content API");
+        }
+        None => tracing::info!("no Twilio account configured: templates stay drafts"),
+    }
     let state = AppState::new(crm, store.kind).with_max_body_bytes(args.max_body_bytes);
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await

@@ -42,6 +42,42 @@ pub struct ServeArgs {
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "WCRM_MAX_BODY_BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES)]
     pub max_body_bytes: usize,
+
+    /// Twilio options; without them templates stay drafts.
+    #[command(flatten)]
+    pub twilio: TwilioArgs,
+}
+
+/// Twilio account, for template approval (and, later, sending).
+#[derive(Clone, Args, Default)]
+pub struct TwilioArgs {
+    /// Twilio account SID (AC…).
+    #[arg(long, env = "TWILIO_ACCOUNT_SID")]
+    pub twilio_account_sid: Option<String>,
+    /// Twilio auth token.
+    #[arg(long, env = "TWILIO_AUTH_TOKEN", hide_env_values = true)]
+    pub twilio_auth_token: Option<String>,
+}
+
+impl std::fmt::Debug for TwilioArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TwilioArgs")
+            .field("twilio_account_sid", &self.twilio_account_sid)
+            .field("twilio_auth_token", &self.twilio_auth_token.as_ref().map(|_| "***"))
+            .finish()
+    }
+}
+
+impl TwilioArgs {
+    /// The Twilio configuration, when both account and token are given.
+    pub fn config(&self) -> Option<whatsapp_crm_twilio::TwilioConfig> {
+        match (&self.twilio_account_sid, &self.twilio_auth_token) {
+            (Some(sid), Some(token)) if !sid.is_empty() && !token.is_empty() => {
+                Some(whatsapp_crm_twilio::TwilioConfig::new(sid.clone(), token.clone()))
+            }
+            _ => None,
+        }
+    }
 }
 
 /// Options of `create-business`.

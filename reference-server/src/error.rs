@@ -22,8 +22,10 @@ pub struct ErrorBody {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorDetail {
     /// Stable machine-readable code: `unauthorized`, `not_found`, `malformed_json`,
-    /// `invalid_request`, `validation_failed`, `conflict`, `payload_too_large`,
-    /// `unsupported_media_type`, `unavailable`, `internal`.
+    /// `invalid_request`, `validation_failed`, `conflict`, `invalid_state`,
+    /// `payload_too_large`, `unsupported_media_type`, `method_not_allowed`,
+    /// `provider_not_configured`, `provider_unavailable`, `provider_error`,
+    /// `unavailable`, `internal`.
     pub code: &'static str,
     /// Human-readable explanation.
     pub message: String,
@@ -101,6 +103,20 @@ impl From<ServiceError> for ApiError {
             }
             e @ ServiceError::Conflict { .. } => {
                 Self::new(StatusCode::CONFLICT, "conflict", e.to_string())
+            }
+            ServiceError::InvalidState { message } => {
+                Self::new(StatusCode::CONFLICT, "invalid_state", message)
+            }
+            ServiceError::ProviderNotConfigured => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "provider_not_configured",
+                "no WhatsApp provider is configured: set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN",
+            ),
+            ServiceError::Provider(e) if e.is_retryable() => {
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, "provider_unavailable", e.to_string())
+            }
+            ServiceError::Provider(e) => {
+                Self::new(StatusCode::BAD_GATEWAY, "provider_error", e.to_string())
             }
             ServiceError::Storage(e) => e.into(),
             other => {

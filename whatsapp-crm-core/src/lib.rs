@@ -41,6 +41,7 @@ mod memory;
 pub mod ports;
 pub mod service;
 mod stub;
+mod stub_registry;
 pub mod template;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
@@ -50,3 +51,4 @@ pub use memory::InMemoryStorage;
 pub use ports::{StorageError, Transport, TransportError};
 pub use service::{Crm, ServiceError};
 pub use stub::StubTransport;
+pub use stub_registry::StubTemplateRegistry;

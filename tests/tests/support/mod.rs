@@ -14,7 +14,7 @@ use reference_server::store;
 use serde_json::Value;
 use tower::ServiceExt;
 use whatsapp_crm_core::ports::Storage;
-use whatsapp_crm_core::{BusinessId, Crm, NewBusiness};
+use whatsapp_crm_core::{BusinessId, Crm, NewBusiness, StubTemplateRegistry};
 
 /// Body limit used by the tests, small enough to exceed cheaply.
 pub const TEST_BODY_LIMIT: usize = 8 * 1024;
@@ -33,6 +33,8 @@ pub struct TestApp {
     pub shop_b: BusinessId,
     /// Its API key.
     pub key_b: String,
+    /// The template registry the app submits to; tests decide reviews.
+    pub registry: Arc<StubTemplateRegistry>,
     /// Storage kind the server reports.
     pub kind: &'static str,
     /// Keeps the backend's files or schema alive.
@@ -115,11 +117,12 @@ where
 
 /// An app over `storage`.
 pub async fn test_app_on(storage: Arc<dyn Storage>, kind: &'static str) -> TestApp {
-    let crm = Crm::new(storage);
+    let registry = Arc::new(StubTemplateRegistry::new());
+    let crm = Crm::new(storage).with_template_registry(registry.clone());
     let (shop_a, key_a) = business(&crm, "Shop A").await;
     let (shop_b, key_b) = business(&crm, "Shop B").await;
     let router = app(AppState::new(crm.clone(), kind).with_max_body_bytes(TEST_BODY_LIMIT));
-    TestApp { router, crm, shop_a, key_a, shop_b, key_b, kind, _guard: None }
+    TestApp { router, crm, shop_a, key_a, shop_b, key_b, kind, registry, _guard: None }
 }
 
 /// A response, decoded.

@@ -25,6 +25,19 @@ pub enum ServiceError {
         /// Which rule.
         constraint: String,
     },
+    /// The request does not fit the record's current state (submitting an
+    /// approved template, editing an archived one...); nothing changed.
+    #[error("{message}")]
+    InvalidState {
+        /// What is wrong and what to do.
+        message: String,
+    },
+    /// The operation needs a provider (Twilio) and none is configured.
+    #[error("no WhatsApp provider is configured for this operation")]
+    ProviderNotConfigured,
+    /// The provider failed or refused.
+    #[error(transparent)]
+    Provider(#[from] crate::ports::RegistryError),
     /// The storage backend failed.
     #[error(transparent)]
     Storage(StorageError),

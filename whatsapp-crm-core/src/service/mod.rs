@@ -5,14 +5,16 @@
 mod businesses;
 mod customers;
 mod error;
+mod templates;
 
 use std::sync::Arc;
 
 pub use businesses::Businesses;
 pub use customers::{CustomerListParams, Customers};
 pub use error::ServiceError;
+pub use templates::{NewTemplate, PreviewRequest, TemplateEdit, TemplateListParams, Templates};
 
-use crate::ports::{Clock, Storage, SystemClock};
+use crate::ports::{Clock, Storage, SystemClock, TemplateRegistry};
 
 /// The SDK's entry point: one storage backend and one clock, shared by every service.
 ///
@@ -44,12 +46,20 @@ use crate::ports::{Clock, Storage, SystemClock};
 pub struct Crm {
     storage: Arc<dyn Storage>,
     clock: Arc<dyn Clock>,
+    registry: Option<Arc<dyn TemplateRegistry>>,
 }
 
 impl Crm {
     /// A CRM over `storage` with the system clock.
     pub fn new(storage: Arc<dyn Storage>) -> Self {
-        Self { storage, clock: Arc::new(SystemClock) }
+        Self { storage, clock: Arc::new(SystemClock), registry: None }
+    }
+
+    /// Submits templates for approval through `registry` (Twilio's Content API
+    /// in production).
+    pub fn with_template_registry(mut self, registry: Arc<dyn TemplateRegistry>) -> Self {
+        self.registry = Some(registry);
+        self
     }
 
     /// Replaces the clock (a `ManualClock` in tests and simulations).
@@ -71,6 +81,11 @@ impl Crm {
     /// Businesses and API keys.
     pub fn businesses(&self) -> Businesses {
         Businesses::new(self.storage.clone(), self.clock.clone())
+    }
+
+    /// Message templates.
+    pub fn templates(&self) -> Templates {
+        Templates::new(self.storage.clone(), self.clock.clone(), self.registry.clone())
     }
 
     /// Customers.

@@ -9,6 +9,7 @@ mod plan;
 mod render;
 mod rules;
 mod validate;
+mod values;
 
 pub use parse::{
     CompiledTemplate, FALLBACK_MAX_CHARS, ParseError, Placeholder, VARIABLE_NAME_MAX_CHARS,
@@ -20,3 +21,4 @@ pub use render::{
 };
 pub use rules::*;
 pub use validate::{TemplateDraft, validate_template};
+pub use values::{ATTRIBUTE_PREFIX, customer_values};
