@@ -1,6 +1,8 @@
 //! The template lifecycle through the service: draft, submit, approve, edit
 //! (the approved version stays sendable), reject, archive, preview.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 

@@ -2,6 +2,8 @@
 //! validation never panic, and rendering each variable as its own placeholder
 //! text reproduces the source exactly.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use proptest::prelude::*;
 use whatsapp_crm_core::template::{
     CompiledTemplate, TemplateDraft, check_value, normalize_value, validate_template,

@@ -1,6 +1,8 @@
 //! Every WhatsApp template rule has a failing and a passing fixture; a template
 //! breaking several rules reports all of them.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::BTreeMap;
 
 use whatsapp_crm_core::template::{TemplateDraft, TemplateRule, validate_template};
