@@ -1,1 +1,1 @@
-//! placeholder
+//! Criterion suites live in `benches/`; run them with `cargo bench -p benches`.

@@ -38,10 +38,12 @@ pub struct Placeholder {
     pub end: usize,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Literal text is copied out of the source so rendering pushes whole `str`s
+/// without re-slicing (and re-checking char boundaries) every time.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Segment {
-    Literal { start: u32, end: u32 },
-    Variable { slot: u32 },
+    Literal(Box<str>),
+    Variable(u32),
 }
 
 /// Why a template text could not be parsed.
@@ -111,6 +113,8 @@ pub struct CompiledTemplate {
     pub(crate) segments: Vec<Segment>,
     pub(crate) variables: Vec<Variable>,
     pub(crate) placeholders: Vec<Placeholder>,
+    /// How often each variable slot occurs, for sizing the output.
+    pub(crate) occurrences: Vec<u32>,
     pub(crate) literal_len: usize,
 }
 
@@ -144,7 +148,7 @@ impl CompiledTemplate {
                 return Err(ParseError::TooLong { position });
             }
             if open > lit_start {
-                segments.push(Segment::Literal { start: lit_start as u32, end: open as u32 });
+                segments.push(Segment::Literal(source[lit_start..open].into()));
                 literal_len += open - lit_start;
             }
             let slot = match variables.iter().position(|v| v.name == name) {
@@ -163,16 +167,27 @@ impl CompiledTemplate {
                     variables.len() - 1
                 }
             };
-            segments.push(Segment::Variable { slot: slot as u32 });
+            segments.push(Segment::Variable(slot as u32));
             placeholders.push(Placeholder { slot, start: open, end: close + 2 });
             i = close + 2;
             lit_start = i;
         }
         if lit_start < bytes.len() {
-            segments.push(Segment::Literal { start: lit_start as u32, end: bytes.len() as u32 });
+            segments.push(Segment::Literal(source[lit_start..].into()));
             literal_len += bytes.len() - lit_start;
         }
-        Ok(Self { source: source.to_owned(), segments, variables, placeholders, literal_len })
+        let mut occurrences = vec![0u32; variables.len()];
+        for p in &placeholders {
+            occurrences[p.slot] += 1;
+        }
+        Ok(Self {
+            source: source.to_owned(),
+            segments,
+            variables,
+            placeholders,
+            occurrences,
+            literal_len,
+        })
     }
 
     /// The text as written.
@@ -206,13 +221,11 @@ impl CompiledTemplate {
     pub fn provider_text(&self) -> String {
         let mut out = String::with_capacity(self.source.len());
         for seg in &self.segments {
-            match *seg {
-                Segment::Literal { start, end } => {
-                    out.push_str(&self.source[start as usize..end as usize])
-                }
-                Segment::Variable { slot } => {
+            match seg {
+                Segment::Literal(text) => out.push_str(text),
+                Segment::Variable(slot) => {
                     out.push_str("{{");
-                    out.push_str(&self.positional_key(slot as usize));
+                    out.push_str(&self.positional_key(*slot as usize));
                     out.push_str("}}");
                 }
             }

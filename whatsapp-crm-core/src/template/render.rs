@@ -54,6 +54,14 @@ pub enum RenderError {
 
 /// Checks a value against WhatsApp's parameter rules.
 pub fn check_value(value: &str) -> Result<(), ValueProblem> {
+    // Fast path for the usual value: two passes the compiler vectorises, and
+    // the exact scan below only when a control byte or enough spaces appear.
+    let bytes = value.as_bytes();
+    let control = bytes.iter().fold(false, |acc, &b| acc | (b < b' '));
+    let spaces = bytes.iter().fold(0usize, |acc, &b| acc + usize::from(b == b' '));
+    if !control && spaces <= MAX_CONSECUTIVE_SPACES {
+        return Ok(());
+    }
     let mut spaces = 0;
     for b in value.bytes() {
         match b {
@@ -107,21 +115,37 @@ pub struct Rendered {
 impl CompiledTemplate {
     /// Renders with one value per variable slot (see
     /// [`CompiledTemplate::variables`]); `None` uses the variable's fallback.
-    /// Values are checked against WhatsApp's rules, never changed.
+    ///
+    /// Pure substitution, for the text a conversation shows. Values are not
+    /// checked against WhatsApp's parameter rules here: the values WhatsApp
+    /// receives go through [`CompiledTemplate::positional_values`] (or
+    /// [`CompiledTemplate::render_checked`]), which refuse them.
     pub fn render(&self, values: &[Option<&str>]) -> Result<String, RenderError> {
+        self.render_inner(values, false)
+    }
+
+    /// Like [`CompiledTemplate::render`], refusing values WhatsApp would refuse
+    /// (line breaks, tabs, more than four spaces in a row).
+    pub fn render_checked(&self, values: &[Option<&str>]) -> Result<String, RenderError> {
+        self.render_inner(values, true)
+    }
+
+    fn render_inner(&self, values: &[Option<&str>], check: bool) -> Result<String, RenderError> {
         let n = self.variables.len();
         if n <= INLINE_VALUES {
             // Typical messages have a handful of variables: resolve on the stack so
             // the output string is the only allocation.
             let mut buf = [""; INLINE_VALUES];
-            self.resolve_into(values, &mut buf[..n], None)?;
+            self.resolve_into(values, &mut buf[..n], None, check)?;
             return Ok(self.assemble(&buf[..n]));
         }
-        let resolved = self.resolve(values, None)?;
+        let mut resolved = vec![""; n];
+        self.resolve_into(values, &mut resolved, None, check)?;
         Ok(self.assemble(&resolved))
     }
 
     /// Renders with values found by variable name, reporting which fell back.
+    /// Values are checked, as for [`CompiledTemplate::render_checked`].
     pub fn render_with<'a>(
         &'a self,
         lookup: impl Fn(&str) -> Option<&'a str>,
@@ -146,13 +170,14 @@ impl CompiledTemplate {
             .collect())
     }
 
+    /// Resolves every slot with values checked.
     fn resolve<'v>(
         &'v self,
         values: &[Option<&'v str>],
         fallbacks: Option<&mut Vec<String>>,
     ) -> Result<Vec<&'v str>, RenderError> {
         let mut out = vec![""; self.variables.len()];
-        self.resolve_into(values, &mut out, fallbacks)?;
+        self.resolve_into(values, &mut out, fallbacks, true)?;
         Ok(out)
     }
 
@@ -161,6 +186,7 @@ impl CompiledTemplate {
         values: &[Option<&'v str>],
         out: &mut [&'v str],
         mut fallbacks: Option<&mut Vec<String>>,
+        check: bool,
     ) -> Result<(), RenderError> {
         for ((slot, var), dest) in self.variables.iter().enumerate().zip(out.iter_mut()) {
             let value = match values.get(slot).copied().flatten() {
@@ -176,8 +202,12 @@ impl CompiledTemplate {
                     fb
                 }
             };
-            check_value(value)
-                .map_err(|problem| RenderError::InvalidValue { name: var.name.clone(), problem })?;
+            if check {
+                check_value(value).map_err(|problem| RenderError::InvalidValue {
+                    name: var.name.clone(),
+                    problem,
+                })?;
+            }
             *dest = value;
         }
         Ok(())
@@ -185,19 +215,18 @@ impl CompiledTemplate {
 
     /// Joins literals and values into a string allocated once at its final size.
     fn assemble(&self, values: &[&str]) -> String {
-        let mut len = self.literal_len;
-        for seg in &self.segments {
-            if let Segment::Variable { slot } = *seg {
-                len += values[slot as usize].len();
-            }
-        }
+        let len = self.literal_len
+            + self
+                .occurrences
+                .iter()
+                .zip(values)
+                .map(|(n, v)| *n as usize * v.len())
+                .sum::<usize>();
         let mut out = String::with_capacity(len);
         for seg in &self.segments {
-            match *seg {
-                Segment::Literal { start, end } => {
-                    out.push_str(&self.source[start as usize..end as usize])
-                }
-                Segment::Variable { slot } => out.push_str(values[slot as usize]),
+            match seg {
+                Segment::Literal(text) => out.push_str(text),
+                Segment::Variable(slot) => out.push_str(values[*slot as usize]),
             }
         }
         out
@@ -242,9 +271,14 @@ mod tests {
         assert!(matches!(normalize_value("fine"), Cow::Borrowed(_)));
         let t = CompiledTemplate::parse("Hi {{n}}").unwrap();
         assert!(matches!(
-            t.render(&[Some("x\ny")]),
+            t.render_checked(&[Some("x\ny")]),
             Err(RenderError::InvalidValue { problem: ValueProblem::Newline, .. })
         ));
+        assert!(matches!(
+            t.positional_values(&[Some("a\tb")]),
+            Err(RenderError::InvalidValue { problem: ValueProblem::Tab, .. })
+        ));
+        assert_eq!(t.render(&[Some("x\ny")]).unwrap(), "Hi x\ny", "display text is kept as given");
     }
 
     #[test]
