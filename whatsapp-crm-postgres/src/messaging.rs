@@ -60,6 +60,23 @@ fn message_row(row: &PgRow) -> Result<Message, StorageError> {
     })
 }
 
+type PgQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
+
+/// Binds a message's delivery columns (status, provider id, error code and the
+/// six status times), in the order both statements below use.
+fn bind_delivery<'q>(q: PgQuery<'q>, m: &Message) -> Result<PgQuery<'q>, StorageError> {
+    let t = m.times;
+    Ok(q.bind(enum_to_text(&m.status)?)
+        .bind(m.provider_id.clone())
+        .bind(m.error_code.map(i64::from))
+        .bind(t.queued_at)
+        .bind(t.sent_at)
+        .bind(t.delivered_at)
+        .bind(t.read_at)
+        .bind(t.failed_at)
+        .bind(t.received_at))
+}
+
 #[async_trait]
 impl ConversationStore for PostgresStorage {
     async fn insert_conversation(&self, c: &Conversation) -> Result<(), StorageError> {
@@ -165,11 +182,10 @@ impl ConversationStore for PostgresStorage {
 #[async_trait]
 impl MessageStore for PostgresStorage {
     async fn insert_message(&self, m: &Message) -> Result<(), StorageError> {
-        let t = m.times;
-        sqlx::query(
-            "INSERT INTO messages (business_id, id, conversation_id, customer_id, direction, kind,
-               content, status, provider_id, error_code, queued_at, sent_at, delivered_at, read_at,
-               failed_at, received_at, created_at)
+        let q = sqlx::query(
+            "INSERT INTO messages (business_id, id, conversation_id, customer_id, direction, kind, content,
+               created_at, status, provider_id, error_code, queued_at, sent_at, delivered_at, read_at,
+               failed_at, received_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
         )
         .bind(m.business_id.as_uuid())
@@ -179,19 +195,8 @@ impl MessageStore for PostgresStorage {
         .bind(enum_to_text(&m.direction)?)
         .bind(enum_to_text(&m.kind())?)
         .bind(sqlx::types::Json(to_json(&m.content)?))
-        .bind(enum_to_text(&m.status)?)
-        .bind(m.provider_id.clone())
-        .bind(m.error_code.map(i64::from))
-        .bind(t.queued_at)
-        .bind(t.sent_at)
-        .bind(t.delivered_at)
-        .bind(t.read_at)
-        .bind(t.failed_at)
-        .bind(t.received_at)
-        .bind(m.created_at)
-        .execute(&self.pool)
-        .await
-        .map_err(|e| map(MESSAGE, e))?;
+        .bind(m.created_at);
+        bind_delivery(q, m)?.execute(&self.pool).await.map_err(|e| map(MESSAGE, e))?;
         Ok(())
     }
 
@@ -224,26 +229,14 @@ impl MessageStore for PostgresStorage {
     }
 
     async fn update_message(&self, m: &Message) -> Result<(), StorageError> {
-        let t = m.times;
-        let done = sqlx::query(
+        let q = sqlx::query(
             "UPDATE messages SET status = $3, provider_id = $4, error_code = $5, queued_at = $6,
                sent_at = $7, delivered_at = $8, read_at = $9, failed_at = $10, received_at = $11
              WHERE business_id = $1 AND id = $2",
         )
         .bind(m.business_id.as_uuid())
-        .bind(m.id.as_uuid())
-        .bind(enum_to_text(&m.status)?)
-        .bind(m.provider_id.clone())
-        .bind(m.error_code.map(i64::from))
-        .bind(t.queued_at)
-        .bind(t.sent_at)
-        .bind(t.delivered_at)
-        .bind(t.read_at)
-        .bind(t.failed_at)
-        .bind(t.received_at)
-        .execute(&self.pool)
-        .await
-        .map_err(|e| map(MESSAGE, e))?;
+        .bind(m.id.as_uuid());
+        let done = bind_delivery(q, m)?.execute(&self.pool).await.map_err(|e| map(MESSAGE, e))?;
         if done.rows_affected() == 0 { Err(StorageError::not_found("message")) } else { Ok(()) }
     }
 

@@ -60,6 +60,24 @@ fn as_i32(v: u32) -> Result<i32, StorageError> {
     i32::try_from(v).map_err(|_| StorageError::backend("template version out of range", false))
 }
 
+/// Binds the columns a save may change, in the order both statements below use.
+fn bind_state<'q>(
+    q: sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>,
+    t: &MessageTemplate,
+) -> Result<sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>, StorageError> {
+    Ok(q.bind(enum_to_text(&t.category)?)
+        .bind(as_i32(t.version)?)
+        .bind(sqlx::types::Json(to_json(&t.content)?))
+        .bind(enum_to_text(&t.status)?)
+        .bind(t.provider_id.clone())
+        .bind(t.rejection_reason.clone())
+        .bind(t.approved_version.map(as_i32).transpose()?)
+        .bind(t.approved_provider_id.clone())
+        .bind(t.created_at)
+        .bind(t.updated_at)
+        .bind(t.archived_at))
+}
+
 /// Adds the latest version to the history, or records its new status.
 async fn record_version(
     tx: &mut Transaction<'_, Postgres>,
@@ -92,8 +110,8 @@ async fn record_version(
 impl TemplateStore for PostgresStorage {
     async fn insert_template(&self, t: &MessageTemplate) -> Result<(), StorageError> {
         let mut tx = self.pool.begin().await.map_err(|e| map(TEMPLATE, e))?;
-        sqlx::query(
-            "INSERT INTO templates (business_id, id, name, category, language, version, content, status,
+        let q = sqlx::query(
+            "INSERT INTO templates (business_id, id, name, language, category, version, content, status,
                provider_id, rejection_reason, approved_version, approved_provider_id, created_at, updated_at,
                archived_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
@@ -101,21 +119,8 @@ impl TemplateStore for PostgresStorage {
         .bind(t.business_id.as_uuid())
         .bind(t.id.as_uuid())
         .bind(&t.name)
-        .bind(enum_to_text(&t.category)?)
-        .bind(&t.language)
-        .bind(as_i32(t.version)?)
-        .bind(sqlx::types::Json(to_json(&t.content)?))
-        .bind(enum_to_text(&t.status)?)
-        .bind(t.provider_id.clone())
-        .bind(t.rejection_reason.clone())
-        .bind(t.approved_version.map(as_i32).transpose()?)
-        .bind(t.approved_provider_id.clone())
-        .bind(t.created_at)
-        .bind(t.updated_at)
-        .bind(t.archived_at)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| map(TEMPLATE, e))?;
+        .bind(&t.language);
+        bind_state(q, t)?.execute(&mut *tx).await.map_err(|e| map(TEMPLATE, e))?;
         record_version(&mut tx, t).await?;
         tx.commit().await.map_err(|e| map(TEMPLATE, e))
     }
@@ -181,7 +186,7 @@ impl TemplateStore for PostgresStorage {
         let mut tx = self.pool.begin().await.map_err(|e| map(TEMPLATE, e))?;
         // The version check and the row lock are one statement, so two editors
         // racing from the same version cannot both win.
-        let row = sqlx::query(
+        let q = sqlx::query(
             "UPDATE templates SET category = $4, version = $5, content = $6, status = $7, provider_id = $8,
                rejection_reason = $9, approved_version = $10, approved_provider_id = $11, created_at = $12,
                updated_at = $13, archived_at = $14
@@ -189,21 +194,8 @@ impl TemplateStore for PostgresStorage {
         )
         .bind(t.business_id.as_uuid())
         .bind(t.id.as_uuid())
-        .bind(as_i32(expected_version)?)
-        .bind(enum_to_text(&t.category)?)
-        .bind(as_i32(t.version)?)
-        .bind(sqlx::types::Json(to_json(&t.content)?))
-        .bind(enum_to_text(&t.status)?)
-        .bind(t.provider_id.clone())
-        .bind(t.rejection_reason.clone())
-        .bind(t.approved_version.map(as_i32).transpose()?)
-        .bind(t.approved_provider_id.clone())
-        .bind(t.created_at)
-        .bind(t.updated_at)
-        .bind(t.archived_at)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(|e| map(TEMPLATE, e))?;
+        .bind(as_i32(expected_version)?);
+        let row = bind_state(q, t)?.fetch_optional(&mut *tx).await.map_err(|e| map(TEMPLATE, e))?;
         let Some(row) = row else {
             let exists: Option<i32> =
                 sqlx::query_scalar("SELECT 1 FROM templates WHERE business_id = $1 AND id = $2")

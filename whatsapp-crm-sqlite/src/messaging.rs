@@ -26,6 +26,26 @@ fn blob(id: uuid::Uuid) -> Value {
     Value::Blob(id_bytes(id).to_vec())
 }
 
+/// A message's delivery columns (status, provider id, error code and the six
+/// status times), in the order both statements below use.
+fn delivery(m: &Message) -> Result<Vec<Value>, StorageError> {
+    let time = |t: Option<chrono::DateTime<chrono::Utc>>| {
+        opt_micros(t).map_or(Value::Null, Value::Integer)
+    };
+    let t = m.times;
+    Ok(vec![
+        Value::Text(enum_to_text(&m.status)?),
+        m.provider_id.clone().map_or(Value::Null, Value::Text),
+        m.error_code.map_or(Value::Null, |c| Value::Integer(i64::from(c))),
+        time(t.queued_at),
+        time(t.sent_at),
+        time(t.delivered_at),
+        time(t.read_at),
+        time(t.failed_at),
+        time(t.received_at),
+    ])
+}
+
 fn conversation_row(row: &Row<'_>) -> Result<Conversation, StorageError> {
     Ok(Conversation {
         id: ConversationId::from_uuid(get_uuid(row, "id")?),
@@ -206,31 +226,23 @@ impl MessageStore for SqliteStorage {
     async fn insert_message(&self, message: &Message) -> Result<(), StorageError> {
         let m = message.clone();
         self.write(move |tx| {
-            let t = m.times;
+            let mut args = vec![
+                blob(m.business_id.as_uuid()),
+                blob(m.id.as_uuid()),
+                blob(m.conversation_id.as_uuid()),
+                blob(m.customer_id.as_uuid()),
+                Value::Text(enum_to_text(&m.direction)?),
+                Value::Text(enum_to_text(&m.kind())?),
+                Value::Text(to_json(&m.content)?),
+                Value::Integer(micros(m.created_at)),
+            ];
+            args.extend(delivery(&m)?);
             tx.execute(
                 "INSERT INTO messages (business_id, id, conversation_id, customer_id, direction, kind,
-                   content, status, provider_id, error_code, queued_at, sent_at, delivered_at,
-                   read_at, failed_at, received_at, created_at)
+                   content, created_at, status, provider_id, error_code, queued_at, sent_at, delivered_at,
+                   read_at, failed_at, received_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
-                params![
-                    id_bytes(m.business_id.as_uuid()),
-                    id_bytes(m.id.as_uuid()),
-                    id_bytes(m.conversation_id.as_uuid()),
-                    id_bytes(m.customer_id.as_uuid()),
-                    enum_to_text(&m.direction)?,
-                    enum_to_text(&m.kind())?,
-                    to_json(&m.content)?,
-                    enum_to_text(&m.status)?,
-                    m.provider_id,
-                    m.error_code,
-                    opt_micros(t.queued_at),
-                    opt_micros(t.sent_at),
-                    opt_micros(t.delivered_at),
-                    opt_micros(t.read_at),
-                    opt_micros(t.failed_at),
-                    opt_micros(t.received_at),
-                    micros(m.created_at)
-                ],
+                params_from_iter(args),
             )
             .map_err(|e| map(MESSAGE, e))?;
             Ok(())
@@ -279,26 +291,15 @@ impl MessageStore for SqliteStorage {
     async fn update_message(&self, message: &Message) -> Result<(), StorageError> {
         let m = message.clone();
         self.write(move |tx| {
-            let t = m.times;
+            let mut args = vec![blob(m.business_id.as_uuid()), blob(m.id.as_uuid())];
+            args.extend(delivery(&m)?);
             let changed = tx
                 .execute(
                     "UPDATE messages SET status = ?3, provider_id = ?4, error_code = ?5,
                        queued_at = ?6, sent_at = ?7, delivered_at = ?8, read_at = ?9,
                        failed_at = ?10, received_at = ?11
                      WHERE business_id = ?1 AND id = ?2",
-                    params![
-                        id_bytes(m.business_id.as_uuid()),
-                        id_bytes(m.id.as_uuid()),
-                        enum_to_text(&m.status)?,
-                        m.provider_id,
-                        m.error_code,
-                        opt_micros(t.queued_at),
-                        opt_micros(t.sent_at),
-                        opt_micros(t.delivered_at),
-                        opt_micros(t.read_at),
-                        opt_micros(t.failed_at),
-                        opt_micros(t.received_at)
-                    ],
+                    params_from_iter(args),
                 )
                 .map_err(|e| map(MESSAGE, e))?;
             if changed == 0 { Err(StorageError::not_found("message")) } else { Ok(()) }

@@ -50,6 +50,25 @@ fn version_row(row: &Row<'_>) -> Result<TemplateVersion, StorageError> {
     })
 }
 
+/// The columns a save may change, in the order both statements below use.
+fn state(t: &MessageTemplate) -> Result<Vec<Value>, StorageError> {
+    let opt_text = |v: &Option<String>| v.clone().map_or(Value::Null, Value::Text);
+    let opt_int = |v: Option<i64>| v.map_or(Value::Null, Value::Integer);
+    Ok(vec![
+        Value::Text(enum_to_text(&t.category)?),
+        Value::Integer(i64::from(t.version)),
+        Value::Text(to_json(&t.content)?),
+        Value::Text(enum_to_text(&t.status)?),
+        opt_text(&t.provider_id),
+        opt_text(&t.rejection_reason),
+        opt_int(t.approved_version.map(i64::from)),
+        opt_text(&t.approved_provider_id),
+        Value::Integer(micros(t.created_at)),
+        Value::Integer(micros(t.updated_at)),
+        opt_int(opt_micros(t.archived_at)),
+    ])
+}
+
 /// Adds the latest version to the history, or records its new status.
 fn record_version(tx: &Connection, t: &MessageTemplate) -> Result<(), StorageError> {
     let v = t.latest_version();
@@ -98,28 +117,19 @@ impl TemplateStore for SqliteStorage {
     async fn insert_template(&self, template: &MessageTemplate) -> Result<(), StorageError> {
         let t = template.clone();
         self.write(move |tx| {
+            let mut args = vec![
+                blob(t.business_id.as_uuid()),
+                blob(t.id.as_uuid()),
+                Value::Text(t.name.clone()),
+                Value::Text(t.language.clone()),
+            ];
+            args.extend(state(&t)?);
             tx.execute(
-                "INSERT INTO templates (business_id, id, name, category, language, version, content, status,
+                "INSERT INTO templates (business_id, id, name, language, category, version, content, status,
                    provider_id, rejection_reason, approved_version, approved_provider_id, created_at,
                    updated_at, archived_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
-                params![
-                    id_bytes(t.business_id.as_uuid()),
-                    id_bytes(t.id.as_uuid()),
-                    t.name,
-                    enum_to_text(&t.category)?,
-                    t.language,
-                    t.version,
-                    to_json(&t.content)?,
-                    enum_to_text(&t.status)?,
-                    t.provider_id,
-                    t.rejection_reason,
-                    t.approved_version,
-                    t.approved_provider_id,
-                    micros(t.created_at),
-                    micros(t.updated_at),
-                    opt_micros(t.archived_at)
-                ],
+                params_from_iter(args),
             )
             .map_err(|e| map(TEMPLATE, e))?;
             record_version(tx, &t)
@@ -204,28 +214,15 @@ impl TemplateStore for SqliteStorage {
     ) -> Result<(), StorageError> {
         let t = template.clone();
         self.write(move |tx| {
+            let mut args = vec![blob(t.business_id.as_uuid()), blob(t.id.as_uuid()), Value::Integer(i64::from(expected_version))];
+            args.extend(state(&t)?);
             let changed = tx
                 .execute(
                     "UPDATE templates SET category = ?4, version = ?5, content = ?6, status = ?7,
                        provider_id = ?8, rejection_reason = ?9, approved_version = ?10,
                        approved_provider_id = ?11, created_at = ?12, updated_at = ?13, archived_at = ?14
                      WHERE business_id = ?1 AND id = ?2 AND version = ?3",
-                    params![
-                        id_bytes(t.business_id.as_uuid()),
-                        id_bytes(t.id.as_uuid()),
-                        expected_version,
-                        enum_to_text(&t.category)?,
-                        t.version,
-                        to_json(&t.content)?,
-                        enum_to_text(&t.status)?,
-                        t.provider_id,
-                        t.rejection_reason,
-                        t.approved_version,
-                        t.approved_provider_id,
-                        micros(t.created_at),
-                        micros(t.updated_at),
-                        opt_micros(t.archived_at)
-                    ],
+                    params_from_iter(args),
                 )
                 .map_err(|e| map(TEMPLATE, e))?;
             if changed == 0 {
