@@ -90,7 +90,12 @@ pub fn parse_inbound(
     received_at: DateTime<Utc>,
 ) -> Result<InboundMessage, WebhookError> {
     let provider_id = p.require("MessageSid")?.to_owned();
-    let from = p.phone("From")?;
+    // WaId (the sender's digits) stands in when a proxy drops `From`.
+    let from = match (p.get("From"), p.get("WaId")) {
+        (None, Some(wa_id)) => PhoneNumber::parse(&format!("+{wa_id}"))
+            .map_err(|e| WebhookError::Invalid { name: "WaId", reason: e.to_string() })?,
+        _ => p.phone("From")?,
+    };
     let to = p.phone("To")?;
     let body = p.get("Body").map(str::to_owned);
     let num_media: usize = p.number("NumMedia")?.unwrap_or(0);
