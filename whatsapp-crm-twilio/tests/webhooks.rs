@@ -122,9 +122,11 @@ fn missing_and_invalid_fields_are_typed_errors() {
         WebhookError::Missing("MessageSid")
     );
     assert_eq!(
-        parse_inbound(&with(&[], &["From"]), now).unwrap_err(),
+        parse_inbound(&with(&[], &["From", "WaId"]), now).unwrap_err(),
         WebhookError::Missing("From")
     );
+    let from_wa_id = parse_inbound(&with(&[], &["From"]), now).unwrap();
+    assert_eq!(from_wa_id.from.as_str(), "+254712345678", "WaId stands in for From");
     assert!(matches!(
         parse_inbound(&with(&[("From", "whatsapp:0712")], &[]), now),
         Err(WebhookError::Invalid { name: "From", .. })
