@@ -39,6 +39,7 @@
 pub mod domain;
 mod memory;
 pub mod ports;
+pub mod segment;
 pub mod service;
 mod stub;
 mod stub_registry;

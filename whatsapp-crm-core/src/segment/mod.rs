@@ -1,0 +1,17 @@
+//! Customer segmentation: a rule language (JSON and text forms), a compiled
+//! in-memory evaluator, and the time thresholds every SQL backend shares so all
+//! of them select exactly the same customers.
+
+mod eval;
+mod rule;
+mod text;
+mod time;
+mod validate;
+
+pub use eval::{CustomerTable, Program, PurchaseStats, attr_matches};
+pub use rule::{
+    AttrLiteral, AttrTest, CmpOp, Comparison, RULE_DAYS_MAX, RULE_LIST_MAX, Rule, TagTest,
+};
+pub use text::{parse_rule, rule_to_text};
+pub use time::{DAY_MICROS, TimeCond, birthday_keys, days_since, within_days};
+pub use validate::{RULE_DEPTH_MAX, RULE_SIZE_MAX, RuleError, validate_rule};
