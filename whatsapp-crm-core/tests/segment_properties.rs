@@ -8,12 +8,12 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, Datelike, Duration, Utc};
 use proptest::prelude::*;
 use whatsapp_crm_core::segment::{
-    AttrLiteral, AttrTest, CmpOp, Comparison, CustomerTable, PurchaseStats, Rule, TagTest,
-    attr_matches, parse_rule, rule_to_text,
+    AttrLiteral, AttrTest, CmpOp, Comparison, CustomerTable, Rule, TagTest, attr_matches,
+    parse_rule, rule_to_text,
 };
 use whatsapp_crm_core::{
-    AttributeValue, Birthday, BusinessId, ConsentSource, Currency, Customer, CustomerId, Location,
-    MarketingConsent, PhoneNumber, Tag, TimeZone,
+    AttributeValue, Birthday, BusinessId, ConsentSource, Currency, Customer, CustomerId,
+    CustomerStats, Location, MarketingConsent, PhoneNumber, Tag, TimeZone,
 };
 
 const TAGS: &[&str] = &["vip", "wholesale", "new", "nairobi:cbd", "late-payer", "zoë"];
@@ -92,7 +92,6 @@ fn rule() -> impl Strategy<Value = Rule> {
 #[derive(Debug, Clone)]
 struct Person {
     customer: Customer,
-    stats: PurchaseStats,
     orders: Vec<DateTime<Utc>>,
 }
 
@@ -135,6 +134,12 @@ fn person() -> impl Strategy<Value = Person> {
                 attributes,
             )| {
                 let orders: Vec<DateTime<Utc>> = order_days.iter().map(|d| days_ago(*d)).collect();
+                let stats = CustomerStats {
+                    total_spent: spend,
+                    order_count: orders.len() as u32,
+                    last_order_at: orders.iter().max().copied(),
+                    engagement_score: engagement,
+                };
                 let customer = Customer {
                     id: CustomerId::new(),
                     business_id: BusinessId::new(),
@@ -155,16 +160,11 @@ fn person() -> impl Strategy<Value = Person> {
                     first_seen_at: None,
                     last_seen_at: None,
                     last_inbound_at: inbound.map(days_ago),
+                    stats,
                     created_at: days_ago(signup),
                     updated_at: now(),
                 };
-                let stats = PurchaseStats {
-                    total_spent: spend,
-                    order_count: orders.len() as u32,
-                    last_order_at: orders.iter().max().copied(),
-                    engagement_score: engagement,
-                };
-                Person { customer, stats, orders }
+                Person { customer, orders }
             },
         )
 }
@@ -182,16 +182,16 @@ fn reference(rule: &Rule, p: &Person, tz: TimeZone) -> bool {
         Rule::Tag(TagTest::Any(ts)) => ts.iter().any(|t| c.tags.contains(t)),
         Rule::Tag(TagTest::All(ts)) => ts.iter().all(|t| c.tags.contains(t)),
         Rule::Tag(TagTest::None(ts)) => !ts.iter().any(|t| c.tags.contains(t)),
-        Rule::Spend(cmp) => cmp.op.test(p.stats.total_spent, cmp.value),
-        Rule::Orders(cmp) => cmp.op.test(p.stats.order_count, cmp.value),
-        Rule::Engagement(cmp) => cmp.op.test(p.stats.engagement_score, cmp.value),
+        Rule::Spend(cmp) => cmp.op.test(p.customer.stats.total_spent, cmp.value),
+        Rule::Orders(cmp) => cmp.op.test(p.customer.stats.order_count, cmp.value),
+        Rule::Engagement(cmp) => cmp.op.test(p.customer.stats.engagement_score, cmp.value),
         Rule::OrdersLast { days, count } => {
             let n =
                 p.orders.iter().filter(|t| **t > now() - Duration::days(i64::from(*days))).count()
                     as u32;
             count.op.test(n, count.value)
         }
-        Rule::DaysSinceOrder(cmp) => match p.stats.last_order_at {
+        Rule::DaysSinceOrder(cmp) => match p.customer.stats.last_order_at {
             Some(t) => cmp.op.test(whole_days(t), i64::from(cmp.value)),
             None => matches!(cmp.op, CmpOp::Gt | CmpOp::Ge | CmpOp::Ne),
         },
@@ -242,7 +242,7 @@ proptest! {
         let tz = TimeZone::parse("Africa/Nairobi").unwrap();
         let mut table = CustomerTable::new();
         for p in &people {
-            table.push(&p.customer, &p.stats, &p.orders);
+            table.push(&p.customer, &p.orders);
         }
         let program = table.compile(&r, now(), tz);
         let got: BTreeSet<CustomerId> = table.select(&program).into_iter().collect();

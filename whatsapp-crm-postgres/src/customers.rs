@@ -9,8 +9,8 @@ use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::query::Query;
 use whatsapp_crm_core::ports::{CustomerQuery, CustomerStore, Page, clamp_limit, enum_to_text};
 use whatsapp_crm_core::{
-    Birthday, BusinessId, Customer, CustomerId, Location, MarketingConsent, PhoneNumber,
-    StorageError, Tag, search_needle,
+    Birthday, BusinessId, Customer, CustomerId, CustomerStats, Location, MarketingConsent,
+    PhoneNumber, StorageError, Tag, search_needle,
 };
 
 use crate::codec::{get, get_enum, get_json, get_opt_enum, get_parsed, to_json};
@@ -57,12 +57,21 @@ fn customer_row(row: &PgRow) -> Result<Customer, StorageError> {
         first_seen_at: get(row, "first_seen_at")?,
         last_seen_at: get(row, "last_seen_at")?,
         last_inbound_at: get(row, "last_inbound_at")?,
+        stats: CustomerStats {
+            total_spent: get(row, "total_spent")?,
+            order_count: u32::try_from(get::<i32>(row, "order_count")?)
+                .map_err(|e| corrupt("order_count", e))?,
+            last_order_at: get(row, "last_order_at")?,
+            engagement_score: u8::try_from(get::<i16>(row, "engagement_score")?)
+                .map_err(|e| corrupt("engagement_score", e))?,
+        },
         created_at: get(row, "created_at")?,
         updated_at: get(row, "updated_at")?,
     })
 }
 
-/// Binds every column of a customer as $1..$20, in the order of the statements below.
+/// Binds every column of a customer but its stats as $1..$21, in the order of
+/// the statements below.
 fn bind_customer<'q>(
     q: Query<'q, Postgres, PgArguments>,
     c: &Customer,
@@ -87,7 +96,8 @@ fn bind_customer<'q>(
         .bind(c.last_seen_at)
         .bind(c.last_inbound_at)
         .bind(c.created_at)
-        .bind(c.updated_at))
+        .bind(c.updated_at)
+        .bind(c.location.city.as_ref().map(|city| city.to_lowercase())))
 }
 
 fn tag_texts(tags: &[Tag]) -> Vec<String> {
@@ -124,11 +134,19 @@ impl CustomerStore for PostgresStorage {
             "INSERT INTO customers (business_id, id, phone, name, search_text, tags, country, city,
                birthday_month, birthday_day, birthday_year, consent_status, consent_changed_at,
                consent_source, attributes, first_seen_at, last_seen_at, last_inbound_at,
-               created_at, updated_at)
+               created_at, updated_at, city_key, total_spent, order_count, last_order_at,
+               engagement_score)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-               $18, $19, $20)",
+               $18, $19, $20, $21, $22, $23, $24, $25)",
         );
-        bind_customer(q, c)?.execute(&self.pool).await.map_err(|e| map(CUSTOMER, e))?;
+        bind_customer(q, c)?
+            .bind(c.stats.total_spent)
+            .bind(i32::try_from(c.stats.order_count).unwrap_or(i32::MAX))
+            .bind(c.stats.last_order_at)
+            .bind(i16::from(c.stats.engagement_score))
+            .execute(&self.pool)
+            .await
+            .map_err(|e| map(CUSTOMER, e))?;
         Ok(())
     }
 
@@ -166,7 +184,7 @@ impl CustomerStore for PostgresStorage {
                city = $8, birthday_month = $9, birthday_day = $10, birthday_year = $11,
                consent_status = $12, consent_changed_at = $13, consent_source = $14,
                attributes = $15, first_seen_at = $16, last_seen_at = $17, last_inbound_at = $18,
-               created_at = $19, updated_at = $20
+               created_at = $19, updated_at = $20, city_key = $21
              WHERE business_id = $1 AND id = $2",
         );
         let done = bind_customer(q, c)?.execute(&self.pool).await.map_err(|e| map(CUSTOMER, e))?;

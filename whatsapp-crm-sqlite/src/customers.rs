@@ -8,8 +8,8 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, Row, params, params_from_iter};
 use whatsapp_crm_core::ports::{CustomerQuery, CustomerStore, Page, clamp_limit, enum_to_text};
 use whatsapp_crm_core::{
-    Birthday, BusinessId, Customer, CustomerId, Location, MarketingConsent, PhoneNumber,
-    StorageError, Tag, search_needle,
+    Birthday, BusinessId, Customer, CustomerId, CustomerStats, Location, MarketingConsent,
+    PhoneNumber, StorageError, Tag, search_needle,
 };
 
 use crate::codec::{
@@ -56,12 +56,19 @@ fn customer_row(row: &Row<'_>) -> Result<Customer, StorageError> {
         first_seen_at: get_opt_time(row, "first_seen_at")?,
         last_seen_at: get_opt_time(row, "last_seen_at")?,
         last_inbound_at: get_opt_time(row, "last_inbound_at")?,
+        stats: CustomerStats {
+            total_spent: get(row, "total_spent")?,
+            order_count: get(row, "order_count")?,
+            last_order_at: get_opt_time(row, "last_order_at")?,
+            engagement_score: get(row, "engagement_score")?,
+        },
         created_at: get_time(row, "created_at")?,
         updated_at: get_time(row, "updated_at")?,
     })
 }
 
-/// The column values of a customer, in the order of the INSERT and UPDATE below.
+/// The column values of a customer, in the order of the INSERT and UPDATE below
+/// (stats excluded: only the INSERT writes them).
 fn columns(c: &Customer) -> Result<Vec<Value>, StorageError> {
     let opt_text = |v: Option<String>| v.map_or(Value::Null, Value::Text);
     let opt_int = |v: Option<i64>| v.map_or(Value::Null, Value::Integer);
@@ -85,6 +92,7 @@ fn columns(c: &Customer) -> Result<Vec<Value>, StorageError> {
         opt_int(opt_micros(c.last_inbound_at)),
         Value::Integer(micros(c.created_at)),
         Value::Integer(micros(c.updated_at)),
+        opt_text(c.location.city.as_ref().map(|city| city.to_lowercase())),
     ])
 }
 
@@ -155,9 +163,16 @@ impl CustomerStore for SqliteStorage {
                 "INSERT INTO customers (business_id, id, phone, name, search_text, country, city,
                    birthday_month, birthday_day, birthday_year, consent_status, consent_changed_at,
                    consent_source, attributes, first_seen_at, last_seen_at, last_inbound_at,
-                   created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
-                params_from_iter(columns(&c)?),
+                   created_at, updated_at, city_key, total_spent, order_count, last_order_at,
+                   engagement_score)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,
+                   ?20, ?21, ?22, ?23, ?24)",
+                params_from_iter(columns(&c)?.into_iter().chain([
+                    Value::Integer(c.stats.total_spent),
+                    Value::Integer(i64::from(c.stats.order_count)),
+                    opt_micros(c.stats.last_order_at).map_or(Value::Null, Value::Integer),
+                    Value::Integer(i64::from(c.stats.engagement_score)),
+                ])),
             )
             .map_err(|e| map(CUSTOMER, e))?;
             write_tags(tx, &c)
@@ -199,7 +214,7 @@ impl CustomerStore for SqliteStorage {
                        city = ?7, birthday_month = ?8, birthday_day = ?9, birthday_year = ?10,
                        consent_status = ?11, consent_changed_at = ?12, consent_source = ?13,
                        attributes = ?14, first_seen_at = ?15, last_seen_at = ?16,
-                       last_inbound_at = ?17, created_at = ?18, updated_at = ?19
+                       last_inbound_at = ?17, created_at = ?18, updated_at = ?19, city_key = ?20
                      WHERE business_id = ?1 AND id = ?2",
                     params_from_iter(columns(&c)?),
                 )

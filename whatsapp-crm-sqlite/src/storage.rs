@@ -20,6 +20,7 @@ pub const MAX_IDLE_READERS: usize = 4;
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_init.sql"),
     include_str!("../migrations/0002_templates.sql"),
+    include_str!("../migrations/0003_customer_stats.sql"),
 ];
 
 /// The schema version this build writes.

@@ -51,6 +51,13 @@ pub enum OrderStatus {
     Refunded,
 }
 
+impl OrderStatus {
+    /// Paid and fulfilled orders count towards a customer's spend and orders.
+    pub fn counts_as_purchase(&self) -> bool {
+        matches!(self, Self::Paid | Self::Fulfilled)
+    }
+}
+
 /// One line of an order. Name and price are copied so the order stays true if the
 /// catalogue changes later.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

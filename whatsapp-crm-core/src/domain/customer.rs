@@ -52,6 +52,10 @@ pub struct Customer {
     pub last_seen_at: Option<DateTime<Utc>>,
     /// Latest inbound message; opens the 24-hour customer-service window.
     pub last_inbound_at: Option<DateTime<Utc>>,
+    /// Purchase and engagement figures, kept by storage as orders and
+    /// messages are stored; clients cannot set them.
+    #[serde(default)]
+    pub stats: CustomerStats,
     /// When the record was created.
     pub created_at: DateTime<Utc>,
     /// When the record last changed.
@@ -77,6 +81,28 @@ pub fn search_text(name: Option<&str>, phone: &PhoneNumber) -> String {
 /// Normalises a search needle the same way [`search_text`] normalises the haystack.
 pub fn search_needle(query: &str) -> String {
     query.trim().to_lowercase()
+}
+
+/// Engagement points per inbound message in the window, up to 100.
+pub const ENGAGEMENT_POINTS_PER_MESSAGE: u8 = 10;
+/// The window engagement is measured over, in days.
+pub const ENGAGEMENT_WINDOW_DAYS: i64 = 30;
+
+/// Figures segments test, maintained by storage from orders and messages:
+/// spend and order count cover paid and fulfilled orders; engagement is
+/// [`ENGAGEMENT_POINTS_PER_MESSAGE`] per inbound message in the
+/// [`ENGAGEMENT_WINDOW_DAYS`] before the latest one, at most 100.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CustomerStats {
+    /// Total of paid and fulfilled orders, in minor units of the business currency.
+    pub total_spent: i64,
+    /// Paid and fulfilled orders.
+    pub order_count: u32,
+    /// Creation time of the latest paid or fulfilled order.
+    pub last_order_at: Option<DateTime<Utc>>,
+    /// Engagement score, 0–100.
+    pub engagement_score: u8,
 }
 
 /// The fields a caller supplies to create a customer.
@@ -157,6 +183,7 @@ impl NewCustomer {
                 first_seen_at: None,
                 last_seen_at: None,
                 last_inbound_at: None,
+                stats: CustomerStats::default(),
                 created_at: now,
                 updated_at: now,
             }),

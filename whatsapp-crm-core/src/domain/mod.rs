@@ -54,8 +54,8 @@ pub use commerce::{
 pub use conversation::{CUSTOMER_SERVICE_WINDOW, Conversation, ConversationStatus};
 pub use customer::{
     ATTRIBUTE_KEY_MAX_CHARS, ATTRIBUTE_TEXT_MAX_CHARS, CUSTOMER_ATTRIBUTES_MAX,
-    CUSTOMER_NAME_MAX_CHARS, CUSTOMER_TAGS_MAX, Customer, CustomerPatch, NewCustomer,
-    search_needle, search_text,
+    CUSTOMER_NAME_MAX_CHARS, CUSTOMER_TAGS_MAX, Customer, CustomerPatch, CustomerStats,
+    ENGAGEMENT_POINTS_PER_MESSAGE, ENGAGEMENT_WINDOW_DAYS, NewCustomer, search_needle, search_text,
 };
 pub use events::{InboundMessage, Referral, StatusUpdate};
 pub use ids::{

@@ -70,7 +70,11 @@ impl CustomerStore for InMemoryStorage {
             tenant.phones.remove(&old_phone);
             tenant.phones.insert(customer.phone.clone(), customer.id);
         }
-        tenant.customers.insert(customer.id, customer.clone());
+        let mut next = customer.clone();
+        if let Some(stored) = tenant.customers.get(&customer.id) {
+            next.stats = stored.stats;
+        }
+        tenant.customers.insert(customer.id, next);
         Ok(())
     }
 

@@ -147,7 +147,8 @@ pub trait CustomerStore: Send + Sync {
         business: BusinessId,
         phone: &PhoneNumber,
     ) -> Result<Option<Customer>, StorageError>;
-    /// Replaces a stored customer (matched by business and id).
+    /// Replaces a stored customer (matched by business and id). Its `stats` are
+    /// left as stored: only orders and messages change them.
     async fn update_customer(&self, customer: &Customer) -> Result<(), StorageError>;
     /// Deletes a customer with their conversations and messages.
     async fn delete_customer(

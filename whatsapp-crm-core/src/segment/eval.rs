@@ -10,19 +10,6 @@ use super::rule::{AttrLiteral, AttrTest, CmpOp, Rule, TagTest};
 use super::time::{TimeCond, birthday_keys, days_since, within_days};
 use crate::domain::{AttributeValue, ConsentStatus, Customer, CustomerId, Tag, TimeZone};
 
-/// Purchase figures a segment can test, kept per customer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct PurchaseStats {
-    /// Total spend in minor units of the business currency.
-    pub total_spent: i64,
-    /// Orders ever.
-    pub order_count: u32,
-    /// Latest order.
-    pub last_order_at: Option<DateTime<Utc>>,
-    /// Engagement score, 0–100.
-    pub engagement_score: u8,
-}
-
 /// Tags interned into the first 128 bits; rarer ones are listed per row.
 const INLINE_TAGS: u32 = 128;
 const NONE: i64 = i64::MIN;
@@ -86,8 +73,10 @@ impl CustomerTable {
         self.rows.is_empty()
     }
 
-    /// Adds a customer with their purchase figures and order times.
-    pub fn push(&mut self, c: &Customer, stats: &PurchaseStats, orders: &[DateTime<Utc>]) {
+    /// Adds a customer with the creation times of their paid and fulfilled
+    /// orders (for `orders_last`).
+    pub fn push(&mut self, c: &Customer, orders: &[DateTime<Utc>]) {
+        let stats = &c.stats;
         let mut bits = 0u128;
         let extra_start = self.extra_tags.len() as u32;
         for t in &c.tags {

@@ -8,7 +8,7 @@ mod text;
 mod time;
 mod validate;
 
-pub use eval::{CustomerTable, Program, PurchaseStats, attr_matches};
+pub use eval::{CustomerTable, Program, attr_matches};
 pub use rule::{
     AttrLiteral, AttrTest, CmpOp, Comparison, RULE_DAYS_MAX, RULE_LIST_MAX, Rule, TagTest,
 };

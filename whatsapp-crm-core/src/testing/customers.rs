@@ -99,6 +99,23 @@ pub async fn customer_update_round_trip(s: &dyn Storage) {
     assert_eq!(ok(s.find_customer_by_phone(b.id, &c.phone).await, "new"), Some(c));
 }
 
+/// Updates never touch the purchase and engagement figures: only orders and
+/// messages move them, so a stale copy cannot undo them.
+pub async fn customer_update_keeps_stats(s: &dyn Storage) {
+    let b = new_business(s, "Shop").await;
+    let c = full_customer(b.id, "+254712000001", "Counted");
+    insert(s, &c).await;
+    let mut stale = c.clone();
+    stale.name = Some("Renamed".into());
+    stale.stats.total_spent = 0;
+    stale.stats.order_count = 0;
+    stale.stats.engagement_score = 99;
+    ok(s.update_customer(&stale).await, "update");
+    let stored = ok(s.get_customer(b.id, c.id).await, "get");
+    assert_eq!(stored.name.as_deref(), Some("Renamed"));
+    assert_eq!(stored.stats, c.stats);
+}
+
 /// Changing a phone to one already taken is a `Conflict` and changes nothing.
 pub async fn customer_update_to_taken_phone_conflicts(s: &dyn Storage) {
     let b = new_business(s, "Shop").await;

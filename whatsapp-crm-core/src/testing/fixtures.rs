@@ -6,8 +6,8 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::domain::{
     AttributeValue, Birthday, Business, BusinessId, ConsentSource, Conversation, Currency,
-    Customer, CustomerId, Direction, Location, MarketingConsent, Message, MessageContent,
-    MessageId, MessageStatus, PhoneNumber, StatusTimes, Tag, TimeZone,
+    Customer, CustomerId, CustomerStats, Direction, Location, MarketingConsent, Message,
+    MessageContent, MessageId, MessageStatus, PhoneNumber, StatusTimes, Tag, TimeZone,
 };
 use crate::ports::Storage;
 
@@ -65,6 +65,12 @@ pub fn full_customer(business: BusinessId, number: &str, name: &str) -> Customer
         first_seen_at: Some(at(2)),
         last_seen_at: Some(at(3)),
         last_inbound_at: Some(at(3)),
+        stats: CustomerStats {
+            total_spent: 1_250_050,
+            order_count: 4,
+            last_order_at: Some(at(2)),
+            engagement_score: 30,
+        },
         created_at: t0(),
         updated_at: at(4),
     }
@@ -85,6 +91,7 @@ pub fn bare_customer(business: BusinessId, number: &str) -> Customer {
         first_seen_at: None,
         last_seen_at: None,
         last_inbound_at: None,
+        stats: CustomerStats::default(),
         created_at: t0(),
         updated_at: t0(),
     }

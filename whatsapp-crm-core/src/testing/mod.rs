@@ -86,6 +86,7 @@ macro_rules! storage_conformance_tests {
             customer_needs_existing_business,
             customer_concurrent_inserts_one_phone_one_winner,
             customer_update_round_trip,
+            customer_update_keeps_stats,
             customer_update_to_taken_phone_conflicts,
             customer_update_missing_is_not_found,
             customer_delete_removes_conversations_and_messages,
