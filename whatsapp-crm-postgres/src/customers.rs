@@ -183,8 +183,7 @@ impl CustomerStore for PostgresStorage {
             "UPDATE customers SET phone = $3, name = $4, search_text = $5, tags = $6, country = $7,
                city = $8, birthday_month = $9, birthday_day = $10, birthday_year = $11,
                consent_status = $12, consent_changed_at = $13, consent_source = $14,
-               attributes = $15, first_seen_at = $16, last_seen_at = $17, last_inbound_at = $18,
-               created_at = $19, updated_at = $20, city_key = $21
+               attributes = $15, created_at = $19, updated_at = $20, city_key = $21
              WHERE business_id = $1 AND id = $2",
         );
         let done = bind_customer(q, c)?.execute(&self.pool).await.map_err(|e| map(CUSTOMER, e))?;

@@ -27,6 +27,7 @@ mod error;
 mod identity;
 mod listing;
 mod messaging;
+mod orders;
 mod storage;
 mod templates;
 #[cfg(feature = "testing")]

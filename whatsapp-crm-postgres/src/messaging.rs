@@ -7,8 +7,8 @@ use whatsapp_crm_core::ports::{
     enum_to_text,
 };
 use whatsapp_crm_core::{
-    AgentId, BusinessId, Conversation, ConversationId, CustomerId, Message, MessageId, StatusTimes,
-    StorageError,
+    AgentId, BusinessId, Conversation, ConversationId, CustomerId, Direction, Message, MessageId,
+    StatusTimes, StorageError,
 };
 
 use crate::codec::{get, get_enum, get_json, to_json};
@@ -196,8 +196,14 @@ impl MessageStore for PostgresStorage {
         .bind(enum_to_text(&m.kind())?)
         .bind(sqlx::types::Json(to_json(&m.content)?))
         .bind(m.created_at);
-        bind_delivery(q, m)?.execute(&self.pool).await.map_err(|e| map(MESSAGE, e))?;
-        Ok(())
+        if m.direction != Direction::Inbound {
+            bind_delivery(q, m)?.execute(&self.pool).await.map_err(|e| map(MESSAGE, e))?;
+            return Ok(());
+        }
+        let mut tx = self.pool.begin().await.map_err(|e| map(MESSAGE, e))?;
+        bind_delivery(q, m)?.execute(&mut *tx).await.map_err(|e| map(MESSAGE, e))?;
+        crate::orders::record_inbound(&mut tx, m).await?;
+        tx.commit().await.map_err(|e| map(MESSAGE, e))
     }
 
     async fn get_message(

@@ -213,8 +213,7 @@ impl CustomerStore for SqliteStorage {
                     "UPDATE customers SET phone = ?3, name = ?4, search_text = ?5, country = ?6,
                        city = ?7, birthday_month = ?8, birthday_day = ?9, birthday_year = ?10,
                        consent_status = ?11, consent_changed_at = ?12, consent_source = ?13,
-                       attributes = ?14, first_seen_at = ?15, last_seen_at = ?16,
-                       last_inbound_at = ?17, created_at = ?18, updated_at = ?19, city_key = ?20
+                       attributes = ?14, created_at = ?18, updated_at = ?19, city_key = ?20
                      WHERE business_id = ?1 AND id = ?2",
                     params_from_iter(columns(&c)?),
                 )

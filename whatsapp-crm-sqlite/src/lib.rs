@@ -32,6 +32,7 @@ mod customers;
 mod error;
 mod identity;
 mod messaging;
+mod orders;
 mod storage;
 mod templates;
 

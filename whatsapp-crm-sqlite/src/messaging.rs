@@ -8,8 +8,8 @@ use whatsapp_crm_core::ports::{
     enum_to_text,
 };
 use whatsapp_crm_core::{
-    AgentId, BusinessId, Conversation, ConversationId, CustomerId, Message, MessageId, StatusTimes,
-    StorageError,
+    AgentId, BusinessId, Conversation, ConversationId, CustomerId, Direction, Message, MessageId,
+    StatusTimes, StorageError,
 };
 
 use crate::codec::{
@@ -245,6 +245,9 @@ impl MessageStore for SqliteStorage {
                 params_from_iter(args),
             )
             .map_err(|e| map(MESSAGE, e))?;
+            if m.direction == Direction::Inbound {
+                crate::orders::record_inbound(tx, &m)?;
+            }
             Ok(())
         })
         .await

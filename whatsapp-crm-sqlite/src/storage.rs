@@ -21,6 +21,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_init.sql"),
     include_str!("../migrations/0002_templates.sql"),
     include_str!("../migrations/0003_customer_stats.sql"),
+    include_str!("../migrations/0004_orders.sql"),
 ];
 
 /// The schema version this build writes.

@@ -105,6 +105,13 @@ pub struct CustomerStats {
     pub engagement_score: u8,
 }
 
+impl CustomerStats {
+    /// The engagement score for `messages` inbound messages in the window.
+    pub fn engagement_for(messages: u64) -> u8 {
+        messages.saturating_mul(u64::from(ENGAGEMENT_POINTS_PER_MESSAGE)).min(100) as u8
+    }
+}
+
 /// The fields a caller supplies to create a customer.
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -73,6 +73,9 @@ impl CustomerStore for InMemoryStorage {
         let mut next = customer.clone();
         if let Some(stored) = tenant.customers.get(&customer.id) {
             next.stats = stored.stats;
+            next.first_seen_at = stored.first_seen_at;
+            next.last_seen_at = stored.last_seen_at;
+            next.last_inbound_at = stored.last_inbound_at;
         }
         tenant.customers.insert(customer.id, next);
         Ok(())
@@ -88,6 +91,7 @@ impl CustomerStore for InMemoryStorage {
         let customer = tenant.customers.remove(&id).ok_or(StorageError::not_found(ENTITY))?;
         tenant.phones.remove(&customer.phone);
         tenant.conversations.retain(|_, c| c.customer_id != id);
+        tenant.orders.retain(|_, o| o.customer_id != id);
         let gone: Vec<_> =
             tenant.messages.values().filter(|m| m.customer_id == id).map(|m| m.id).collect();
         for mid in gone {

@@ -3,8 +3,11 @@
 use async_trait::async_trait;
 
 use super::{InMemoryStorage, page_after};
+use chrono::Duration;
+
 use crate::domain::{
-    BusinessId, Conversation, ConversationId, ConversationStatus, CustomerId, Message, MessageId,
+    BusinessId, Conversation, ConversationId, ConversationStatus, CustomerId, CustomerStats,
+    Direction, ENGAGEMENT_WINDOW_DAYS, Message, MessageId,
 };
 use crate::ports::{
     ConversationQuery, ConversationStore, MessageQuery, MessageStore, PROVIDER_ID_TAKEN, Page,
@@ -110,6 +113,26 @@ impl MessageStore for InMemoryStorage {
             tenant.provider_ids.insert(p.clone(), message.id);
         }
         tenant.messages.insert(message.id, message.clone());
+        if message.direction == Direction::Inbound {
+            let at = message.times.received_at.unwrap_or(message.created_at);
+            let inbound: Vec<_> = tenant
+                .messages
+                .values()
+                .filter(|m| {
+                    m.customer_id == message.customer_id && m.direction == Direction::Inbound
+                })
+                .map(|m| m.created_at)
+                .collect();
+            let latest = inbound.iter().max().copied().unwrap_or(message.created_at);
+            let since = latest - Duration::days(ENGAGEMENT_WINDOW_DAYS);
+            let recent = inbound.iter().filter(|t| **t > since).count();
+            if let Some(c) = tenant.customers.get_mut(&message.customer_id) {
+                c.first_seen_at = Some(c.first_seen_at.map_or(at, |f| f.min(at)));
+                c.last_seen_at = c.last_seen_at.max(Some(at));
+                c.last_inbound_at = c.last_inbound_at.max(Some(at));
+                c.stats.engagement_score = CustomerStats::engagement_for(recent as u64);
+            }
+        }
         Ok(())
     }
 

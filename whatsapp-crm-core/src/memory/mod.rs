@@ -4,6 +4,7 @@
 
 mod customers;
 mod messaging;
+mod orders;
 mod templates;
 
 use std::collections::{BTreeMap, HashMap};
@@ -14,7 +15,8 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::{
     ApiKey, ApiKeyHash, ApiKeyId, Business, BusinessId, Conversation, ConversationId, Customer,
-    CustomerId, Message, MessageId, MessageTemplate, PhoneNumber, TemplateId, TemplateVersion,
+    CustomerId, Message, MessageId, MessageTemplate, Order, OrderId, PhoneNumber, TemplateId,
+    TemplateVersion,
 };
 use crate::ports::{ApiKeyStore, BusinessStore, StorageError};
 
@@ -51,6 +53,7 @@ struct Tenant {
     conversations: BTreeMap<ConversationId, Conversation>,
     messages: BTreeMap<MessageId, Message>,
     provider_ids: HashMap<String, MessageId>,
+    orders: BTreeMap<OrderId, Order>,
     templates: BTreeMap<TemplateId, MessageTemplate>,
     template_versions: BTreeMap<(TemplateId, u32), TemplateVersion>,
 }
@@ -102,6 +105,7 @@ impl BusinessStore for InMemoryStorage {
                 conversations: BTreeMap::new(),
                 messages: BTreeMap::new(),
                 provider_ids: HashMap::new(),
+                orders: BTreeMap::new(),
                 templates: BTreeMap::new(),
                 template_versions: BTreeMap::new(),
             },

@@ -13,8 +13,8 @@ pub use codec::{enum_from_text, enum_to_text};
 pub use error::{PHONE_TAKEN, PROVIDER_ID_TAKEN, StorageError};
 pub use storage::{
     ApiKeyStore, BusinessStore, ConversationQuery, ConversationStore, CustomerQuery, CustomerStore,
-    MessageQuery, MessageStore, PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX, Page, Storage,
-    TEMPLATE_CHANGED, TEMPLATE_NAME_TAKEN, TemplateQuery, TemplateStore, clamp_limit,
+    MessageQuery, MessageStore, OrderQuery, OrderStore, PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX, Page,
+    Storage, TEMPLATE_CHANGED, TEMPLATE_NAME_TAKEN, TemplateQuery, TemplateStore, clamp_limit,
 };
 pub use templates::{
     Approval, ProviderContent, ProviderTemplate, RegistryError, TemplateAction, TemplateRegistry,

@@ -12,8 +12,8 @@ use serde::Serialize;
 use super::StorageError;
 use crate::domain::{
     ApiKey, ApiKeyHash, ApiKeyId, Business, BusinessId, Conversation, ConversationId,
-    ConversationStatus, Customer, CustomerId, Message, MessageId, MessageTemplate, PhoneNumber,
-    Tag, TemplateCategory, TemplateId, TemplateStatus, TemplateVersion,
+    ConversationStatus, Customer, CustomerId, Message, MessageId, MessageTemplate, Order, OrderId,
+    OrderStatus, PhoneNumber, Tag, TemplateCategory, TemplateId, TemplateStatus, TemplateVersion,
 };
 
 /// Items per page when the caller does not say.
@@ -101,6 +101,19 @@ pub struct TemplateQuery {
     pub after: Option<TemplateId>,
 }
 
+/// Filters and paging for listing orders.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct OrderQuery {
+    /// Only this customer's orders.
+    pub customer: Option<CustomerId>,
+    /// Only orders in this status.
+    pub status: Option<OrderStatus>,
+    /// Page size.
+    pub limit: u32,
+    /// Continue after this order.
+    pub after: Option<OrderId>,
+}
+
 /// Businesses (tenants).
 #[async_trait]
 pub trait BusinessStore: Send + Sync {
@@ -147,8 +160,9 @@ pub trait CustomerStore: Send + Sync {
         business: BusinessId,
         phone: &PhoneNumber,
     ) -> Result<Option<Customer>, StorageError>;
-    /// Replaces a stored customer (matched by business and id). Its `stats` are
-    /// left as stored: only orders and messages change them.
+    /// Replaces a stored customer (matched by business and id). Its `stats` and
+    /// first/last seen and last inbound times are left as stored: only orders
+    /// and messages change them.
     async fn update_customer(&self, customer: &Customer) -> Result<(), StorageError>;
     /// Deletes a customer with their conversations and messages.
     async fn delete_customer(
@@ -212,6 +226,8 @@ pub trait ConversationStore: Send + Sync {
 pub trait MessageStore: Send + Sync {
     /// Stores a message. `NotFound` if its conversation is not in its business or
     /// belongs to another customer; `Conflict` if its provider id is already stored.
+    /// An inbound message also moves the customer's first/last seen and last
+    /// inbound times and refreshes their engagement score, in the same transaction.
     async fn insert_message(&self, message: &Message) -> Result<(), StorageError>;
     /// Reads a message.
     async fn get_message(
@@ -234,6 +250,31 @@ pub trait MessageStore: Send + Sync {
         conversation: ConversationId,
         query: &MessageQuery,
     ) -> Result<Page<Message>, StorageError>;
+}
+
+/// Orders. Storing an order or changing its status refreshes the customer's
+/// `stats` (spend, order count and last order over paid and fulfilled orders)
+/// in the same transaction.
+#[async_trait]
+pub trait OrderStore: Send + Sync {
+    /// Stores an order. `NotFound` if its customer is not in its business.
+    async fn insert_order(&self, order: &Order) -> Result<(), StorageError>;
+    /// Reads an order.
+    async fn get_order(&self, business: BusinessId, id: OrderId) -> Result<Order, StorageError>;
+    /// Sets an order's status and returns the order.
+    async fn update_order_status(
+        &self,
+        business: BusinessId,
+        id: OrderId,
+        status: OrderStatus,
+        at: DateTime<Utc>,
+    ) -> Result<Order, StorageError>;
+    /// Lists orders in id order.
+    async fn list_orders(
+        &self,
+        business: BusinessId,
+        query: &OrderQuery,
+    ) -> Result<Page<Order>, StorageError>;
 }
 
 /// Message templates and their version history.
@@ -291,6 +332,7 @@ pub trait Storage:
     + CustomerStore
     + ConversationStore
     + MessageStore
+    + OrderStore
     + TemplateStore
     + Send
     + Sync
@@ -304,6 +346,7 @@ impl<T> Storage for T where
         + CustomerStore
         + ConversationStore
         + MessageStore
+        + OrderStore
         + TemplateStore
         + Send
         + Sync

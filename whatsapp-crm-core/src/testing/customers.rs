@@ -91,7 +91,6 @@ pub async fn customer_update_round_trip(s: &dyn Storage) {
     c.birthday = None;
     c.attributes.insert("tier".into(), AttributeValue::Text("gold".into()));
     c.attributes.remove("ratio");
-    c.last_inbound_at = Some(at(100));
     c.updated_at = at(100);
     ok(s.update_customer(&c).await, "update");
     assert_eq!(ok(s.get_customer(b.id, c.id).await, "get"), c);
@@ -99,8 +98,8 @@ pub async fn customer_update_round_trip(s: &dyn Storage) {
     assert_eq!(ok(s.find_customer_by_phone(b.id, &c.phone).await, "new"), Some(c));
 }
 
-/// Updates never touch the purchase and engagement figures: only orders and
-/// messages move them, so a stale copy cannot undo them.
+/// Updates never touch the figures orders and messages maintain (stats, first
+/// and last seen, last inbound), so a stale copy cannot undo them.
 pub async fn customer_update_keeps_stats(s: &dyn Storage) {
     let b = new_business(s, "Shop").await;
     let c = full_customer(b.id, "+254712000001", "Counted");
@@ -110,10 +109,17 @@ pub async fn customer_update_keeps_stats(s: &dyn Storage) {
     stale.stats.total_spent = 0;
     stale.stats.order_count = 0;
     stale.stats.engagement_score = 99;
+    stale.last_inbound_at = None;
+    stale.first_seen_at = Some(at(500));
+    stale.last_seen_at = None;
     ok(s.update_customer(&stale).await, "update");
     let stored = ok(s.get_customer(b.id, c.id).await, "get");
     assert_eq!(stored.name.as_deref(), Some("Renamed"));
     assert_eq!(stored.stats, c.stats);
+    assert_eq!(
+        (stored.first_seen_at, stored.last_seen_at, stored.last_inbound_at),
+        (c.first_seen_at, c.last_seen_at, c.last_inbound_at)
+    );
 }
 
 /// Changing a phone to one already taken is a `Conflict` and changes nothing.

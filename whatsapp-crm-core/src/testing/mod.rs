@@ -21,6 +21,7 @@ mod customers;
 mod fixtures;
 mod identity;
 mod messaging;
+mod orders;
 mod templates;
 
 use std::any::Any;
@@ -30,6 +31,7 @@ pub use customers::*;
 pub use fixtures::*;
 pub use identity::*;
 pub use messaging::*;
+pub use orders::*;
 pub use templates::*;
 
 use crate::ports::Storage;
@@ -110,6 +112,11 @@ macro_rules! storage_conformance_tests {
             message_update_status,
             message_list_pages_in_order,
             message_tenant_isolation,
+            order_round_trip,
+            order_status_drives_customer_stats,
+            order_list_filters_and_pages,
+            order_tenant_isolation,
+            inbound_messages_update_customer_activity,
             template_round_trip,
             template_name_unique_per_business_and_language,
             template_edits_keep_every_version,

@@ -1,0 +1,196 @@
+//! Orders, and the customer figures orders and inbound messages keep.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use rusqlite::types::Value;
+use rusqlite::{Connection, Row, params, params_from_iter};
+use whatsapp_crm_core::ports::{OrderQuery, OrderStore, Page, clamp_limit, enum_to_text};
+use whatsapp_crm_core::{
+    BusinessId, CustomerId, CustomerStats, ENGAGEMENT_WINDOW_DAYS, Message, Money, Order, OrderId,
+    OrderStatus, StorageError,
+};
+
+use crate::codec::{
+    get, get_enum, get_json, get_parsed, get_time, get_uuid, id_bytes, micros, to_json,
+};
+use crate::error::{Ctx, map};
+use crate::storage::SqliteStorage;
+
+const ORDER: Ctx = Ctx::new("order", "customer");
+const CUSTOMER: Ctx = Ctx::new("customer", "business");
+
+fn blob(id: uuid::Uuid) -> Value {
+    Value::Blob(id_bytes(id).to_vec())
+}
+
+fn order_row(row: &Row<'_>) -> Result<Order, StorageError> {
+    Ok(Order {
+        id: OrderId::from_uuid(get_uuid(row, "id")?),
+        business_id: BusinessId::from_uuid(get_uuid(row, "business_id")?),
+        customer_id: CustomerId::from_uuid(get_uuid(row, "customer_id")?),
+        items: get_json(row, "items")?,
+        total: Money::new(get(row, "total_minor")?, get_parsed(row, "currency")?),
+        status: get_enum(row, "status")?,
+        created_at: get_time(row, "created_at")?,
+        updated_at: get_time(row, "updated_at")?,
+    })
+}
+
+fn select(c: &Connection, sql: &str, args: Vec<Value>) -> Result<Vec<Order>, StorageError> {
+    let mut stmt = c.prepare_cached(sql).map_err(|e| map(ORDER, e))?;
+    let mut rows = stmt.query(params_from_iter(args)).map_err(|e| map(ORDER, e))?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().map_err(|e| map(ORDER, e))? {
+        out.push(order_row(row)?);
+    }
+    Ok(out)
+}
+
+/// Recomputes spend, order count and last order from paid and fulfilled orders.
+fn refresh_purchases(
+    tx: &Connection,
+    business: BusinessId,
+    customer: CustomerId,
+) -> Result<(), StorageError> {
+    tx.execute(
+        "UPDATE customers SET
+           total_spent = (SELECT coalesce(sum(total_minor), 0) FROM orders o
+             WHERE o.business_id = ?1 AND o.customer_id = ?2 AND o.status IN ('paid', 'fulfilled')),
+           order_count = (SELECT count(*) FROM orders o
+             WHERE o.business_id = ?1 AND o.customer_id = ?2 AND o.status IN ('paid', 'fulfilled')),
+           last_order_at = (SELECT max(created_at) FROM orders o
+             WHERE o.business_id = ?1 AND o.customer_id = ?2 AND o.status IN ('paid', 'fulfilled'))
+         WHERE business_id = ?1 AND id = ?2",
+        params![id_bytes(business.as_uuid()), id_bytes(customer.as_uuid())],
+    )
+    .map_err(|e| map(CUSTOMER, e))?;
+    Ok(())
+}
+
+/// Moves first/last seen and last inbound, and rescores engagement over the
+/// window before the customer's latest inbound message.
+pub(crate) fn record_inbound(tx: &Connection, m: &Message) -> Result<(), StorageError> {
+    let at = micros(m.times.received_at.unwrap_or(m.created_at));
+    let window = ENGAGEMENT_WINDOW_DAYS * whatsapp_crm_core::segment::DAY_MICROS;
+    let (business, customer) =
+        (id_bytes(m.business_id.as_uuid()), id_bytes(m.customer_id.as_uuid()));
+    let recent: i64 = tx
+        .query_row(
+            "SELECT count(*) FROM messages WHERE business_id = ?1 AND customer_id = ?2 AND direction = 'inbound'
+               AND created_at > (SELECT max(created_at) FROM messages
+                 WHERE business_id = ?1 AND customer_id = ?2 AND direction = 'inbound') - ?3",
+            params![business, customer, window],
+            |r| r.get(0),
+        )
+        .map_err(|e| map(CUSTOMER, e))?;
+    tx.execute(
+        "UPDATE customers SET first_seen_at = min(coalesce(first_seen_at, ?3), ?3),
+           last_seen_at = max(coalesce(last_seen_at, ?3), ?3),
+           last_inbound_at = max(coalesce(last_inbound_at, ?3), ?3),
+           engagement_score = ?4
+         WHERE business_id = ?1 AND id = ?2",
+        params![business, customer, at, CustomerStats::engagement_for(recent.max(0) as u64)],
+    )
+    .map_err(|e| map(CUSTOMER, e))?;
+    Ok(())
+}
+
+#[async_trait]
+impl OrderStore for SqliteStorage {
+    async fn insert_order(&self, order: &Order) -> Result<(), StorageError> {
+        let o = order.clone();
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT INTO orders (business_id, id, customer_id, items, total_minor, currency, status, created_at,
+                   updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![
+                    id_bytes(o.business_id.as_uuid()),
+                    id_bytes(o.id.as_uuid()),
+                    id_bytes(o.customer_id.as_uuid()),
+                    to_json(&o.items)?,
+                    o.total.minor,
+                    o.total.currency.as_str(),
+                    enum_to_text(&o.status)?,
+                    micros(o.created_at),
+                    micros(o.updated_at)
+                ],
+            )
+            .map_err(|e| map(ORDER, e))?;
+            refresh_purchases(tx, o.business_id, o.customer_id)
+        })
+        .await
+    }
+
+    async fn get_order(&self, business: BusinessId, id: OrderId) -> Result<Order, StorageError> {
+        self.read(move |c| {
+            select(
+                c,
+                "SELECT * FROM orders WHERE business_id = ?1 AND id = ?2",
+                vec![blob(business.as_uuid()), blob(id.as_uuid())],
+            )?
+            .pop()
+            .ok_or(StorageError::not_found("order"))
+        })
+        .await
+    }
+
+    async fn update_order_status(
+        &self,
+        business: BusinessId,
+        id: OrderId,
+        status: OrderStatus,
+        at: DateTime<Utc>,
+    ) -> Result<Order, StorageError> {
+        self.write(move |tx| {
+            tx.execute(
+                "UPDATE orders SET status = ?3, updated_at = ?4 WHERE business_id = ?1 AND id = ?2",
+                params![
+                    id_bytes(business.as_uuid()),
+                    id_bytes(id.as_uuid()),
+                    enum_to_text(&status)?,
+                    micros(at)
+                ],
+            )
+            .map_err(|e| map(ORDER, e))?;
+            let order = select(
+                tx,
+                "SELECT * FROM orders WHERE business_id = ?1 AND id = ?2",
+                vec![blob(business.as_uuid()), blob(id.as_uuid())],
+            )?
+            .pop()
+            .ok_or(StorageError::not_found("order"))?;
+            refresh_purchases(tx, business, order.customer_id)?;
+            Ok(order)
+        })
+        .await
+    }
+
+    async fn list_orders(
+        &self,
+        business: BusinessId,
+        query: &OrderQuery,
+    ) -> Result<Page<Order>, StorageError> {
+        let limit = clamp_limit(query.limit);
+        let mut sql = String::from("SELECT * FROM orders WHERE business_id = ?");
+        let mut args = vec![blob(business.as_uuid())];
+        if let Some(after) = query.after {
+            sql.push_str(" AND id > ?");
+            args.push(blob(after.as_uuid()));
+        }
+        if let Some(customer) = query.customer {
+            sql.push_str(" AND customer_id = ?");
+            args.push(blob(customer.as_uuid()));
+        }
+        if let Some(status) = query.status {
+            sql.push_str(" AND status = ?");
+            args.push(Value::Text(enum_to_text(&status)?));
+        }
+        sql.push_str(" ORDER BY id LIMIT ?");
+        args.push(Value::Integer(i64::from(limit) + 1));
+        self.read(move |c| {
+            Ok(Page::from_overfetch(select(c, &sql, args)?, limit, |o| o.id.to_string()))
+        })
+        .await
+    }
+}
