@@ -4,10 +4,16 @@ use std::collections::BTreeSet;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use sqlx::Arguments;
 use sqlx::Postgres;
 use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::query::Query;
-use whatsapp_crm_core::ports::{CustomerQuery, CustomerStore, Page, clamp_limit, enum_to_text};
+use whatsapp_crm_core::ports::{
+    CustomerQuery, CustomerStore, Page, SegmentMatch, clamp_limit, enum_to_text,
+};
+use whatsapp_crm_core::segment::{Rule, SegmentContext};
+
+use crate::segment::{Where, translate};
 use whatsapp_crm_core::{
     Birthday, BusinessId, Customer, CustomerId, CustomerStats, Location, MarketingConsent,
     PhoneNumber, StorageError, Tag, search_needle,
@@ -223,6 +229,65 @@ impl CustomerStore for PostgresStorage {
             l.filter("tags @> ARRAY[?]::text[]", tag.as_str().to_owned())?;
         }
         l.page(self, CUSTOMER, clamp_limit(query.limit), customer_row, |c| c.id.to_string()).await
+    }
+
+    async fn select_segment(
+        &self,
+        business: BusinessId,
+        rule: &Rule,
+        ctx: &SegmentContext,
+        limit: u32,
+        after: Option<CustomerId>,
+    ) -> Result<SegmentMatch, StorageError> {
+        let limit = clamp_limit(limit);
+        let prepared = |after: Option<CustomerId>| -> Result<Where, StorageError> {
+            let mut args = PgArguments::default();
+            args.add(business.as_uuid()).map_err(|e| StorageError::backend(e, false))?;
+            let mut w = Where::new(args, 1);
+            translate(rule, ctx, &mut w)?;
+            if let Some(after) = after {
+                w.sql.push_str(" AND c.id > ");
+                w.arg(after.as_uuid(), "")?;
+            }
+            Ok(w)
+        };
+        let count_where = prepared(None)?;
+        let mut page_where = prepared(after)?;
+        page_where.sql.push_str(" ORDER BY c.id LIMIT ");
+        page_where.arg(i64::from(limit) + 1, "")?;
+        // One snapshot for the count and the page.
+        let mut tx = self.pool.begin().await.map_err(|e| map(CUSTOMER, e))?;
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| map(CUSTOMER, e))?;
+        // Only fixed SQL and $n placeholders are spliced; every value is bound.
+        let count: i64 = sqlx::query_scalar_with(
+            sqlx::AssertSqlSafe(format!(
+                "SELECT count(*) FROM customers c WHERE c.business_id = $1 AND {}",
+                count_where.sql
+            )),
+            count_where.args,
+        )
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| map(CUSTOMER, e))?;
+        let rows = sqlx::query_with(
+            sqlx::AssertSqlSafe(format!(
+                "SELECT * FROM customers c WHERE c.business_id = $1 AND {}",
+                page_where.sql
+            )),
+            page_where.args,
+        )
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(|e| map(CUSTOMER, e))?;
+        tx.commit().await.map_err(|e| map(CUSTOMER, e))?;
+        let items = rows.iter().map(customer_row).collect::<Result<Vec<_>, _>>()?;
+        Ok(SegmentMatch {
+            count: u64::try_from(count).unwrap_or(0),
+            customers: Page::from_overfetch(items, limit, |c| c.id.to_string()),
+        })
     }
 
     async fn add_customer_tags(

@@ -28,6 +28,7 @@ mod identity;
 mod listing;
 mod messaging;
 mod orders;
+mod segment;
 mod storage;
 mod templates;
 #[cfg(feature = "testing")]

@@ -6,7 +6,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::types::Value;
 use rusqlite::{Connection, Row, params, params_from_iter};
-use whatsapp_crm_core::ports::{CustomerQuery, CustomerStore, Page, clamp_limit, enum_to_text};
+use whatsapp_crm_core::ports::{
+    CustomerQuery, CustomerStore, Page, SegmentMatch, clamp_limit, enum_to_text,
+};
+use whatsapp_crm_core::segment::{Rule, SegmentContext};
 use whatsapp_crm_core::{
     Birthday, BusinessId, Customer, CustomerId, CustomerStats, Location, MarketingConsent,
     PhoneNumber, StorageError, Tag, search_needle,
@@ -283,6 +286,52 @@ impl CustomerStore for SqliteStorage {
                 out.push(customer_row(row)?);
             }
             Ok(Page::from_overfetch(out, limit, |c| c.id.to_string()))
+        })
+        .await
+    }
+
+    async fn select_segment(
+        &self,
+        business: BusinessId,
+        rule: &Rule,
+        ctx: &SegmentContext,
+        limit: u32,
+        after: Option<CustomerId>,
+    ) -> Result<SegmentMatch, StorageError> {
+        let limit = clamp_limit(limit);
+        let w = crate::segment::translate(rule, ctx);
+        let count_sql =
+            format!("SELECT count(*) FROM customers c WHERE c.business_id = ? AND {}", w.sql);
+        let mut count_args = vec![Value::Blob(id_bytes(business.as_uuid()).to_vec())];
+        count_args.extend(w.args.iter().cloned());
+        let mut page_sql = format!("{SELECT} WHERE c.business_id = ? AND {}", w.sql);
+        let mut page_args = count_args.clone();
+        if let Some(after) = after {
+            page_sql.push_str(" AND c.id > ?");
+            page_args.push(Value::Blob(id_bytes(after.as_uuid()).to_vec()));
+        }
+        page_sql.push_str(" ORDER BY c.id LIMIT ?");
+        page_args.push(Value::Integer(i64::from(limit) + 1));
+        self.read(move |c| {
+            // One snapshot for the count and the page.
+            let tx = c.unchecked_transaction().map_err(|e| map(CUSTOMER, e))?;
+            let count: i64 = tx
+                .prepare_cached(&count_sql)
+                .and_then(|mut st| st.query_row(params_from_iter(count_args), |r| r.get(0)))
+                .map_err(|e| map(CUSTOMER, e))?;
+            let mut stmt = tx.prepare_cached(&page_sql).map_err(|e| map(CUSTOMER, e))?;
+            let mut rows = stmt.query(params_from_iter(page_args)).map_err(|e| map(CUSTOMER, e))?;
+            let mut items = Vec::new();
+            while let Some(row) = rows.next().map_err(|e| map(CUSTOMER, e))? {
+                items.push(customer_row(row)?);
+            }
+            drop(rows);
+            drop(stmt);
+            tx.commit().map_err(|e| map(CUSTOMER, e))?;
+            Ok(SegmentMatch {
+                count: u64::try_from(count).unwrap_or(0),
+                customers: Page::from_overfetch(items, limit, |c| c.id.to_string()),
+            })
         })
         .await
     }

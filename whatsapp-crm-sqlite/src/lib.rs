@@ -33,6 +33,7 @@ mod error;
 mod identity;
 mod messaging;
 mod orders;
+mod segment;
 mod storage;
 mod templates;
 

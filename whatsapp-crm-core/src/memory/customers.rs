@@ -5,7 +5,10 @@ use chrono::{DateTime, Utc};
 
 use super::{InMemoryStorage, Tenant, page_after};
 use crate::domain::{BusinessId, Customer, CustomerId, PhoneNumber, Tag, search_needle};
-use crate::ports::{CustomerQuery, CustomerStore, PHONE_TAKEN, Page, StorageError, clamp_limit};
+use crate::ports::{
+    CustomerQuery, CustomerStore, PHONE_TAKEN, Page, SegmentMatch, StorageError, clamp_limit,
+};
+use crate::segment::{CustomerTable, Rule, SegmentContext};
 
 const ENTITY: &str = "customer";
 
@@ -122,6 +125,46 @@ impl CustomerStore for InMemoryStorage {
             .cloned()
             .collect();
         Ok(Page::from_overfetch(rows, limit, |c| c.id.to_string()))
+    }
+
+    async fn select_segment(
+        &self,
+        business: BusinessId,
+        rule: &Rule,
+        ctx: &SegmentContext,
+        limit: u32,
+        after: Option<CustomerId>,
+    ) -> Result<SegmentMatch, StorageError> {
+        let limit = clamp_limit(limit);
+        let inner = self.read();
+        let Some(tenant) = inner.tenant(business) else {
+            return Ok(SegmentMatch {
+                count: 0,
+                customers: Page { items: Vec::new(), next_cursor: None },
+            });
+        };
+        let mut table = CustomerTable::new();
+        for c in tenant.customers.values() {
+            let orders: Vec<_> = tenant
+                .orders
+                .values()
+                .filter(|o| o.customer_id == c.id && o.status.counts_as_purchase())
+                .map(|o| o.created_at)
+                .collect();
+            table.push(c, &orders);
+        }
+        let program = table.compile(rule, ctx.now, ctx.time_zone);
+        let ids = table.select(&program);
+        let rows: Vec<Customer> = ids
+            .iter()
+            .filter(|id| after.is_none_or(|a| **id > a))
+            .take(limit as usize + 1)
+            .filter_map(|id| tenant.customers.get(id).cloned())
+            .collect();
+        Ok(SegmentMatch {
+            count: ids.len() as u64,
+            customers: Page::from_overfetch(rows, limit, |c| c.id.to_string()),
+        })
     }
 
     async fn add_customer_tags(

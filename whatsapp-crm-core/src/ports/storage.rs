@@ -15,6 +15,7 @@ use crate::domain::{
     ConversationStatus, Customer, CustomerId, Message, MessageId, MessageTemplate, Order, OrderId,
     OrderStatus, PhoneNumber, Tag, TemplateCategory, TemplateId, TemplateStatus, TemplateVersion,
 };
+use crate::segment::{Rule, SegmentContext};
 
 /// Items per page when the caller does not say.
 pub const PAGE_LIMIT_DEFAULT: u32 = 50;
@@ -62,6 +63,16 @@ pub struct CustomerQuery {
     pub limit: u32,
     /// Continue after this customer.
     pub after: Option<CustomerId>,
+}
+
+/// The customers a segment rule selects: how many, and one page of them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SegmentMatch {
+    /// Every matching customer, counted.
+    pub count: u64,
+    /// A page of them, in id order.
+    pub customers: Page<Customer>,
 }
 
 /// Filters and paging for listing conversations.
@@ -176,6 +187,16 @@ pub trait CustomerStore: Send + Sync {
         business: BusinessId,
         query: &CustomerQuery,
     ) -> Result<Page<Customer>, StorageError>;
+    /// Counts the customers `rule` selects at `ctx` and returns a page of them.
+    /// Every backend selects exactly the customers the in-memory evaluator does.
+    async fn select_segment(
+        &self,
+        business: BusinessId,
+        rule: &Rule,
+        ctx: &SegmentContext,
+        limit: u32,
+        after: Option<CustomerId>,
+    ) -> Result<SegmentMatch, StorageError>;
     /// Adds tags atomically (already present tags are kept once) and returns the result.
     async fn add_customer_tags(
         &self,

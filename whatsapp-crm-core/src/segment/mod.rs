@@ -8,6 +8,16 @@ mod text;
 mod time;
 mod validate;
 
+/// When and where a rule is evaluated: day windows count back from `now`, and
+/// birthdays are read in the business's time zone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SegmentContext {
+    /// The evaluation instant.
+    pub now: chrono::DateTime<chrono::Utc>,
+    /// The business's time zone.
+    pub time_zone: crate::domain::TimeZone,
+}
+
 pub use eval::{CustomerTable, Program, attr_matches};
 pub use rule::{
     AttrLiteral, AttrTest, CmpOp, Comparison, RULE_DAYS_MAX, RULE_LIST_MAX, Rule, TagTest,

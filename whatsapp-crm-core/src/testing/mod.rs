@@ -22,6 +22,7 @@ mod fixtures;
 mod identity;
 mod messaging;
 mod orders;
+mod segments;
 mod templates;
 
 use std::any::Any;
@@ -32,6 +33,7 @@ pub use fixtures::*;
 pub use identity::*;
 pub use messaging::*;
 pub use orders::*;
+pub use segments::*;
 pub use templates::*;
 
 use crate::ports::Storage;
@@ -117,6 +119,9 @@ macro_rules! storage_conformance_tests {
             order_list_filters_and_pages,
             order_tenant_isolation,
             inbound_messages_update_customer_activity,
+            segment_selection_matches_the_evaluator,
+            segment_values_are_data_not_sql,
+            segment_pages_and_stays_in_its_business,
             template_round_trip,
             template_name_unique_per_business_and_language,
             template_edits_keep_every_version,
