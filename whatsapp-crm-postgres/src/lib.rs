@@ -29,6 +29,7 @@ mod listing;
 mod messaging;
 mod orders;
 mod segment;
+mod segments;
 mod storage;
 mod templates;
 #[cfg(feature = "testing")]

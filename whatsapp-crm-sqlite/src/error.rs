@@ -103,6 +103,8 @@ fn constraint_name(detail: &str) -> &'static str {
         whatsapp_crm_core::ports::PHONE_TAKEN
     } else if detail.contains("messages.provider_id") {
         whatsapp_crm_core::ports::PROVIDER_ID_TAKEN
+    } else if detail.contains("segments.name") {
+        whatsapp_crm_core::ports::SEGMENT_NAME_TAKEN
     } else if detail.contains("templates.name") {
         whatsapp_crm_core::ports::TEMPLATE_NAME_TAKEN
     } else if detail.contains("api_keys.hash") {

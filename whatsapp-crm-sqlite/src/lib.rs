@@ -34,6 +34,7 @@ mod identity;
 mod messaging;
 mod orders;
 mod segment;
+mod segments;
 mod storage;
 mod templates;
 

@@ -22,6 +22,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0002_templates.sql"),
     include_str!("../migrations/0003_customer_stats.sql"),
     include_str!("../migrations/0004_orders.sql"),
+    include_str!("../migrations/0005_segments.sql"),
 ];
 
 /// The schema version this build writes.

@@ -109,6 +109,11 @@ define_id!(
     "template"
 );
 define_id!(
+    /// Identifies a saved customer segment.
+    SegmentId,
+    "segment"
+);
+define_id!(
     /// Identifies an agent (a person who answers customers).
     AgentId,
     "agent"

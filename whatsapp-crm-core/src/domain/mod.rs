@@ -40,6 +40,7 @@ mod message_template;
 mod money;
 mod phone;
 mod profile;
+mod segment;
 mod tag;
 mod template;
 mod time_zone;
@@ -60,7 +61,7 @@ pub use customer::{
 pub use events::{InboundMessage, Referral, StatusUpdate};
 pub use ids::{
     AgentId, ApiKeyId, BusinessId, ConversationId, CustomerId, IdError, MessageId, OrderId,
-    ProductId, TemplateId,
+    ProductId, SegmentId, TemplateId,
 };
 pub use message::{
     Direction, Interactive, ListRow, ListSection, MediaAttachment, Message, MessageContent,
@@ -76,6 +77,7 @@ pub use profile::{
     AttributeValue, Birthday, CITY_MAX_CHARS, ConsentSource, ConsentStatus, Location,
     MarketingConsent,
 };
+pub use segment::{SEGMENT_DESCRIPTION_MAX_CHARS, SEGMENT_NAME_MAX_CHARS, Segment};
 pub use tag::{TAG_MAX_CHARS, Tag, TagError};
 pub use template::{TemplateCategory, TemplateStatus};
 pub use time_zone::{TimeZone, TimeZoneError};

@@ -5,6 +5,7 @@
 mod customers;
 mod messaging;
 mod orders;
+mod segments;
 mod templates;
 
 use std::collections::{BTreeMap, HashMap};
@@ -15,8 +16,8 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::{
     ApiKey, ApiKeyHash, ApiKeyId, Business, BusinessId, Conversation, ConversationId, Customer,
-    CustomerId, Message, MessageId, MessageTemplate, Order, OrderId, PhoneNumber, TemplateId,
-    TemplateVersion,
+    CustomerId, Message, MessageId, MessageTemplate, Order, OrderId, PhoneNumber, Segment,
+    SegmentId, TemplateId, TemplateVersion,
 };
 use crate::ports::{ApiKeyStore, BusinessStore, StorageError};
 
@@ -54,6 +55,7 @@ struct Tenant {
     messages: BTreeMap<MessageId, Message>,
     provider_ids: HashMap<String, MessageId>,
     orders: BTreeMap<OrderId, Order>,
+    segments: BTreeMap<SegmentId, Segment>,
     templates: BTreeMap<TemplateId, MessageTemplate>,
     template_versions: BTreeMap<(TemplateId, u32), TemplateVersion>,
 }
@@ -106,6 +108,7 @@ impl BusinessStore for InMemoryStorage {
                 messages: BTreeMap::new(),
                 provider_ids: HashMap::new(),
                 orders: BTreeMap::new(),
+                segments: BTreeMap::new(),
                 templates: BTreeMap::new(),
                 template_versions: BTreeMap::new(),
             },

@@ -14,8 +14,8 @@ pub use error::{PHONE_TAKEN, PROVIDER_ID_TAKEN, StorageError};
 pub use storage::{
     ApiKeyStore, BusinessStore, ConversationQuery, ConversationStore, CustomerQuery, CustomerStore,
     MessageQuery, MessageStore, OrderQuery, OrderStore, PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX, Page,
-    SegmentMatch, Storage, TEMPLATE_CHANGED, TEMPLATE_NAME_TAKEN, TemplateQuery, TemplateStore,
-    clamp_limit,
+    SEGMENT_NAME_TAKEN, SegmentMatch, SegmentStore, Storage, TEMPLATE_CHANGED, TEMPLATE_NAME_TAKEN,
+    TemplateQuery, TemplateStore, clamp_limit,
 };
 pub use templates::{
     Approval, ProviderContent, ProviderTemplate, RegistryError, TemplateAction, TemplateRegistry,

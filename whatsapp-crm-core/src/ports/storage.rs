@@ -13,7 +13,8 @@ use super::StorageError;
 use crate::domain::{
     ApiKey, ApiKeyHash, ApiKeyId, Business, BusinessId, Conversation, ConversationId,
     ConversationStatus, Customer, CustomerId, Message, MessageId, MessageTemplate, Order, OrderId,
-    OrderStatus, PhoneNumber, Tag, TemplateCategory, TemplateId, TemplateStatus, TemplateVersion,
+    OrderStatus, PhoneNumber, Segment, SegmentId, Tag, TemplateCategory, TemplateId,
+    TemplateStatus, TemplateVersion,
 };
 use crate::segment::{Rule, SegmentContext};
 
@@ -298,6 +299,34 @@ pub trait OrderStore: Send + Sync {
     ) -> Result<Page<Order>, StorageError>;
 }
 
+/// Saved segments.
+#[async_trait]
+pub trait SegmentStore: Send + Sync {
+    /// Stores a segment. `Conflict` if the name is taken in the business.
+    async fn insert_segment(&self, segment: &Segment) -> Result<(), StorageError>;
+    /// Reads a segment.
+    async fn get_segment(
+        &self,
+        business: BusinessId,
+        id: SegmentId,
+    ) -> Result<Segment, StorageError>;
+    /// Replaces a segment's name, description, rule and `updated_at`.
+    async fn update_segment(&self, segment: &Segment) -> Result<(), StorageError>;
+    /// Deletes a segment.
+    async fn delete_segment(&self, business: BusinessId, id: SegmentId)
+    -> Result<(), StorageError>;
+    /// Lists segments in id order.
+    async fn list_segments(
+        &self,
+        business: BusinessId,
+        limit: u32,
+        after: Option<SegmentId>,
+    ) -> Result<Page<Segment>, StorageError>;
+}
+
+/// The constraint text used when a segment name is taken.
+pub const SEGMENT_NAME_TAKEN: &str = "a segment with this name exists";
+
 /// Message templates and their version history.
 #[async_trait]
 pub trait TemplateStore: Send + Sync {
@@ -354,6 +383,7 @@ pub trait Storage:
     + ConversationStore
     + MessageStore
     + OrderStore
+    + SegmentStore
     + TemplateStore
     + Send
     + Sync
@@ -368,6 +398,7 @@ impl<T> Storage for T where
         + ConversationStore
         + MessageStore
         + OrderStore
+        + SegmentStore
         + TemplateStore
         + Send
         + Sync

@@ -9,7 +9,7 @@ use crate::domain::{
     AttributeValue, Birthday, ConsentSource, ConsentStatus, Customer, CustomerId, CustomerStats,
     Direction, MarketingConsent, MessageStatus, OrderStatus, Tag, TimeZone,
 };
-use crate::ports::{CustomerQuery, OrderQuery, Storage};
+use crate::ports::{CustomerQuery, OrderQuery, Storage, StorageError};
 use crate::segment::{
     AttrLiteral, AttrTest, CmpOp, Comparison, CustomerTable, Rule, SegmentContext, TagTest,
 };
@@ -316,4 +316,75 @@ pub async fn segment_pages_and_stays_in_its_business(s: &dyn Storage) {
         "none",
     );
     assert_eq!(unknown.count, 0);
+}
+
+fn saved(business: crate::domain::BusinessId, name: &str) -> crate::domain::Segment {
+    let rule = Rule::And(vec![Rule::Tag(TagTest::Has(tag("vip"))), Rule::Active { days: 30 }]);
+    crate::domain::Segment {
+        id: crate::domain::SegmentId::new(),
+        business_id: business,
+        name: name.to_owned(),
+        description: Some("Our best customers — \"VIP\"".into()),
+        rule_text: crate::segment::rule_to_text(&rule, crate::domain::Currency::KES),
+        rule,
+        created_at: t0(),
+        updated_at: t0(),
+    }
+}
+
+/// A saved segment reads back unchanged; names are unique per business.
+pub async fn saved_segment_round_trip_and_unique_name(s: &dyn Storage) {
+    let a = new_business(s, "A").await;
+    let b = new_business(s, "B").await;
+    let seg = saved(a.id, "VIPs in Nairobi");
+    ok(s.insert_segment(&seg).await, "insert");
+    assert_eq!(ok(s.get_segment(a.id, seg.id).await, "get"), seg);
+    let err = s.insert_segment(&saved(a.id, "VIPs in Nairobi")).await.unwrap_err();
+    assert!(matches!(err, StorageError::Conflict { entity: "segment", .. }), "{err:?}");
+    ok(s.insert_segment(&saved(b.id, "VIPs in Nairobi")).await, "other business");
+    assert!(matches!(
+        s.get_segment(a.id, crate::domain::SegmentId::new()).await,
+        Err(StorageError::NotFound { .. })
+    ));
+}
+
+/// Updates replace name, description and rule; renaming onto another name conflicts.
+pub async fn saved_segment_update_and_delete(s: &dyn Storage) {
+    let b = new_business(s, "Shop").await;
+    let mut one = saved(b.id, "one");
+    let two = saved(b.id, "two");
+    ok(s.insert_segment(&one).await, "one");
+    ok(s.insert_segment(&two).await, "two");
+    one.name = "first".into();
+    one.rule = Rule::OptedIn(true);
+    one.rule_text = "opted_in".into();
+    one.description = None;
+    one.updated_at = t0() + Duration::hours(1);
+    ok(s.update_segment(&one).await, "update");
+    assert_eq!(ok(s.get_segment(b.id, one.id).await, "get"), one);
+    let mut clash = two.clone();
+    clash.name = "first".into();
+    assert!(matches!(s.update_segment(&clash).await, Err(StorageError::Conflict { .. })));
+    assert_eq!(ok(s.get_segment(b.id, two.id).await, "unchanged"), two);
+    ok(s.delete_segment(b.id, one.id).await, "delete");
+    assert!(matches!(s.get_segment(b.id, one.id).await, Err(StorageError::NotFound { .. })));
+    assert!(matches!(s.delete_segment(b.id, one.id).await, Err(StorageError::NotFound { .. })));
+    let page = ok(s.list_segments(b.id, 10, None).await, "list");
+    assert_eq!(page.items, [two]);
+}
+
+/// Saved segments of business A are invisible and unchangeable through B.
+pub async fn saved_segment_tenant_isolation(s: &dyn Storage) {
+    let a = new_business(s, "A").await;
+    let b = new_business(s, "B").await;
+    let seg = saved(a.id, "mine");
+    ok(s.insert_segment(&seg).await, "insert");
+    assert!(matches!(s.get_segment(b.id, seg.id).await, Err(StorageError::NotFound { .. })));
+    let mut hijack = seg.clone();
+    hijack.business_id = b.id;
+    hijack.name = "stolen".into();
+    assert!(matches!(s.update_segment(&hijack).await, Err(StorageError::NotFound { .. })));
+    assert!(matches!(s.delete_segment(b.id, seg.id).await, Err(StorageError::NotFound { .. })));
+    assert!(ok(s.list_segments(b.id, 10, None).await, "list").items.is_empty());
+    assert_eq!(ok(s.get_segment(a.id, seg.id).await, "unchanged"), seg);
 }
