@@ -47,6 +47,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(routes::system::router())
         .merge(routes::customers::router())
         .merge(routes::templates::router())
+        .merge(routes::segments::router())
 }
 
 /// The OpenAPI document of every endpoint.

@@ -57,6 +57,14 @@ async fn openapi_documents_every_endpoint(t: TestApp) {
         ("post", "/v1/templates/{id}/sync"),
         ("post", "/v1/templates/{id}/preview"),
         ("get", "/v1/templates/{id}/versions"),
+        ("post", "/v1/segments"),
+        ("get", "/v1/segments"),
+        ("get", "/v1/segments/preview"),
+        ("post", "/v1/segments/preview"),
+        ("get", "/v1/segments/{id}"),
+        ("patch", "/v1/segments/{id}"),
+        ("delete", "/v1/segments/{id}"),
+        ("get", "/v1/segments/{id}/preview"),
     ];
     let mut documented = 0;
     for (path, item) in doc["paths"].as_object().unwrap() {

@@ -1,5 +1,6 @@
 //! HTTP routes, each module one resource.
 
 pub mod customers;
+pub mod segments;
 pub mod system;
 pub mod templates;

@@ -5,6 +5,7 @@
 mod businesses;
 mod customers;
 mod error;
+mod segments;
 mod templates;
 
 use std::sync::Arc;
@@ -12,6 +13,7 @@ use std::sync::Arc;
 pub use businesses::Businesses;
 pub use customers::{CustomerListParams, Customers};
 pub use error::ServiceError;
+pub use segments::{NewSegment, PREVIEW_SAMPLE_DEFAULT, SegmentPatch, Segments};
 pub use templates::{NewTemplate, PreviewRequest, TemplateEdit, TemplateListParams, Templates};
 
 use crate::ports::{Clock, Storage, SystemClock, TemplateRegistry};
@@ -86,6 +88,11 @@ impl Crm {
     /// Message templates.
     pub fn templates(&self) -> Templates {
         Templates::new(self.storage.clone(), self.clock.clone(), self.registry.clone())
+    }
+
+    /// Saved segments and previews.
+    pub fn segments(&self) -> Segments {
+        Segments::new(self.storage.clone(), self.clock.clone())
     }
 
     /// Customers.
