@@ -53,6 +53,18 @@ pub(crate) fn translate(
     ctx: &SegmentContext,
     w: &mut Where,
 ) -> Result<(), StorageError> {
+    node(rule, ctx, w, false)
+}
+
+/// `negated` is true under an odd number of `NOT`s. Elsewhere a NULL reads as
+/// false, so plain comparisons (which can use indexes) are exact; under `NOT`
+/// the NULL-safe forms are needed.
+fn node(
+    rule: &Rule,
+    ctx: &SegmentContext,
+    w: &mut Where,
+    negated: bool,
+) -> Result<(), StorageError> {
     match rule {
         Rule::And(parts) | Rule::Or(parts) => {
             let sep = if matches!(rule, Rule::And(_)) { " AND " } else { " OR " };
@@ -61,13 +73,13 @@ pub(crate) fn translate(
                 if i > 0 {
                     w.push(sep);
                 }
-                translate(p, ctx, w)?;
+                node(p, ctx, w, negated)?;
             }
             w.push(")");
         }
         Rule::Not(inner) => {
             w.push("NOT ");
-            translate(inner, ctx, w)?;
+            node(inner, ctx, w, !negated)?;
         }
         Rule::Tag(test) => {
             // Array operators use the GIN index on tags.
@@ -106,14 +118,14 @@ pub(crate) fn translate(
             time(w, "c.last_inbound_at", cond)?;
         }
         Rule::Country(codes) => {
-            w.push("coalesce(c.country = ANY(");
+            w.push(if negated { "coalesce(c.country = ANY(" } else { "(c.country = ANY(" });
             w.arg(codes.clone(), "::text[]")?;
-            w.push("), false)");
+            w.push(if negated { "), false)" } else { "))" });
         }
         Rule::City(names) => {
-            w.push("coalesce(c.city_key = ANY(");
+            w.push(if negated { "coalesce(c.city_key = ANY(" } else { "(c.city_key = ANY(" });
             w.arg(names.iter().map(|n| n.to_lowercase()).collect::<Vec<_>>(), "::text[]")?;
-            w.push("), false)");
+            w.push(if negated { "), false)" } else { "))" });
         }
         Rule::OptedIn(true) => w.push("c.consent_status = 'opted_in'"),
         Rule::OptedIn(false) => w.push("c.consent_status <> 'opted_in'"),

@@ -40,7 +40,7 @@ impl Where {
 /// Translates `rule` evaluated at `ctx`.
 pub(crate) fn translate(rule: &Rule, ctx: &SegmentContext) -> Where {
     let mut w = Where::default();
-    node(rule, ctx, &mut w);
+    node(rule, ctx, &mut w, false);
     w
 }
 
@@ -52,7 +52,10 @@ const TAG_ROWS: &str =
     "SELECT 1 FROM customer_tags t WHERE t.business_id = c.business_id AND t.customer_id = c.id";
 const COUNTED: &str = "o.status IN ('paid', 'fulfilled')";
 
-fn node(rule: &Rule, ctx: &SegmentContext, w: &mut Where) {
+/// `negated` is true under an odd number of `NOT`s. Elsewhere a NULL reads as
+/// false, so plain comparisons (which can use indexes) are exact; under `NOT`
+/// the NULL-safe forms are needed.
+fn node(rule: &Rule, ctx: &SegmentContext, w: &mut Where, negated: bool) {
     match rule {
         Rule::And(parts) | Rule::Or(parts) => {
             let sep = if matches!(rule, Rule::And(_)) { " AND " } else { " OR " };
@@ -61,13 +64,13 @@ fn node(rule: &Rule, ctx: &SegmentContext, w: &mut Where) {
                 if i > 0 {
                     w.push(sep);
                 }
-                node(p, ctx, w);
+                node(p, ctx, w, negated);
             }
             w.push(")");
         }
         Rule::Not(inner) => {
             w.push("NOT ");
-            node(inner, ctx, w);
+            node(inner, ctx, w, !negated);
         }
         Rule::Tag(test) => {
             let (tags, prefix) = match test {
@@ -116,14 +119,14 @@ fn node(rule: &Rule, ctx: &SegmentContext, w: &mut Where) {
             time(w, "c.last_inbound_at", cond);
         }
         Rule::Country(codes) => {
-            w.push("coalesce(c.country IN ");
+            w.push(if negated { "coalesce(c.country IN " } else { "(c.country IN " });
             w.list(codes.iter().map(|c| text(c)));
-            w.push(", 0)");
+            w.push(if negated { ", 0)" } else { ")" });
         }
         Rule::City(names) => {
-            w.push("coalesce(c.city_key IN ");
+            w.push(if negated { "coalesce(c.city_key IN " } else { "(c.city_key IN " });
             w.list(names.iter().map(|n| Value::Text(n.to_lowercase())));
-            w.push(", 0)");
+            w.push(if negated { ", 0)" } else { ")" });
         }
         Rule::OptedIn(true) => w.push("c.consent_status = 'opted_in'"),
         Rule::OptedIn(false) => w.push("c.consent_status <> 'opted_in'"),

@@ -10,35 +10,31 @@ use super::rule::{AttrLiteral, AttrTest, CmpOp, Rule, TagTest};
 use super::time::{TimeCond, birthday_keys, days_since, within_days};
 use crate::domain::{AttributeValue, ConsentStatus, Customer, CustomerId, Tag, TimeZone};
 
-/// Tags interned into the first 128 bits; rarer ones are listed per row.
+/// Tags interned into the first 128 bits; rarer ones are listed per customer.
 const INLINE_TAGS: u32 = 128;
 const NONE: i64 = i64::MIN;
 
-#[derive(Debug, Clone, Copy)]
-struct Row {
-    tags: u128,
-    spend: i64,
-    last_order: i64,
-    last_inbound: i64,
-    created: i64,
-    orders: u32,
-    city: u32,
-    extra_tags: (u32, u32),
-    order_times: (u32, u32),
-    attrs: u32,
-    country: u16,
-    birthday: u16,
-    engagement: u8,
-    opted_in: bool,
-}
-
-/// Customers of one business, loaded for fast segment evaluation.
+/// Customers of one business, loaded column by column for fast segment
+/// evaluation: a rule reads only the columns it tests, 64 customers a word.
 #[derive(Debug, Default)]
 pub struct CustomerTable {
     ids: Vec<CustomerId>,
-    rows: Vec<Row>,
-    tags: HashMap<Tag, u32>,
-    cities: HashMap<String, u32>,
+    tags: Vec<u128>,
+    spend: Vec<i64>,
+    last_order: Vec<i64>,
+    last_inbound: Vec<i64>,
+    created: Vec<i64>,
+    orders: Vec<u32>,
+    city: Vec<u32>,
+    extra_tag_spans: Vec<(u32, u32)>,
+    order_spans: Vec<(u32, u32)>,
+    attr_index: Vec<u32>,
+    country: Vec<u16>,
+    birthday: Vec<u16>,
+    engagement: Vec<u8>,
+    opted_in: Vec<bool>,
+    tag_ids: HashMap<Tag, u32>,
+    city_ids: HashMap<String, u32>,
     extra_tags: Vec<u32>,
     order_times: Vec<i64>,
     attrs: Vec<BTreeMap<String, AttributeValue>>,
@@ -57,6 +53,31 @@ fn country_code(c: &str) -> u16 {
     }
 }
 
+/// One bit per customer.
+type Bits = Vec<u64>;
+
+/// Sets bit `i` for each value of `column` that passes `test`.
+fn scan<T: Copy>(column: &[T], test: impl Fn(T) -> bool) -> Bits {
+    column
+        .chunks(64)
+        .map(|chunk| {
+            chunk.iter().enumerate().fold(0u64, |w, (j, v)| w | (u64::from(test(*v)) << j))
+        })
+        .collect()
+}
+
+/// [`scan`] with the operator chosen once, outside the loop.
+fn scan_cmp<T: Copy + PartialOrd>(column: &[T], op: CmpOp, x: T) -> Bits {
+    match op {
+        CmpOp::Eq => scan(column, |v| v == x),
+        CmpOp::Ne => scan(column, |v| v != x),
+        CmpOp::Lt => scan(column, |v| v < x),
+        CmpOp::Le => scan(column, |v| v <= x),
+        CmpOp::Gt => scan(column, |v| v > x),
+        CmpOp::Ge => scan(column, |v| v >= x),
+    }
+}
+
 impl CustomerTable {
     /// An empty table.
     pub fn new() -> Self {
@@ -65,12 +86,12 @@ impl CustomerTable {
 
     /// Number of customers.
     pub fn len(&self) -> usize {
-        self.rows.len()
+        self.ids.len()
     }
 
     /// True when empty.
     pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
+        self.ids.is_empty()
     }
 
     /// Adds a customer with the creation times of their paid and fulfilled
@@ -80,8 +101,8 @@ impl CustomerTable {
         let mut bits = 0u128;
         let extra_start = self.extra_tags.len() as u32;
         for t in &c.tags {
-            let next = self.tags.len() as u32;
-            let id = *self.tags.entry(t.clone()).or_insert(next);
+            let next = self.tag_ids.len() as u32;
+            let id = *self.tag_ids.entry(t.clone()).or_insert(next);
             if id < INLINE_TAGS {
                 bits |= 1u128 << id;
             } else {
@@ -89,8 +110,8 @@ impl CustomerTable {
             }
         }
         let city = c.location.city.as_deref().map_or(0, |name| {
-            let next = self.cities.len() as u32 + 1;
-            *self.cities.entry(name.to_lowercase()).or_insert(next)
+            let next = self.city_ids.len() as u32 + 1;
+            *self.city_ids.entry(name.to_lowercase()).or_insert(next)
         });
         let order_start = self.order_times.len() as u32;
         self.order_times.extend(orders.iter().map(|t| t.timestamp_micros()));
@@ -101,22 +122,20 @@ impl CustomerTable {
             self.attrs.len() as u32 - 1
         };
         self.ids.push(c.id);
-        self.rows.push(Row {
-            tags: bits,
-            spend: stats.total_spent,
-            last_order: micros(stats.last_order_at),
-            last_inbound: micros(c.last_inbound_at),
-            created: c.created_at.timestamp_micros(),
-            orders: stats.order_count,
-            city,
-            extra_tags: (extra_start, self.extra_tags.len() as u32 - extra_start),
-            order_times: (order_start, orders.len() as u32),
-            attrs,
-            country: c.location.country.as_deref().map_or(0, country_code),
-            birthday: c.birthday.map_or(0, |b| u16::from(b.month) * 100 + u16::from(b.day)),
-            engagement: stats.engagement_score,
-            opted_in: c.marketing.status == ConsentStatus::OptedIn,
-        });
+        self.tags.push(bits);
+        self.spend.push(stats.total_spent);
+        self.last_order.push(micros(stats.last_order_at));
+        self.last_inbound.push(micros(c.last_inbound_at));
+        self.created.push(c.created_at.timestamp_micros());
+        self.orders.push(stats.order_count);
+        self.city.push(city);
+        self.extra_tag_spans.push((extra_start, self.extra_tags.len() as u32 - extra_start));
+        self.order_spans.push((order_start, orders.len() as u32));
+        self.attr_index.push(attrs);
+        self.country.push(c.location.country.as_deref().map_or(0, country_code));
+        self.birthday.push(c.birthday.map_or(0, |b| u16::from(b.month) * 100 + u16::from(b.day)));
+        self.engagement.push(stats.engagement_score);
+        self.opted_in.push(c.marketing.status == ConsentStatus::OptedIn);
     }
 
     /// Compiles `rule` against this table's interned tags and cities.
@@ -126,17 +145,22 @@ impl CustomerTable {
 
     /// Ids of the customers matching `program`, in table order.
     pub fn select(&self, program: &Program) -> Vec<CustomerId> {
-        self.rows
-            .iter()
-            .zip(&self.ids)
-            .filter(|(r, _)| self.eval(&program.root, r))
-            .map(|(_, id)| *id)
-            .collect()
+        let bits = self.eval(&program.root);
+        let mut out = Vec::new();
+        for (w, word) in bits.iter().enumerate() {
+            let mut rest = *word;
+            while rest != 0 {
+                let j = rest.trailing_zeros() as usize;
+                out.push(self.ids[w * 64 + j]);
+                rest &= rest - 1;
+            }
+        }
+        out
     }
 
     /// Number of customers matching `program`.
     pub fn count(&self, program: &Program) -> usize {
-        self.rows.iter().filter(|r| self.eval(&program.root, r)).count()
+        self.eval(&program.root).iter().map(|w| w.count_ones() as usize).sum()
     }
 
     fn tag_set(&self, tags: &[Tag]) -> (u128, Vec<u32>, bool) {
@@ -144,7 +168,7 @@ impl CustomerTable {
         let mut extra = Vec::new();
         let mut unknown = false;
         for t in tags {
-            match self.tags.get(t) {
+            match self.tag_ids.get(t) {
                 Some(&id) if id < INLINE_TAGS => mask |= 1u128 << id,
                 Some(&id) => extra.push(id),
                 None => unknown = true,
@@ -201,7 +225,7 @@ impl CustomerTable {
             Rule::City(names) => {
                 let ids: Vec<u32> = names
                     .iter()
-                    .filter_map(|n| self.cities.get(&n.to_lowercase()).copied())
+                    .filter_map(|n| self.city_ids.get(&n.to_lowercase()).copied())
                     .collect();
                 leaf(if ids.is_empty() { Pred::Const(false) } else { Pred::City(ids) })
             }
@@ -212,54 +236,122 @@ impl CustomerTable {
         }
     }
 
-    fn eval(&self, node: &Node, r: &Row) -> bool {
+    fn eval(&self, node: &Node) -> Bits {
         match node {
-            Node::Leaf(p) => self.pred(p, r),
-            Node::And(ns) => ns.iter().all(|n| self.eval(n, r)),
-            Node::Or(ns) => ns.iter().any(|n| self.eval(n, r)),
-            Node::Not(n) => !self.eval(n, r),
+            Node::Leaf(p) => self.leaf(p),
+            Node::And(ns) | Node::Or(ns) => {
+                let and = matches!(node, Node::And(_));
+                let mut acc = match ns.first() {
+                    Some(n) => self.eval(n),
+                    None => return self.all(and),
+                };
+                for n in &ns[1..] {
+                    // Nothing left to narrow (or to add): the rest cannot change the answer.
+                    if and && acc.iter().all(|w| *w == 0) {
+                        break;
+                    }
+                    let bits = self.eval(n);
+                    for (a, b) in acc.iter_mut().zip(&bits) {
+                        *a = if and { *a & b } else { *a | b };
+                    }
+                }
+                acc
+            }
+            Node::Not(n) => {
+                let mut bits = self.eval(n);
+                for w in &mut bits {
+                    *w = !*w;
+                }
+                self.trim(&mut bits);
+                bits
+            }
         }
     }
 
-    fn pred(&self, p: &Pred, r: &Row) -> bool {
+    /// Every customer (`true`) or none.
+    fn all(&self, value: bool) -> Bits {
+        let mut bits = vec![if value { u64::MAX } else { 0 }; self.ids.len().div_ceil(64)];
+        self.trim(&mut bits);
+        bits
+    }
+
+    /// Clears the bits past the last customer.
+    fn trim(&self, bits: &mut Bits) {
+        let rem = self.ids.len() % 64;
+        if rem != 0
+            && let Some(last) = bits.last_mut()
+        {
+            *last &= (1u64 << rem) - 1;
+        }
+    }
+
+    fn leaf(&self, p: &Pred) -> Bits {
+        let n = self.ids.len();
+        let by_row = |f: &dyn Fn(usize) -> bool| -> Bits {
+            (0..n.div_ceil(64))
+                .map(|w| {
+                    (0..64.min(n - w * 64))
+                        .fold(0u64, |acc, j| acc | (u64::from(f(w * 64 + j)) << j))
+                })
+                .collect()
+        };
         match p {
-            Pred::Tags { kind, mask, extra } => {
-                let (start, len) = (r.extra_tags.0 as usize, r.extra_tags.1 as usize);
-                let row_extra = &self.extra_tags[start..start + len];
-                let extra_hits = extra.iter().filter(|t| row_extra.contains(t)).count();
+            Pred::Tags { kind, mask, extra } if extra.is_empty() => {
+                let m = *mask;
                 match kind {
-                    TagKind::Any => r.tags & mask != 0 || extra_hits > 0,
-                    TagKind::All => r.tags & mask == *mask && extra_hits == extra.len(),
-                    TagKind::None => r.tags & mask == 0 && extra_hits == 0,
+                    TagKind::Any => scan(&self.tags, |t| t & m != 0),
+                    TagKind::All => scan(&self.tags, |t| t & m == m),
+                    TagKind::None => scan(&self.tags, |t| t & m == 0),
                 }
             }
-            Pred::Spend(op, v) => op.test(r.spend, *v),
-            Pred::Orders(op, v) => op.test(r.orders, *v),
-            Pred::Engagement(op, v) => op.test(r.engagement, *v),
-            Pred::OrdersSince { since, op, count } => {
-                let (start, len) = (r.order_times.0 as usize, r.order_times.1 as usize);
-                let n = self.order_times[start..start + len].iter().filter(|&&t| t > *since).count()
-                    as u32;
-                op.test(n, *count)
-            }
+            Pred::Tags { kind, mask, extra } => by_row(&|i| {
+                let (start, len) = self.extra_tag_spans[i];
+                let row_extra = &self.extra_tags[start as usize..(start + len) as usize];
+                let hits = extra.iter().filter(|t| row_extra.contains(t)).count();
+                let t = self.tags[i];
+                match kind {
+                    TagKind::Any => t & mask != 0 || hits > 0,
+                    TagKind::All => t & mask == *mask && hits == extra.len(),
+                    TagKind::None => t & mask == 0 && hits == 0,
+                }
+            }),
+            Pred::Spend(op, v) => scan_cmp(&self.spend, *op, *v),
+            Pred::Orders(op, v) => scan_cmp(&self.orders, *op, *v),
+            Pred::Engagement(op, v) => scan_cmp(&self.engagement, *op, *v),
+            Pred::OrdersSince { since, op, count } => by_row(&|i| {
+                let (start, len) = self.order_spans[i];
+                let times = &self.order_times[start as usize..(start + len) as usize];
+                op.test(times.iter().filter(|&&t| t > *since).count() as u32, *count)
+            }),
             Pred::Time(field, cond) => {
-                let t = match field {
-                    TimeField::LastOrder => r.last_order,
-                    TimeField::LastInbound => r.last_inbound,
-                    TimeField::Created => r.created,
+                let column = match field {
+                    TimeField::LastOrder => &self.last_order,
+                    TimeField::LastInbound => &self.last_inbound,
+                    TimeField::Created => &self.created,
                 };
-                cond.matches((t != NONE).then_some(t))
+                match (*cond, cond.at_or_before) {
+                    // The common "within the last N days": one comparison per customer.
+                    (TimeCond { after: Some(a), negate: false, when_missing: false, .. }, None) => {
+                        scan(column, |t| t != NONE && t > a)
+                    }
+                    _ => scan(column, |t| cond.matches((t != NONE).then_some(t))),
+                }
             }
-            Pred::Country(codes) => r.country != 0 && codes.contains(&r.country),
-            Pred::City(ids) => r.city != 0 && ids.contains(&r.city),
-            Pred::OptedIn(b) => r.opted_in == *b,
-            Pred::BirthdayMonth(m) => r.birthday != 0 && r.birthday / 100 == *m,
-            Pred::Birthday(keys) => r.birthday != 0 && keys.binary_search(&r.birthday).is_ok(),
-            Pred::Attr(key, test) => {
-                let value = self.attrs.get(r.attrs as usize).and_then(|a| a.get(key));
+            Pred::Country(codes) => scan(&self.country, |c| c != 0 && codes.contains(&c)),
+            Pred::City(ids) => match ids.as_slice() {
+                [one] => scan(&self.city, |c| c == *one),
+                many => scan(&self.city, |c| c != 0 && many.contains(&c)),
+            },
+            Pred::OptedIn(b) => scan(&self.opted_in, |o| o == *b),
+            Pred::BirthdayMonth(m) => scan(&self.birthday, |d| d != 0 && d / 100 == *m),
+            Pred::Birthday(keys) => {
+                scan(&self.birthday, |d| d != 0 && keys.binary_search(&d).is_ok())
+            }
+            Pred::Attr(key, test) => by_row(&|i| {
+                let value = self.attrs.get(self.attr_index[i] as usize).and_then(|a| a.get(key));
                 attr_matches(value, test)
-            }
-            Pred::Const(b) => *b,
+            }),
+            Pred::Const(b) => self.all(*b),
         }
     }
 }
