@@ -304,13 +304,21 @@ impl CustomerStore for SqliteStorage {
             format!("SELECT count(*) FROM customers c WHERE c.business_id = ? AND {}", w.sql);
         let mut count_args = vec![Value::Blob(id_bytes(business.as_uuid()).to_vec())];
         count_args.extend(w.args.iter().cloned());
-        let mut page_sql = format!("{SELECT} WHERE c.business_id = ? AND {}", w.sql);
+        // Find the matches first (with whatever index the rule allows), then sort
+        // that small set: ordering the scan by id instead would test every row.
+        let mut page_sql = format!(
+            "WITH m AS MATERIALIZED (SELECT c.id FROM customers c WHERE c.business_id = ? AND {}",
+            w.sql
+        );
         let mut page_args = count_args.clone();
         if let Some(after) = after {
             page_sql.push_str(" AND c.id > ?");
             page_args.push(Value::Blob(id_bytes(after.as_uuid()).to_vec()));
         }
-        page_sql.push_str(" ORDER BY c.id LIMIT ?");
+        page_sql.push_str(&format!(
+            ") {SELECT} JOIN m ON m.id = c.id WHERE c.business_id = ? ORDER BY c.id LIMIT ?"
+        ));
+        page_args.push(Value::Blob(id_bytes(business.as_uuid()).to_vec()));
         page_args.push(Value::Integer(i64::from(limit) + 1));
         self.read(move |c| {
             // One snapshot for the count and the page.

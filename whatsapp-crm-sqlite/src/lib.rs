@@ -39,4 +39,5 @@ mod storage;
 mod templates;
 
 pub use error::OpenError;
+pub use segment::segment_count_sql;
 pub use storage::{BUSY_TIMEOUT, MAX_IDLE_READERS, SCHEMA_VERSION, SqliteStorage};

@@ -205,3 +205,16 @@ fn attribute(w: &mut Where, key: &str, test: &AttrTest) {
     w.arg(literal);
     w.push(", 0))");
 }
+
+/// The count query [`SqliteStorage::select_segment`](whatsapp_crm_core::ports::CustomerStore::select_segment)
+/// runs for `rule`: SQL with `?` placeholders, the business id (16 bytes) first,
+/// then the rule's values. For `EXPLAIN QUERY PLAN` and benchmarks.
+pub fn segment_count_sql(rule: &Rule, ctx: &SegmentContext) -> (String, Vec<Value>) {
+    let w = translate(rule, ctx);
+    (count_sql(&w), w.args)
+}
+
+/// The count statement around a translated rule.
+pub(crate) fn count_sql(w: &Where) -> String {
+    format!("SELECT count(*) FROM customers c WHERE c.business_id = ? AND {}", w.sql)
+}
