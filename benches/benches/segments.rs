@@ -93,7 +93,7 @@ fn generate(n: usize, business: BusinessId) -> (Vec<Customer>, Vec<Plain>) {
         let city = (rng.next() % 8) as u8;
         let orders = (rng.next() % 10) as u32;
         let spend = (rng.next() % 2_000_000) as i64;
-        let last_inbound = if rng.next() % 5 == 0 {
+        let last_inbound = if rng.next().is_multiple_of(5) {
             i64::MIN
         } else {
             base - (rng.next() % (365 * DAY as u64)) as i64
