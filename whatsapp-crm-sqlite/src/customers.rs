@@ -20,6 +20,7 @@ use crate::codec::{
     micros, opt_micros, to_json,
 };
 use crate::error::{Ctx, corrupt, map};
+use crate::listing::Listing;
 use crate::storage::SqliteStorage;
 
 const CUSTOMER: Ctx = Ctx::new("customer", "business");
@@ -257,37 +258,20 @@ impl CustomerStore for SqliteStorage {
         business: BusinessId,
         query: &CustomerQuery,
     ) -> Result<Page<Customer>, StorageError> {
-        let limit = clamp_limit(query.limit);
-        let mut sql = format!("{SELECT} WHERE c.business_id = ?");
-        let mut args = vec![Value::Blob(id_bytes(business.as_uuid()).to_vec())];
-        if let Some(after) = query.after {
-            sql.push_str(" AND c.id > ?");
-            args.push(Value::Blob(id_bytes(after.as_uuid()).to_vec()));
-        }
+        let mut l = Listing::new(SELECT, "c.", business);
+        l.after(query.after.map(|a| a.as_uuid()));
         if let Some(needle) = query.search.as_deref().map(search_needle).filter(|n| !n.is_empty()) {
             // instr() matches the text literally: no LIKE wildcards to escape.
-            sql.push_str(" AND instr(c.search_text, ?) > 0");
-            args.push(Value::Text(needle));
+            l.filter("instr(c.search_text, ?) > 0", Value::Text(needle));
         }
         if let Some(tag) = &query.tag {
-            sql.push_str(
-                " AND EXISTS (SELECT 1 FROM customer_tags t WHERE t.business_id = c.business_id
+            l.filter(
+                "EXISTS (SELECT 1 FROM customer_tags t WHERE t.business_id = c.business_id
                    AND t.customer_id = c.id AND t.tag = ?)",
+                Value::Text(tag.as_str().to_owned()),
             );
-            args.push(Value::Text(tag.as_str().to_owned()));
         }
-        sql.push_str(" ORDER BY c.id LIMIT ?");
-        args.push(Value::Integer(i64::from(limit) + 1));
-        self.read(move |c| {
-            let mut stmt = c.prepare_cached(&sql).map_err(|e| map(CUSTOMER, e))?;
-            let mut rows = stmt.query(params_from_iter(args)).map_err(|e| map(CUSTOMER, e))?;
-            let mut out = Vec::new();
-            while let Some(row) = rows.next().map_err(|e| map(CUSTOMER, e))? {
-                out.push(customer_row(row)?);
-            }
-            Ok(Page::from_overfetch(out, limit, |c| c.id.to_string()))
-        })
-        .await
+        l.page(self, CUSTOMER, clamp_limit(query.limit), customer_row, |c| c.id.to_string()).await
     }
 
     async fn select_segment(

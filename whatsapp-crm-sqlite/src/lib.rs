@@ -31,6 +31,7 @@ mod codec;
 mod customers;
 mod error;
 mod identity;
+mod listing;
 mod messaging;
 mod orders;
 mod segment;

@@ -17,14 +17,11 @@ use crate::codec::{
     opt_micros, to_json,
 };
 use crate::error::{Ctx, map};
+use crate::listing::{Listing, blob, query_all};
 use crate::storage::SqliteStorage;
 
 const CONVERSATION: Ctx = Ctx::new("conversation", "customer");
 const MESSAGE: Ctx = Ctx::new("message", "conversation");
-
-fn blob(id: uuid::Uuid) -> Value {
-    Value::Blob(id_bytes(id).to_vec())
-}
 
 /// A message's delivery columns (status, provider id, error code and the six
 /// status times), in the order both statements below use.
@@ -81,23 +78,6 @@ fn message_row(row: &Row<'_>) -> Result<Message, StorageError> {
         },
         created_at: get_time(row, "created_at")?,
     })
-}
-
-/// Runs a SELECT and decodes every row.
-fn query_all<T>(
-    c: &rusqlite::Connection,
-    ctx: Ctx,
-    sql: &str,
-    args: Vec<Value>,
-    decode: fn(&Row<'_>) -> Result<T, StorageError>,
-) -> Result<Vec<T>, StorageError> {
-    let mut stmt = c.prepare_cached(sql).map_err(|e| map(ctx, e))?;
-    let mut rows = stmt.query(params_from_iter(args)).map_err(|e| map(ctx, e))?;
-    let mut out = Vec::new();
-    while let Some(row) = rows.next().map_err(|e| map(ctx, e))? {
-        out.push(decode(row)?);
-    }
-    Ok(out)
 }
 
 #[async_trait]
@@ -196,28 +176,16 @@ impl ConversationStore for SqliteStorage {
         business: BusinessId,
         query: &ConversationQuery,
     ) -> Result<Page<Conversation>, StorageError> {
-        let limit = clamp_limit(query.limit);
-        let mut sql = String::from("SELECT * FROM conversations WHERE business_id = ?");
-        let mut args = vec![blob(business.as_uuid())];
-        if let Some(after) = query.after {
-            sql.push_str(" AND id > ?");
-            args.push(blob(after.as_uuid()));
-        }
+        let mut l = Listing::new("SELECT * FROM conversations", "", business);
+        l.after(query.after.map(|a| a.as_uuid()));
         if let Some(customer) = query.customer {
-            sql.push_str(" AND customer_id = ?");
-            args.push(blob(customer.as_uuid()));
+            l.filter("customer_id = ?", blob(customer.as_uuid()));
         }
         if let Some(status) = query.status {
-            sql.push_str(" AND status = ?");
-            args.push(Value::Text(enum_to_text(&status)?));
+            l.filter("status = ?", Value::Text(enum_to_text(&status)?));
         }
-        sql.push_str(" ORDER BY id LIMIT ?");
-        args.push(Value::Integer(i64::from(limit) + 1));
-        self.read(move |c| {
-            let rows = query_all(c, CONVERSATION, &sql, args, conversation_row)?;
-            Ok(Page::from_overfetch(rows, limit, |c| c.id.to_string()))
-        })
-        .await
+        l.page(self, CONVERSATION, clamp_limit(query.limit), conversation_row, |c| c.id.to_string())
+            .await
     }
 }
 
@@ -316,20 +284,9 @@ impl MessageStore for SqliteStorage {
         conversation: ConversationId,
         query: &MessageQuery,
     ) -> Result<Page<Message>, StorageError> {
-        let limit = clamp_limit(query.limit);
-        let mut sql =
-            String::from("SELECT * FROM messages WHERE business_id = ? AND conversation_id = ?");
-        let mut args = vec![blob(business.as_uuid()), blob(conversation.as_uuid())];
-        if let Some(after) = query.after {
-            sql.push_str(" AND id > ?");
-            args.push(blob(after.as_uuid()));
-        }
-        sql.push_str(" ORDER BY id LIMIT ?");
-        args.push(Value::Integer(i64::from(limit) + 1));
-        self.read(move |c| {
-            let rows = query_all(c, MESSAGE, &sql, args, message_row)?;
-            Ok(Page::from_overfetch(rows, limit, |m| m.id.to_string()))
-        })
-        .await
+        let mut l = Listing::new("SELECT * FROM messages", "", business);
+        l.filter("conversation_id = ?", blob(conversation.as_uuid()));
+        l.after(query.after.map(|a| a.as_uuid()));
+        l.page(self, MESSAGE, clamp_limit(query.limit), message_row, |m| m.id.to_string()).await
     }
 }

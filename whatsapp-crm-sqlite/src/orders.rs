@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::types::Value;
-use rusqlite::{Connection, Row, params, params_from_iter};
+use rusqlite::{Connection, Row, params};
 use whatsapp_crm_core::ports::{OrderQuery, OrderStore, Page, clamp_limit, enum_to_text};
 use whatsapp_crm_core::{
     BusinessId, CustomerId, CustomerStats, ENGAGEMENT_WINDOW_DAYS, Message, Money, Order, OrderId,
@@ -14,14 +14,11 @@ use crate::codec::{
     get, get_enum, get_json, get_parsed, get_time, get_uuid, id_bytes, micros, to_json,
 };
 use crate::error::{Ctx, map};
+use crate::listing::{Listing, blob, query_all};
 use crate::storage::SqliteStorage;
 
 const ORDER: Ctx = Ctx::new("order", "customer");
 const CUSTOMER: Ctx = Ctx::new("customer", "business");
-
-fn blob(id: uuid::Uuid) -> Value {
-    Value::Blob(id_bytes(id).to_vec())
-}
 
 fn order_row(row: &Row<'_>) -> Result<Order, StorageError> {
     Ok(Order {
@@ -34,16 +31,6 @@ fn order_row(row: &Row<'_>) -> Result<Order, StorageError> {
         created_at: get_time(row, "created_at")?,
         updated_at: get_time(row, "updated_at")?,
     })
-}
-
-fn select(c: &Connection, sql: &str, args: Vec<Value>) -> Result<Vec<Order>, StorageError> {
-    let mut stmt = c.prepare_cached(sql).map_err(|e| map(ORDER, e))?;
-    let mut rows = stmt.query(params_from_iter(args)).map_err(|e| map(ORDER, e))?;
-    let mut out = Vec::new();
-    while let Some(row) = rows.next().map_err(|e| map(ORDER, e))? {
-        out.push(order_row(row)?);
-    }
-    Ok(out)
 }
 
 /// Recomputes spend, order count and last order from paid and fulfilled orders.
@@ -124,10 +111,12 @@ impl OrderStore for SqliteStorage {
 
     async fn get_order(&self, business: BusinessId, id: OrderId) -> Result<Order, StorageError> {
         self.read(move |c| {
-            select(
+            query_all(
                 c,
+                ORDER,
                 "SELECT * FROM orders WHERE business_id = ?1 AND id = ?2",
                 vec![blob(business.as_uuid()), blob(id.as_uuid())],
+                order_row,
             )?
             .pop()
             .ok_or(StorageError::not_found("order"))
@@ -153,10 +142,12 @@ impl OrderStore for SqliteStorage {
                 ],
             )
             .map_err(|e| map(ORDER, e))?;
-            let order = select(
+            let order = query_all(
                 tx,
+                ORDER,
                 "SELECT * FROM orders WHERE business_id = ?1 AND id = ?2",
                 vec![blob(business.as_uuid()), blob(id.as_uuid())],
+                order_row,
             )?
             .pop()
             .ok_or(StorageError::not_found("order"))?;
@@ -171,26 +162,14 @@ impl OrderStore for SqliteStorage {
         business: BusinessId,
         query: &OrderQuery,
     ) -> Result<Page<Order>, StorageError> {
-        let limit = clamp_limit(query.limit);
-        let mut sql = String::from("SELECT * FROM orders WHERE business_id = ?");
-        let mut args = vec![blob(business.as_uuid())];
-        if let Some(after) = query.after {
-            sql.push_str(" AND id > ?");
-            args.push(blob(after.as_uuid()));
-        }
+        let mut l = Listing::new("SELECT * FROM orders", "", business);
+        l.after(query.after.map(|a| a.as_uuid()));
         if let Some(customer) = query.customer {
-            sql.push_str(" AND customer_id = ?");
-            args.push(blob(customer.as_uuid()));
+            l.filter("customer_id = ?", blob(customer.as_uuid()));
         }
         if let Some(status) = query.status {
-            sql.push_str(" AND status = ?");
-            args.push(Value::Text(enum_to_text(&status)?));
+            l.filter("status = ?", Value::Text(enum_to_text(&status)?));
         }
-        sql.push_str(" ORDER BY id LIMIT ?");
-        args.push(Value::Integer(i64::from(limit) + 1));
-        self.read(move |c| {
-            Ok(Page::from_overfetch(select(c, &sql, args)?, limit, |o| o.id.to_string()))
-        })
-        .await
+        l.page(self, ORDER, clamp_limit(query.limit), order_row, |o| o.id.to_string()).await
     }
 }

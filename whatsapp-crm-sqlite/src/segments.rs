@@ -1,13 +1,13 @@
 //! Saved segments.
 
 use async_trait::async_trait;
-use rusqlite::types::Value;
-use rusqlite::{Row, params, params_from_iter};
+use rusqlite::{Row, params};
 use whatsapp_crm_core::ports::{Page, SegmentStore, clamp_limit};
 use whatsapp_crm_core::{BusinessId, Segment, SegmentId, StorageError};
 
 use crate::codec::{get, get_json, get_time, get_uuid, id_bytes, micros, to_json};
 use crate::error::{Ctx, map};
+use crate::listing::{Listing, blob, query_all};
 use crate::storage::SqliteStorage;
 
 const SEGMENT: Ctx = Ctx::new("segment", "business");
@@ -23,24 +23,6 @@ fn segment_row(row: &Row<'_>) -> Result<Segment, StorageError> {
         created_at: get_time(row, "created_at")?,
         updated_at: get_time(row, "updated_at")?,
     })
-}
-
-fn select(
-    c: &rusqlite::Connection,
-    sql: &str,
-    args: Vec<Value>,
-) -> Result<Vec<Segment>, StorageError> {
-    let mut stmt = c.prepare_cached(sql).map_err(|e| map(SEGMENT, e))?;
-    let mut rows = stmt.query(params_from_iter(args)).map_err(|e| map(SEGMENT, e))?;
-    let mut out = Vec::new();
-    while let Some(row) = rows.next().map_err(|e| map(SEGMENT, e))? {
-        out.push(segment_row(row)?);
-    }
-    Ok(out)
-}
-
-fn blob(id: uuid::Uuid) -> Value {
-    Value::Blob(id_bytes(id).to_vec())
 }
 
 #[async_trait]
@@ -74,10 +56,12 @@ impl SegmentStore for SqliteStorage {
         id: SegmentId,
     ) -> Result<Segment, StorageError> {
         self.read(move |c| {
-            select(
+            query_all(
                 c,
+                SEGMENT,
                 "SELECT * FROM segments WHERE business_id = ?1 AND id = ?2",
                 vec![blob(business.as_uuid()), blob(id.as_uuid())],
+                segment_row,
             )?
             .pop()
             .ok_or(StorageError::not_found("segment"))
@@ -131,18 +115,8 @@ impl SegmentStore for SqliteStorage {
         limit: u32,
         after: Option<SegmentId>,
     ) -> Result<Page<Segment>, StorageError> {
-        let limit = clamp_limit(limit);
-        let mut sql = String::from("SELECT * FROM segments WHERE business_id = ?");
-        let mut args = vec![blob(business.as_uuid())];
-        if let Some(after) = after {
-            sql.push_str(" AND id > ?");
-            args.push(blob(after.as_uuid()));
-        }
-        sql.push_str(" ORDER BY id LIMIT ?");
-        args.push(Value::Integer(i64::from(limit) + 1));
-        self.read(move |c| {
-            Ok(Page::from_overfetch(select(c, &sql, args)?, limit, |s| s.id.to_string()))
-        })
-        .await
+        let mut l = Listing::new("SELECT * FROM segments", "", business);
+        l.after(after.map(|a| a.as_uuid()));
+        l.page(self, SEGMENT, clamp_limit(limit), segment_row, |s| s.id.to_string()).await
     }
 }

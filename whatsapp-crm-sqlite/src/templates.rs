@@ -13,6 +13,7 @@ use crate::codec::{
     to_json,
 };
 use crate::error::{Ctx, map};
+use crate::listing::{Listing, blob, query_all};
 use crate::storage::SqliteStorage;
 
 const TEMPLATE: Ctx = Ctx::new("template", "business");
@@ -94,24 +95,6 @@ fn record_version(tx: &Connection, t: &MessageTemplate) -> Result<(), StorageErr
     Ok(())
 }
 
-fn select(
-    c: &Connection,
-    sql: &str,
-    args: Vec<Value>,
-) -> Result<Vec<MessageTemplate>, StorageError> {
-    let mut stmt = c.prepare_cached(sql).map_err(|e| map(TEMPLATE, e))?;
-    let mut rows = stmt.query(params_from_iter(args)).map_err(|e| map(TEMPLATE, e))?;
-    let mut out = Vec::new();
-    while let Some(row) = rows.next().map_err(|e| map(TEMPLATE, e))? {
-        out.push(template_row(row)?);
-    }
-    Ok(out)
-}
-
-fn blob(id: uuid::Uuid) -> Value {
-    Value::Blob(id_bytes(id).to_vec())
-}
-
 #[async_trait]
 impl TemplateStore for SqliteStorage {
     async fn insert_template(&self, template: &MessageTemplate) -> Result<(), StorageError> {
@@ -143,10 +126,12 @@ impl TemplateStore for SqliteStorage {
         id: TemplateId,
     ) -> Result<MessageTemplate, StorageError> {
         self.read(move |c| {
-            select(
+            query_all(
                 c,
+                TEMPLATE,
                 "SELECT * FROM templates WHERE business_id = ?1 AND id = ?2",
                 vec![blob(business.as_uuid()), blob(id.as_uuid())],
+                template_row,
             )?
             .pop()
             .ok_or(StorageError::not_found("template"))
@@ -166,10 +151,12 @@ impl TemplateStore for SqliteStorage {
             Value::Text(language.to_owned()),
         ];
         self.read(move |c| {
-            Ok(select(
+            Ok(query_all(
                 c,
+                TEMPLATE,
                 "SELECT * FROM templates WHERE business_id = ?1 AND name = ?2 AND language = ?3",
                 args,
+                template_row,
             )?
             .pop())
         })
@@ -181,30 +168,18 @@ impl TemplateStore for SqliteStorage {
         business: BusinessId,
         query: &TemplateQuery,
     ) -> Result<Page<MessageTemplate>, StorageError> {
-        let limit = clamp_limit(query.limit);
-        let mut sql = String::from("SELECT * FROM templates WHERE business_id = ?");
-        let mut args = vec![blob(business.as_uuid())];
-        if let Some(after) = query.after {
-            sql.push_str(" AND id > ?");
-            args.push(blob(after.as_uuid()));
-        }
+        let mut l = Listing::new("SELECT * FROM templates", "", business);
+        l.after(query.after.map(|a| a.as_uuid()));
         if let Some(status) = query.status {
-            sql.push_str(" AND status = ?");
-            args.push(Value::Text(enum_to_text(&status)?));
+            l.filter("status = ?", Value::Text(enum_to_text(&status)?));
         }
         if let Some(category) = query.category {
-            sql.push_str(" AND category = ?");
-            args.push(Value::Text(enum_to_text(&category)?));
+            l.filter("category = ?", Value::Text(enum_to_text(&category)?));
         }
         if !query.include_archived {
-            sql.push_str(" AND archived_at IS NULL");
+            l.condition("archived_at IS NULL");
         }
-        sql.push_str(" ORDER BY id LIMIT ?");
-        args.push(Value::Integer(i64::from(limit) + 1));
-        self.read(move |c| {
-            Ok(Page::from_overfetch(select(c, &sql, args)?, limit, |t| t.id.to_string()))
-        })
-        .await
+        l.page(self, TEMPLATE, clamp_limit(query.limit), template_row, |t| t.id.to_string()).await
     }
 
     async fn save_template(
@@ -240,7 +215,7 @@ impl TemplateStore for SqliteStorage {
                 });
             }
             // Name and language are fixed: read them back so the history matches.
-            let stored = select(tx, "SELECT * FROM templates WHERE business_id = ?1 AND id = ?2", vec![blob(t.business_id.as_uuid()), blob(t.id.as_uuid())])?;
+            let stored = query_all(tx, TEMPLATE, "SELECT * FROM templates WHERE business_id = ?1 AND id = ?2", vec![blob(t.business_id.as_uuid()), blob(t.id.as_uuid())], template_row)?;
             match stored.first() {
                 Some(s) => record_version(tx, s),
                 None => Err(StorageError::not_found("template")),

@@ -1,0 +1,92 @@
+//! Shared query helpers: bound ids, decoding every row, and keyset-paged
+//! listings with bound filters used by every `list_*` method.
+
+use rusqlite::types::Value;
+use rusqlite::{Connection, Row, params_from_iter};
+use whatsapp_crm_core::ports::Page;
+use whatsapp_crm_core::{BusinessId, StorageError};
+
+use crate::codec::id_bytes;
+use crate::error::{Ctx, map};
+use crate::storage::SqliteStorage;
+
+/// An id as a bound blob.
+pub(crate) fn blob(id: uuid::Uuid) -> Value {
+    Value::Blob(id_bytes(id).to_vec())
+}
+
+/// Runs a SELECT and decodes every row.
+pub(crate) fn query_all<T>(
+    c: &Connection,
+    ctx: Ctx,
+    sql: &str,
+    args: Vec<Value>,
+    decode: fn(&Row<'_>) -> Result<T, StorageError>,
+) -> Result<Vec<T>, StorageError> {
+    let mut stmt = c.prepare_cached(sql).map_err(|e| map(ctx, e))?;
+    let mut rows = stmt.query(params_from_iter(args)).map_err(|e| map(ctx, e))?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().map_err(|e| map(ctx, e))? {
+        out.push(decode(row)?);
+    }
+    Ok(out)
+}
+
+/// `{select} WHERE {prefix}business_id = ? {filters} ORDER BY {prefix}id LIMIT n+1`,
+/// every value bound.
+pub(crate) struct Listing {
+    sql: String,
+    args: Vec<Value>,
+    prefix: &'static str,
+}
+
+impl Listing {
+    /// Starts a listing; `prefix` is the table alias with its dot (`"c."`) or empty.
+    pub fn new(select: &str, prefix: &'static str, business: BusinessId) -> Self {
+        Self {
+            sql: format!("{select} WHERE {prefix}business_id = ?"),
+            args: vec![blob(business.as_uuid())],
+            prefix,
+        }
+    }
+
+    /// Continues after an id.
+    pub fn after(&mut self, id: Option<uuid::Uuid>) {
+        if let Some(id) = id {
+            self.sql.push_str(&format!(" AND {}id > ?", self.prefix));
+            self.args.push(blob(id));
+        }
+    }
+
+    /// Adds `AND {condition}` with one `?` bound to `value`.
+    pub fn filter(&mut self, condition: &str, value: Value) {
+        self.sql.push_str(" AND ");
+        self.sql.push_str(condition);
+        self.args.push(value);
+    }
+
+    /// Adds a fixed `AND {condition}`.
+    pub fn condition(&mut self, condition: &'static str) {
+        self.sql.push_str(" AND ");
+        self.sql.push_str(condition);
+    }
+
+    /// Runs the listing and decodes one page.
+    pub async fn page<T: Send + 'static>(
+        mut self,
+        storage: &SqliteStorage,
+        ctx: Ctx,
+        limit: u32,
+        decode: fn(&Row<'_>) -> Result<T, StorageError>,
+        id: fn(&T) -> String,
+    ) -> Result<Page<T>, StorageError> {
+        self.sql.push_str(&format!(" ORDER BY {}id LIMIT ?", self.prefix));
+        self.args.push(Value::Integer(i64::from(limit) + 1));
+        let (sql, args) = (self.sql, self.args);
+        storage
+            .read(move |c| {
+                Ok(Page::from_overfetch(query_all(c, ctx, &sql, args, decode)?, limit, id))
+            })
+            .await
+    }
+}
