@@ -38,6 +38,7 @@
 
 pub mod domain;
 mod memory;
+pub mod policy;
 pub mod ports;
 pub mod segment;
 pub mod service;
