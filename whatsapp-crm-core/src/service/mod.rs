@@ -5,6 +5,7 @@
 mod businesses;
 mod customers;
 mod error;
+mod inbox;
 mod segments;
 mod templates;
 
@@ -13,6 +14,7 @@ use std::sync::Arc;
 pub use businesses::Businesses;
 pub use customers::{CustomerListParams, Customers};
 pub use error::ServiceError;
+pub use inbox::{Inbox, OPT_OUT_ERROR_CODES, Received, StatusApplied};
 pub use segments::{NewSegment, PREVIEW_SAMPLE_DEFAULT, SegmentPatch, Segments};
 pub use templates::{NewTemplate, PreviewRequest, TemplateEdit, TemplateListParams, Templates};
 
@@ -88,6 +90,11 @@ impl Crm {
     /// Message templates.
     pub fn templates(&self) -> Templates {
         Templates::new(self.storage.clone(), self.clock.clone(), self.registry.clone())
+    }
+
+    /// Inbound messages and delivery reports.
+    pub fn inbox(&self) -> Inbox {
+        Inbox::new(self.storage.clone(), self.clock.clone())
     }
 
     /// Saved segments and previews.

@@ -1,0 +1,237 @@
+//! Inbound traffic: messages customers send and delivery reports, applied
+//! idempotently (providers deliver webhooks more than once, and out of order).
+
+use std::sync::Arc;
+
+use crate::domain::{
+    BusinessId, ConsentSource, Conversation, ConversationStatus, Customer, CustomerId, Direction,
+    InboundMessage, MarketingConsent, Message, MessageId, MessageStatus, StatusTimes, StatusUpdate,
+};
+use crate::policy::{KeywordAction, KeywordConfig};
+use crate::ports::{Clock, PROVIDER_ID_TAKEN, Storage, StorageError, to_storage_precision};
+
+use super::ServiceError;
+
+/// Provider codes that mean the customer stopped marketing or blocked the
+/// business (Meta 131050, Twilio 63014; platform-rules 3.4 and 5.3).
+pub const OPT_OUT_ERROR_CODES: &[u32] = &[131_050, 63_014];
+
+/// What receiving one inbound message did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Received {
+    /// The stored message (the earlier copy, for a repeated delivery).
+    pub message: Message,
+    /// The customer, created on first contact.
+    pub customer: Customer,
+    /// The conversation the message joined.
+    pub conversation: Conversation,
+    /// True when the provider had delivered this message before.
+    pub duplicate: bool,
+    /// A consent keyword the message carried, already applied.
+    pub keyword: Option<KeywordAction>,
+}
+
+/// What applying one delivery report did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatusApplied {
+    /// The message after the report.
+    pub message: Message,
+    /// False when the report was stale or repeated and changed nothing.
+    pub changed: bool,
+    /// True when the report's error code opted the customer out.
+    pub opted_out: bool,
+}
+
+/// Inbound messages and delivery reports.
+#[derive(Clone)]
+pub struct Inbox {
+    storage: Arc<dyn Storage>,
+    clock: Arc<dyn Clock>,
+    keywords: KeywordConfig,
+}
+
+fn text_of(m: &InboundMessage) -> Option<&str> {
+    match &m.content {
+        crate::domain::MessageContent::Text { body } => Some(body),
+        _ => None,
+    }
+}
+
+impl Inbox {
+    /// An inbox over `storage` with the default keywords.
+    pub fn new(storage: Arc<dyn Storage>, clock: Arc<dyn Clock>) -> Self {
+        Self { storage, clock, keywords: KeywordConfig::default() }
+    }
+
+    /// Uses other consent keywords.
+    pub fn with_keywords(mut self, keywords: KeywordConfig) -> Self {
+        self.keywords = keywords;
+        self
+    }
+
+    /// Stores a message a customer sent: creates the customer on first contact,
+    /// keeps their profile name, joins (or opens) their conversation, opens the
+    /// 24-hour window, and applies a consent keyword. A repeated delivery of the
+    /// same provider message is stored once.
+    pub async fn receive(
+        &self,
+        business: BusinessId,
+        mut inbound: InboundMessage,
+    ) -> Result<Received, ServiceError> {
+        let s = &self.storage;
+        let now = self.clock.now();
+        // Provider times can be finer than storage keeps; store what reads back.
+        inbound.received_at = to_storage_precision(inbound.received_at);
+        if let Some(existing) =
+            s.find_message_by_provider_id(business, &inbound.provider_id).await?
+        {
+            return self.already_received(business, existing).await;
+        }
+        let customer = self.customer_for(business, &inbound, now).await?;
+        let conversation = match s.find_active_conversation(business, customer.id).await? {
+            Some(c) => c,
+            None => {
+                let c = Conversation::new(business, customer.id, now);
+                s.insert_conversation(&c).await?;
+                c
+            }
+        };
+        let message = Message {
+            id: MessageId::new(),
+            business_id: business,
+            conversation_id: conversation.id,
+            customer_id: customer.id,
+            direction: Direction::Inbound,
+            content: inbound.content.clone(),
+            status: MessageStatus::Received,
+            provider_id: Some(inbound.provider_id.clone()),
+            error_code: None,
+            times: StatusTimes { received_at: Some(inbound.received_at), ..StatusTimes::default() },
+            created_at: inbound.received_at,
+        };
+        match s.insert_message(&message).await {
+            Ok(()) => {}
+            // Two deliveries raced; the other one stored it.
+            Err(StorageError::Conflict { constraint, .. }) if constraint == PROVIDER_ID_TAKEN => {
+                if let Some(existing) =
+                    s.find_message_by_provider_id(business, &inbound.provider_id).await?
+                {
+                    return self.already_received(business, existing).await;
+                }
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let mut conversation = conversation;
+        conversation.status = ConversationStatus::Open;
+        conversation.last_inbound_at = conversation.last_inbound_at.max(Some(inbound.received_at));
+        conversation.last_message_at = conversation.last_message_at.max(Some(inbound.received_at));
+        conversation.updated_at = now;
+        s.update_conversation(&conversation).await?;
+
+        let keyword = text_of(&inbound).and_then(|t| self.keywords.action(t));
+        if let Some(action) = keyword {
+            self.set_consent(
+                business,
+                customer.id,
+                action == KeywordAction::OptIn,
+                ConsentSource::Keyword,
+            )
+            .await?;
+        }
+        let customer = s.get_customer(business, customer.id).await?;
+        Ok(Received { message, customer, conversation, duplicate: false, keyword })
+    }
+
+    async fn already_received(
+        &self,
+        business: BusinessId,
+        message: Message,
+    ) -> Result<Received, ServiceError> {
+        let customer = self.storage.get_customer(business, message.customer_id).await?;
+        let conversation = self.storage.get_conversation(business, message.conversation_id).await?;
+        Ok(Received { message, customer, conversation, duplicate: true, keyword: None })
+    }
+
+    async fn customer_for(
+        &self,
+        business: BusinessId,
+        inbound: &InboundMessage,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Customer, ServiceError> {
+        let s = &self.storage;
+        if let Some(mut c) = s.find_customer_by_phone(business, &inbound.from).await? {
+            if inbound.profile_name.is_some() && c.name.is_none() {
+                c.name = inbound.profile_name.clone();
+                c.updated_at = now;
+                s.update_customer(&c).await?;
+            }
+            return Ok(c);
+        }
+        let mut c = crate::domain::NewCustomer::with_phone(inbound.from.as_str())
+            .validate(business, now)?;
+        c.name = inbound.profile_name.clone().filter(|n| !n.trim().is_empty());
+        match s.insert_customer(&c).await {
+            Ok(()) => Ok(c),
+            // First messages from one customer raced; use the stored one.
+            Err(StorageError::Conflict { .. }) => s
+                .find_customer_by_phone(business, &inbound.from)
+                .await?
+                .ok_or_else(|| ServiceError::from(StorageError::not_found("customer"))),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn set_consent(
+        &self,
+        business: BusinessId,
+        customer: CustomerId,
+        opted_in: bool,
+        source: ConsentSource,
+    ) -> Result<(), ServiceError> {
+        let mut c = self.storage.get_customer(business, customer).await?;
+        let now = self.clock.now();
+        c.marketing = MarketingConsent::set(opted_in, source, now);
+        c.updated_at = now;
+        Ok(self.storage.update_customer(&c).await?)
+    }
+
+    /// Applies a delivery report. Statuses only move forward, so repeated or
+    /// late reports change nothing; an opt-out error code opts the customer out.
+    pub async fn apply_status(
+        &self,
+        business: BusinessId,
+        mut report: StatusUpdate,
+    ) -> Result<StatusApplied, ServiceError> {
+        let s = &self.storage;
+        report.reported_at = to_storage_precision(report.reported_at);
+        let found = match report.message_id {
+            Some(id) => match s.get_message(business, id).await {
+                Ok(m) => Some(m),
+                Err(StorageError::NotFound { .. }) => None,
+                Err(e) => return Err(e.into()),
+            },
+            None => None,
+        };
+        let mut message = match found {
+            Some(m) => m,
+            None => s
+                .find_message_by_provider_id(business, &report.provider_id)
+                .await?
+                .ok_or(StorageError::not_found("message"))?,
+        };
+        let mut changed = false;
+        if message.provider_id.is_none() {
+            message.provider_id = Some(report.provider_id.clone());
+            changed = true;
+        }
+        changed |= message.apply_status(report.status, report.reported_at, report.error_code);
+        if changed {
+            s.update_message(&message).await?;
+        }
+        let opted_out = report.error_code.is_some_and(|c| OPT_OUT_ERROR_CODES.contains(&c));
+        if opted_out {
+            self.set_consent(business, message.customer_id, false, ConsentSource::Provider).await?;
+        }
+        Ok(StatusApplied { message, changed, opted_out })
+    }
+}
