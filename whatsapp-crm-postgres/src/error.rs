@@ -60,6 +60,7 @@ fn constraint_name(constraint: Option<&str>) -> &'static str {
     match constraint {
         Some("customers_phone_key") => PHONE_TAKEN,
         Some("messages_provider_id_key") => PROVIDER_ID_TAKEN,
+        Some("outbox_pkey") => whatsapp_crm_core::ports::ALREADY_QUEUED,
         Some("api_keys_hash_key") => "key already exists",
         Some("segments_name_key") => whatsapp_crm_core::ports::SEGMENT_NAME_TAKEN,
         Some("templates_name_key") => whatsapp_crm_core::ports::TEMPLATE_NAME_TAKEN,

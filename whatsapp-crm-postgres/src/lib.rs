@@ -28,6 +28,7 @@ mod identity;
 mod listing;
 mod messaging;
 mod orders;
+mod outbox;
 mod segment;
 mod segments;
 mod storage;

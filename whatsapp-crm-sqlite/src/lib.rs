@@ -34,6 +34,7 @@ mod identity;
 mod listing;
 mod messaging;
 mod orders;
+mod outbox;
 mod segment;
 mod segments;
 mod storage;

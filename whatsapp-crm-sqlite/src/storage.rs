@@ -23,6 +23,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0003_customer_stats.sql"),
     include_str!("../migrations/0004_orders.sql"),
     include_str!("../migrations/0005_segments.sql"),
+    include_str!("../migrations/0006_outbox.sql"),
 ];
 
 /// The schema version this build writes.

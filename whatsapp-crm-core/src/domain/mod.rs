@@ -38,6 +38,7 @@ mod ids;
 mod message;
 mod message_template;
 mod money;
+mod outbox;
 mod phone;
 mod profile;
 mod segment;
@@ -72,6 +73,7 @@ pub use message_template::{
     TemplateVersion,
 };
 pub use money::{Currency, CurrencyError, Money, MoneyError};
+pub use outbox::{OutboxItem, OutboxState};
 pub use phone::{E164_MAX_DIGITS, E164_MIN_DIGITS, PhoneError, PhoneNumber};
 pub use profile::{
     AttributeValue, Birthday, CITY_MAX_CHARS, ConsentSource, ConsentStatus, Location,

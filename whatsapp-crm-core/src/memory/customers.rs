@@ -98,6 +98,7 @@ impl CustomerStore for InMemoryStorage {
         let gone: Vec<_> =
             tenant.messages.values().filter(|m| m.customer_id == id).map(|m| m.id).collect();
         for mid in gone {
+            tenant.outbox.remove(&mid);
             if let Some(m) = tenant.messages.remove(&mid)
                 && let Some(p) = m.provider_id
             {

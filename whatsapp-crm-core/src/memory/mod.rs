@@ -5,6 +5,7 @@
 mod customers;
 mod messaging;
 mod orders;
+mod outbox;
 mod segments;
 mod templates;
 
@@ -16,8 +17,8 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::{
     ApiKey, ApiKeyHash, ApiKeyId, Business, BusinessId, Conversation, ConversationId, Customer,
-    CustomerId, Message, MessageId, MessageTemplate, Order, OrderId, PhoneNumber, Segment,
-    SegmentId, TemplateId, TemplateVersion,
+    CustomerId, Message, MessageId, MessageTemplate, Order, OrderId, OutboxItem, PhoneNumber,
+    Segment, SegmentId, TemplateId, TemplateVersion,
 };
 use crate::ports::{ApiKeyStore, BusinessStore, StorageError};
 
@@ -55,6 +56,7 @@ struct Tenant {
     messages: BTreeMap<MessageId, Message>,
     provider_ids: HashMap<String, MessageId>,
     orders: BTreeMap<OrderId, Order>,
+    outbox: BTreeMap<MessageId, OutboxItem>,
     segments: BTreeMap<SegmentId, Segment>,
     templates: BTreeMap<TemplateId, MessageTemplate>,
     template_versions: BTreeMap<(TemplateId, u32), TemplateVersion>,
@@ -108,6 +110,7 @@ impl BusinessStore for InMemoryStorage {
                 messages: BTreeMap::new(),
                 provider_ids: HashMap::new(),
                 orders: BTreeMap::new(),
+                outbox: BTreeMap::new(),
                 segments: BTreeMap::new(),
                 templates: BTreeMap::new(),
                 template_versions: BTreeMap::new(),

@@ -12,10 +12,11 @@ pub use clock::{Clock, ManualClock, SystemClock, to_storage_precision};
 pub use codec::{enum_from_text, enum_to_text};
 pub use error::{PHONE_TAKEN, PROVIDER_ID_TAKEN, StorageError};
 pub use storage::{
-    ApiKeyStore, BusinessStore, ConversationQuery, ConversationStore, CustomerQuery, CustomerStore,
-    MessageQuery, MessageStore, OrderQuery, OrderStore, PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX, Page,
-    SEGMENT_NAME_TAKEN, SegmentMatch, SegmentStore, Storage, TEMPLATE_CHANGED, TEMPLATE_NAME_TAKEN,
-    TemplateQuery, TemplateStore, clamp_limit,
+    ALREADY_QUEUED, ApiKeyStore, BusinessStore, ConversationQuery, ConversationStore,
+    CustomerQuery, CustomerStore, MessageQuery, MessageStore, NOT_CLAIMED, OrderQuery, OrderStore,
+    OutboxOutcome, OutboxStore, PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX, Page, SEGMENT_NAME_TAKEN,
+    SegmentMatch, SegmentStore, Storage, TEMPLATE_CHANGED, TEMPLATE_NAME_TAKEN, TemplateQuery,
+    TemplateStore, clamp_limit,
 };
 pub use templates::{
     Approval, ProviderContent, ProviderTemplate, RegistryError, TemplateAction, TemplateRegistry,

@@ -13,7 +13,7 @@ use super::StorageError;
 use crate::domain::{
     ApiKey, ApiKeyHash, ApiKeyId, Business, BusinessId, Conversation, ConversationId,
     ConversationStatus, Customer, CustomerId, Message, MessageId, MessageTemplate, Order, OrderId,
-    OrderStatus, PhoneNumber, Segment, SegmentId, Tag, TemplateCategory, TemplateId,
+    OrderStatus, OutboxItem, PhoneNumber, Segment, SegmentId, Tag, TemplateCategory, TemplateId,
     TemplateStatus, TemplateVersion,
 };
 use crate::segment::{Rule, SegmentContext};
@@ -299,6 +299,78 @@ pub trait OrderStore: Send + Sync {
     ) -> Result<Page<Order>, StorageError>;
 }
 
+/// How a claimed outbox row ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OutboxOutcome {
+    /// The provider accepted it.
+    Sent,
+    /// Refused for good, with the reason and code.
+    Failed {
+        /// What happened.
+        error: String,
+        /// Provider or policy code.
+        code: Option<u32>,
+    },
+    /// Try again at `run_at`.
+    Retry {
+        /// When to try again.
+        run_at: DateTime<Utc>,
+        /// What happened.
+        error: String,
+        /// Provider code.
+        code: Option<u32>,
+    },
+}
+
+/// The outbox. Dispatchers work across businesses, so claiming is the one
+/// outbox call not scoped by business; every row still belongs to one.
+#[async_trait]
+pub trait OutboxStore: Send + Sync {
+    /// Queues rows atomically: all or none. `Conflict` if a message is queued
+    /// already; `NotFound` if a message is not stored in its business.
+    async fn enqueue(&self, items: &[OutboxItem]) -> Result<(), StorageError>;
+    /// Reads one row.
+    async fn get_outbox_item(
+        &self,
+        business: BusinessId,
+        message: MessageId,
+    ) -> Result<OutboxItem, StorageError>;
+    /// Claims up to `limit` pending rows due at `now`, earliest first, until
+    /// `claimed_until`; counts an attempt on each. Rows claimed by one caller
+    /// are never handed to another while claimed.
+    async fn claim_due(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+        claimed_until: DateTime<Utc>,
+    ) -> Result<Vec<OutboxItem>, StorageError>;
+    /// Records how a claimed row ended. `Conflict` if the row is no longer
+    /// claimed (its claim lapsed and it was marked unknown): the outcome is
+    /// then for a person or a status callback to settle.
+    async fn finish(
+        &self,
+        business: BusinessId,
+        message: MessageId,
+        outcome: &OutboxOutcome,
+        at: DateTime<Utc>,
+    ) -> Result<OutboxItem, StorageError>;
+    /// Marks rows whose claim lapsed before `now` as unknown (their dispatcher
+    /// died mid-send); returns how many.
+    async fn expire_claims(&self, now: DateTime<Utc>) -> Result<u64, StorageError>;
+    /// Cancels pending rows of the business; returns how many.
+    async fn cancel_pending(
+        &self,
+        business: BusinessId,
+        messages: &[MessageId],
+        at: DateTime<Utc>,
+    ) -> Result<u64, StorageError>;
+}
+
+/// The constraint text used when a message is queued twice.
+pub const ALREADY_QUEUED: &str = "message is already queued";
+/// The constraint text used when a finished row was not claimed.
+pub const NOT_CLAIMED: &str = "outbox row is not claimed";
+
 /// Saved segments.
 #[async_trait]
 pub trait SegmentStore: Send + Sync {
@@ -383,6 +455,7 @@ pub trait Storage:
     + ConversationStore
     + MessageStore
     + OrderStore
+    + OutboxStore
     + SegmentStore
     + TemplateStore
     + Send
@@ -398,6 +471,7 @@ impl<T> Storage for T where
         + ConversationStore
         + MessageStore
         + OrderStore
+        + OutboxStore
         + SegmentStore
         + TemplateStore
         + Send

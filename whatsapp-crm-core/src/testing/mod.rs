@@ -22,6 +22,7 @@ mod fixtures;
 mod identity;
 mod messaging;
 mod orders;
+mod outbox;
 mod segments;
 mod templates;
 
@@ -33,6 +34,7 @@ pub use fixtures::*;
 pub use identity::*;
 pub use messaging::*;
 pub use orders::*;
+pub use outbox::*;
 pub use segments::*;
 pub use templates::*;
 
@@ -119,6 +121,14 @@ macro_rules! storage_conformance_tests {
             order_list_filters_and_pages,
             order_tenant_isolation,
             inbound_messages_update_customer_activity,
+            outbox_enqueue_is_atomic,
+            outbox_claims_due_rows_in_order,
+            outbox_concurrent_claimers_never_share_a_row,
+            outbox_finish_records_outcomes,
+            outbox_lapsed_claims_become_unknown,
+            outbox_cancel_pending_only,
+            outbox_tenant_isolation,
+            outbox_rows_go_with_their_customer,
             segment_selection_matches_the_evaluator,
             segment_values_are_data_not_sql,
             segment_pages_and_stays_in_its_business,

@@ -1,0 +1,155 @@
+//! The outbox in memory.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use super::InMemoryStorage;
+use crate::domain::{BusinessId, MessageId, OutboxItem, OutboxState};
+use crate::ports::{ALREADY_QUEUED, NOT_CLAIMED, OutboxOutcome, OutboxStore, StorageError};
+
+const ENTITY: &str = "outbox item";
+
+/// Applies an outcome to a claimed row.
+pub(crate) fn finish_item(item: &mut OutboxItem, outcome: &OutboxOutcome, at: DateTime<Utc>) {
+    item.claimed_until = None;
+    item.updated_at = at;
+    match outcome {
+        OutboxOutcome::Sent => item.state = OutboxState::Sent,
+        OutboxOutcome::Failed { error, code } => {
+            item.state = OutboxState::Failed;
+            item.last_error = Some(error.clone());
+            item.error_code = *code;
+        }
+        OutboxOutcome::Retry { run_at, error, code } => {
+            item.state = OutboxState::Pending;
+            item.run_at = *run_at;
+            item.last_error = Some(error.clone());
+            item.error_code = *code;
+        }
+    }
+}
+
+#[async_trait]
+impl OutboxStore for InMemoryStorage {
+    async fn enqueue(&self, items: &[OutboxItem]) -> Result<(), StorageError> {
+        let mut inner = self.write();
+        // Check everything first, so a refused batch changes nothing.
+        for (i, item) in items.iter().enumerate() {
+            let tenant =
+                inner.tenant(item.business_id).ok_or(StorageError::not_found("message"))?;
+            if !tenant.messages.contains_key(&item.message_id) {
+                return Err(StorageError::not_found("message"));
+            }
+            let twice = items[..i]
+                .iter()
+                .any(|o| o.business_id == item.business_id && o.message_id == item.message_id);
+            if twice || tenant.outbox.contains_key(&item.message_id) {
+                return Err(StorageError::conflict(ENTITY, ALREADY_QUEUED));
+            }
+        }
+        for item in items {
+            inner
+                .tenant_mut(item.business_id, ENTITY)?
+                .outbox
+                .insert(item.message_id, item.clone());
+        }
+        Ok(())
+    }
+
+    async fn get_outbox_item(
+        &self,
+        business: BusinessId,
+        message: MessageId,
+    ) -> Result<OutboxItem, StorageError> {
+        self.read()
+            .tenant(business)
+            .and_then(|t| t.outbox.get(&message))
+            .cloned()
+            .ok_or(StorageError::not_found(ENTITY))
+    }
+
+    async fn claim_due(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+        claimed_until: DateTime<Utc>,
+    ) -> Result<Vec<OutboxItem>, StorageError> {
+        let mut inner = self.write();
+        let mut due: Vec<(DateTime<Utc>, MessageId, BusinessId)> = inner
+            .tenants
+            .values()
+            .flat_map(|t| t.outbox.values())
+            .filter(|o| o.state == OutboxState::Pending && o.run_at <= now)
+            .map(|o| (o.run_at, o.message_id, o.business_id))
+            .collect();
+        due.sort_unstable();
+        due.truncate(limit as usize);
+        let mut out = Vec::with_capacity(due.len());
+        for (_, id, business) in due {
+            if let Some(item) = inner.tenants.get_mut(&business).and_then(|t| t.outbox.get_mut(&id))
+            {
+                item.state = OutboxState::Claimed;
+                item.attempts += 1;
+                item.claimed_until = Some(claimed_until);
+                item.updated_at = now;
+                out.push(item.clone());
+            }
+        }
+        Ok(out)
+    }
+
+    async fn finish(
+        &self,
+        business: BusinessId,
+        message: MessageId,
+        outcome: &OutboxOutcome,
+        at: DateTime<Utc>,
+    ) -> Result<OutboxItem, StorageError> {
+        let mut inner = self.write();
+        let item = inner
+            .tenant_mut(business, ENTITY)?
+            .outbox
+            .get_mut(&message)
+            .ok_or(StorageError::not_found(ENTITY))?;
+        if item.state != OutboxState::Claimed {
+            return Err(StorageError::conflict(ENTITY, NOT_CLAIMED));
+        }
+        finish_item(item, outcome, at);
+        Ok(item.clone())
+    }
+
+    async fn expire_claims(&self, now: DateTime<Utc>) -> Result<u64, StorageError> {
+        let mut inner = self.write();
+        let mut n = 0;
+        for item in inner.tenants.values_mut().flat_map(|t| t.outbox.values_mut()) {
+            if item.state == OutboxState::Claimed && item.claimed_until.is_some_and(|u| u < now) {
+                item.state = OutboxState::Unknown;
+                item.claimed_until = None;
+                item.updated_at = now;
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    async fn cancel_pending(
+        &self,
+        business: BusinessId,
+        messages: &[MessageId],
+        at: DateTime<Utc>,
+    ) -> Result<u64, StorageError> {
+        let mut inner = self.write();
+        let Some(tenant) = inner.tenants.get_mut(&business) else { return Ok(0) };
+        let mut n = 0;
+        for id in messages {
+            if let Some(item) =
+                tenant.outbox.get_mut(id).filter(|o| o.state == OutboxState::Pending)
+            {
+                item.state = OutboxState::Cancelled;
+                item.updated_at = at;
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+}

@@ -1,0 +1,186 @@
+//! The outbox. Claims use `FOR UPDATE SKIP LOCKED`, so concurrent dispatchers
+//! (in one process or many) each take different rows without waiting.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::postgres::PgRow;
+use whatsapp_crm_core::ports::{NOT_CLAIMED, OutboxOutcome, OutboxStore, enum_to_text};
+use whatsapp_crm_core::{BusinessId, MessageId, OutboxItem, OutboxState, StorageError};
+
+use crate::codec::{get, get_enum, get_parsed};
+use crate::error::{Ctx, corrupt, map};
+use crate::storage::PostgresStorage;
+
+const OUTBOX: Ctx = Ctx::new("outbox item", "message");
+
+fn outbox_row(row: &PgRow) -> Result<OutboxItem, StorageError> {
+    let attempts: i32 = get(row, "attempts")?;
+    let code: Option<i64> = get(row, "error_code")?;
+    Ok(OutboxItem {
+        message_id: MessageId::from_uuid(get(row, "message_id")?),
+        business_id: BusinessId::from_uuid(get(row, "business_id")?),
+        sender: get_parsed(row, "sender")?,
+        recipient: get_parsed(row, "recipient")?,
+        run_at: get(row, "run_at")?,
+        attempts: u32::try_from(attempts).map_err(|e| corrupt("attempts", e))?,
+        state: get_enum(row, "state")?,
+        claimed_until: get(row, "claimed_until")?,
+        last_error: get(row, "last_error")?,
+        error_code: code
+            .map(|c| u32::try_from(c).map_err(|e| corrupt("error_code", e)))
+            .transpose()?,
+        created_at: get(row, "created_at")?,
+        updated_at: get(row, "updated_at")?,
+    })
+}
+
+fn rows(rows: &[PgRow]) -> Result<Vec<OutboxItem>, StorageError> {
+    rows.iter().map(outbox_row).collect()
+}
+
+#[async_trait]
+impl OutboxStore for PostgresStorage {
+    async fn enqueue(&self, items: &[OutboxItem]) -> Result<(), StorageError> {
+        let mut tx = self.pool.begin().await.map_err(|e| map(OUTBOX, e))?;
+        for o in items {
+            sqlx::query(
+                "INSERT INTO outbox (business_id, message_id, sender, recipient, run_at, attempts,
+                   state, claimed_until, last_error, error_code, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            )
+            .bind(o.business_id.as_uuid())
+            .bind(o.message_id.as_uuid())
+            .bind(o.sender.to_string())
+            .bind(o.recipient.to_string())
+            .bind(o.run_at)
+            .bind(i32::try_from(o.attempts).unwrap_or(i32::MAX))
+            .bind(enum_to_text(&o.state)?)
+            .bind(o.claimed_until)
+            .bind(o.last_error.as_deref())
+            .bind(o.error_code.map(i64::from))
+            .bind(o.created_at)
+            .bind(o.updated_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| map(OUTBOX, e))?;
+        }
+        tx.commit().await.map_err(|e| map(OUTBOX, e))
+    }
+
+    async fn get_outbox_item(
+        &self,
+        business: BusinessId,
+        message: MessageId,
+    ) -> Result<OutboxItem, StorageError> {
+        let row = sqlx::query("SELECT * FROM outbox WHERE business_id = $1 AND message_id = $2")
+            .bind(business.as_uuid())
+            .bind(message.as_uuid())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| map(OUTBOX, e))?;
+        row.as_ref().map(outbox_row).transpose()?.ok_or(StorageError::not_found("outbox item"))
+    }
+
+    async fn claim_due(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+        claimed_until: DateTime<Utc>,
+    ) -> Result<Vec<OutboxItem>, StorageError> {
+        let found = sqlx::query(
+            "WITH due AS (
+               SELECT business_id, message_id FROM outbox
+               WHERE state = 'pending' AND run_at <= $1
+               ORDER BY run_at, message_id, business_id LIMIT $2
+               FOR UPDATE SKIP LOCKED)
+             UPDATE outbox o SET state = 'claimed', attempts = o.attempts + 1,
+               claimed_until = $3, updated_at = $1
+             FROM due WHERE o.business_id = due.business_id AND o.message_id = due.message_id
+             RETURNING o.*",
+        )
+        .bind(now)
+        .bind(i64::from(limit))
+        .bind(claimed_until)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| map(OUTBOX, e))?;
+        let mut out = rows(&found)?;
+        // RETURNING gives no order; callers get the earliest first.
+        out.sort_by_key(|o| (o.run_at, o.message_id));
+        Ok(out)
+    }
+
+    async fn finish(
+        &self,
+        business: BusinessId,
+        message: MessageId,
+        outcome: &OutboxOutcome,
+        at: DateTime<Utc>,
+    ) -> Result<OutboxItem, StorageError> {
+        let (state, run_at, error, code) = match outcome {
+            OutboxOutcome::Sent => (OutboxState::Sent, None, None, None),
+            OutboxOutcome::Failed { error, code } => {
+                (OutboxState::Failed, None, Some(error.as_str()), *code)
+            }
+            OutboxOutcome::Retry { run_at, error, code } => {
+                (OutboxState::Pending, Some(*run_at), Some(error.as_str()), *code)
+            }
+        };
+        let row = sqlx::query(
+            "UPDATE outbox SET state = $3, run_at = coalesce($4, run_at),
+               last_error = coalesce($5, last_error), error_code = coalesce($6, error_code),
+               claimed_until = NULL, updated_at = $7
+             WHERE business_id = $1 AND message_id = $2 AND state = 'claimed'
+             RETURNING *",
+        )
+        .bind(business.as_uuid())
+        .bind(message.as_uuid())
+        .bind(enum_to_text(&state)?)
+        .bind(run_at)
+        .bind(error)
+        .bind(code.map(i64::from))
+        .bind(at)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| map(OUTBOX, e))?;
+        match row {
+            Some(row) => outbox_row(&row),
+            None => match self.get_outbox_item(business, message).await {
+                Ok(_) => Err(StorageError::conflict("outbox item", NOT_CLAIMED)),
+                Err(e) => Err(e),
+            },
+        }
+    }
+
+    async fn expire_claims(&self, now: DateTime<Utc>) -> Result<u64, StorageError> {
+        let done = sqlx::query(
+            "UPDATE outbox SET state = 'unknown', claimed_until = NULL, updated_at = $1
+             WHERE state = 'claimed' AND claimed_until < $1",
+        )
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| map(OUTBOX, e))?;
+        Ok(done.rows_affected())
+    }
+
+    async fn cancel_pending(
+        &self,
+        business: BusinessId,
+        messages: &[MessageId],
+        at: DateTime<Utc>,
+    ) -> Result<u64, StorageError> {
+        let ids: Vec<uuid::Uuid> = messages.iter().map(|m| m.as_uuid()).collect();
+        let done = sqlx::query(
+            "UPDATE outbox SET state = 'cancelled', updated_at = $3
+             WHERE business_id = $1 AND message_id = ANY($2) AND state = 'pending'",
+        )
+        .bind(business.as_uuid())
+        .bind(&ids)
+        .bind(at)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| map(OUTBOX, e))?;
+        Ok(done.rows_affected())
+    }
+}

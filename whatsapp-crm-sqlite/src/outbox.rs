@@ -1,0 +1,232 @@
+//! The outbox. Every write goes through the one writer connection, so a claim
+//! is a single `UPDATE … RETURNING` that no other claimer can interleave with.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use rusqlite::Row;
+use rusqlite::types::Value;
+use whatsapp_crm_core::ports::{NOT_CLAIMED, OutboxOutcome, OutboxStore, enum_to_text};
+use whatsapp_crm_core::{BusinessId, MessageId, OutboxItem, OutboxState, StorageError};
+
+use crate::codec::{get, get_enum, get_opt_time, get_parsed, get_time, get_uuid, micros};
+use crate::error::{Ctx, map};
+use crate::listing::{blob, query_all};
+use crate::storage::SqliteStorage;
+
+const OUTBOX: Ctx = Ctx::new("outbox item", "message");
+
+fn outbox_row(row: &Row<'_>) -> Result<OutboxItem, StorageError> {
+    Ok(OutboxItem {
+        message_id: MessageId::from_uuid(get_uuid(row, "message_id")?),
+        business_id: BusinessId::from_uuid(get_uuid(row, "business_id")?),
+        sender: get_parsed(row, "sender")?,
+        recipient: get_parsed(row, "recipient")?,
+        run_at: get_time(row, "run_at")?,
+        attempts: get(row, "attempts")?,
+        state: get_enum(row, "state")?,
+        claimed_until: get_opt_time(row, "claimed_until")?,
+        last_error: get(row, "last_error")?,
+        error_code: get(row, "error_code")?,
+        created_at: get_time(row, "created_at")?,
+        updated_at: get_time(row, "updated_at")?,
+    })
+}
+
+fn text(s: Option<&str>) -> Value {
+    s.map_or(Value::Null, |s| Value::Text(s.to_owned()))
+}
+
+fn code(c: Option<u32>) -> Value {
+    c.map_or(Value::Null, |c| Value::Integer(i64::from(c)))
+}
+
+/// The `SET` values an outcome writes: state, run_at (kept when null), error, code.
+pub(crate) fn outcome_values(o: &OutboxOutcome) -> Result<[Value; 4], StorageError> {
+    let (state, run_at, error, c) = match o {
+        OutboxOutcome::Sent => (OutboxState::Sent, None, None, None),
+        OutboxOutcome::Failed { error, code } => (OutboxState::Failed, None, Some(error), *code),
+        OutboxOutcome::Retry { run_at, error, code } => {
+            (OutboxState::Pending, Some(*run_at), Some(error), *code)
+        }
+    };
+    Ok([
+        Value::Text(enum_to_text(&state)?),
+        run_at.map_or(Value::Null, |t| Value::Integer(micros(t))),
+        text(error.map(String::as_str)),
+        code(c),
+    ])
+}
+
+#[async_trait]
+impl OutboxStore for SqliteStorage {
+    async fn enqueue(&self, items: &[OutboxItem]) -> Result<(), StorageError> {
+        let items = items.to_vec();
+        self.write(move |tx| {
+            let mut stmt = tx
+                .prepare_cached(
+                    "INSERT INTO outbox (business_id, message_id, sender, recipient, run_at, attempts,
+                       state, claimed_until, last_error, error_code, created_at, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                )
+                .map_err(|e| map(OUTBOX, e))?;
+            for o in &items {
+                stmt.execute(rusqlite::params_from_iter([
+                    blob(o.business_id.as_uuid()),
+                    blob(o.message_id.as_uuid()),
+                    Value::Text(o.sender.to_string()),
+                    Value::Text(o.recipient.to_string()),
+                    Value::Integer(micros(o.run_at)),
+                    Value::Integer(i64::from(o.attempts)),
+                    Value::Text(enum_to_text(&o.state)?),
+                    o.claimed_until.map_or(Value::Null, |t| Value::Integer(micros(t))),
+                    text(o.last_error.as_deref()),
+                    code(o.error_code),
+                    Value::Integer(micros(o.created_at)),
+                    Value::Integer(micros(o.updated_at)),
+                ]))
+                .map_err(|e| map(OUTBOX, e))?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn get_outbox_item(
+        &self,
+        business: BusinessId,
+        message: MessageId,
+    ) -> Result<OutboxItem, StorageError> {
+        self.read(move |c| {
+            query_all(
+                c,
+                OUTBOX,
+                "SELECT * FROM outbox WHERE business_id = ?1 AND message_id = ?2",
+                vec![blob(business.as_uuid()), blob(message.as_uuid())],
+                outbox_row,
+            )?
+            .pop()
+            .ok_or(StorageError::not_found("outbox item"))
+        })
+        .await
+    }
+
+    async fn claim_due(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+        claimed_until: DateTime<Utc>,
+    ) -> Result<Vec<OutboxItem>, StorageError> {
+        self.write(move |tx| {
+            let mut rows = query_all(
+                tx,
+                OUTBOX,
+                "UPDATE outbox SET state = 'claimed', attempts = attempts + 1,
+                   claimed_until = ?3, updated_at = ?1
+                 WHERE (business_id, message_id) IN (
+                   SELECT business_id, message_id FROM outbox
+                   WHERE state = 'pending' AND run_at <= ?1
+                   ORDER BY run_at, message_id, business_id LIMIT ?2)
+                 RETURNING *",
+                vec![
+                    Value::Integer(micros(now)),
+                    Value::Integer(i64::from(limit)),
+                    Value::Integer(micros(claimed_until)),
+                ],
+                outbox_row,
+            )?;
+            // RETURNING gives no order; callers get the earliest first.
+            rows.sort_by_key(|o| (o.run_at, o.message_id));
+            Ok(rows)
+        })
+        .await
+    }
+
+    async fn finish(
+        &self,
+        business: BusinessId,
+        message: MessageId,
+        outcome: &OutboxOutcome,
+        at: DateTime<Utc>,
+    ) -> Result<OutboxItem, StorageError> {
+        let [state, run_at, error, c] = outcome_values(outcome)?;
+        self.write(move |tx| {
+            let key = vec![blob(business.as_uuid()), blob(message.as_uuid())];
+            let mut args = key.clone();
+            args.extend([state, run_at, error, c, Value::Integer(micros(at))]);
+            let updated = query_all(
+                tx,
+                OUTBOX,
+                "UPDATE outbox SET state = ?3, run_at = coalesce(?4, run_at),
+                   last_error = coalesce(?5, last_error), error_code = coalesce(?6, error_code),
+                   claimed_until = NULL, updated_at = ?7
+                 WHERE business_id = ?1 AND message_id = ?2 AND state = 'claimed'
+                 RETURNING *",
+                args,
+                outbox_row,
+            )?
+            .pop();
+            match updated {
+                Some(item) => Ok(item),
+                None => {
+                    let exists = !query_all(
+                        tx,
+                        OUTBOX,
+                        "SELECT * FROM outbox WHERE business_id = ?1 AND message_id = ?2",
+                        key,
+                        outbox_row,
+                    )?
+                    .is_empty();
+                    Err(if exists {
+                        StorageError::conflict("outbox item", NOT_CLAIMED)
+                    } else {
+                        StorageError::not_found("outbox item")
+                    })
+                }
+            }
+        })
+        .await
+    }
+
+    async fn expire_claims(&self, now: DateTime<Utc>) -> Result<u64, StorageError> {
+        self.write(move |tx| {
+            let n = tx
+                .execute(
+                    "UPDATE outbox SET state = 'unknown', claimed_until = NULL, updated_at = ?1
+                     WHERE state = 'claimed' AND claimed_until < ?1",
+                    [micros(now)],
+                )
+                .map_err(|e| map(OUTBOX, e))?;
+            Ok(n as u64)
+        })
+        .await
+    }
+
+    async fn cancel_pending(
+        &self,
+        business: BusinessId,
+        messages: &[MessageId],
+        at: DateTime<Utc>,
+    ) -> Result<u64, StorageError> {
+        let messages = messages.to_vec();
+        self.write(move |tx| {
+            let mut stmt = tx
+                .prepare_cached(
+                    "UPDATE outbox SET state = 'cancelled', updated_at = ?3
+                     WHERE business_id = ?1 AND message_id = ?2 AND state = 'pending'",
+                )
+                .map_err(|e| map(OUTBOX, e))?;
+            let mut n = 0;
+            for m in messages {
+                n += stmt
+                    .execute(rusqlite::params_from_iter([
+                        blob(business.as_uuid()),
+                        blob(m.as_uuid()),
+                        Value::Integer(micros(at)),
+                    ]))
+                    .map_err(|e| map(OUTBOX, e))?;
+            }
+            Ok(n as u64)
+        })
+        .await
+    }
+}
