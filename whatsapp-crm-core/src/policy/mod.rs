@@ -1,13 +1,19 @@
 //! Messaging rules, pure and synchronous: whether a message may go now
-//! ([`SendPolicy`]), what it may contain ([`check_content`]), and the keywords
-//! that change consent ([`KeywordConfig`]).
+//! ([`SendPolicy`]), how fast a sender may go ([`SenderLimiter`]), what it may
+//! contain ([`check_content`]), and the keywords that change consent
+//! ([`KeywordConfig`]).
 
 mod content;
 mod keywords;
+mod rate;
 mod send;
 
 pub use content::*;
 pub use keywords::{KeywordAction, KeywordConfig};
+pub use rate::{
+    DEFAULT_MESSAGES_PER_SECOND, DEFAULT_PAIR_INTERVAL_MS, RATE_LIMIT_PAUSE_SECS, RateLimits,
+    SPAM_PAUSE_SECS, SenderLimiter, Throttle,
+};
 pub use send::{
     DEFAULT_MARKETING_CAP, DEFAULT_MARKETING_CAP_WINDOW_HOURS, QuietHours, Refusal, SendFacts,
     SendPolicy,

@@ -1,0 +1,426 @@
+//! Throughput limits for one WhatsApp sender (platform-rules 3.1–3.3): its
+//! messages per second, the pair limit per recipient, and the messaging-limit
+//! tier (unique business-initiated recipients per rolling 24 hours).
+//!
+//! Pure and clock-driven: the caller passes `now`, so a manual clock tests it
+//! exactly. Limits are checked together and consumed only when all admit, so a
+//! refusal by one never spends another's budget.
+
+use std::collections::{BTreeSet, HashMap};
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::PhoneNumber;
+
+/// The provider's default sender throughput.
+pub const DEFAULT_MESSAGES_PER_SECOND: u32 = 80;
+/// The platform's sustained pace to one recipient: one message per 6 s.
+pub const DEFAULT_PAIR_INTERVAL_MS: u64 = 6_000;
+/// How long a rate-limit error (63018, 130429, 20429) pauses the sender
+/// when the provider names no wait.
+pub const RATE_LIMIT_PAUSE_SECS: i64 = 1;
+/// How long a spam-rate error (131048) pauses the sender: blocks and reports
+/// come from people, so this waits for them rather than retrying.
+pub const SPAM_PAUSE_SECS: i64 = 3_600;
+
+/// The configurable limits. `None` turns a limit off (benchmarks, tests).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RateLimits {
+    /// Messages per second from this sender.
+    pub messages_per_second: Option<u32>,
+    /// Messages the sender may send ahead of its pace, absorbing a
+    /// dispatcher's scheduling lateness without losing throughput.
+    pub burst: u32,
+    /// Milliseconds between messages to one recipient.
+    pub pair_interval_ms: Option<u64>,
+    /// Unique business-initiated recipients per rolling 24 hours.
+    pub tier: Option<u32>,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        Self {
+            messages_per_second: Some(DEFAULT_MESSAGES_PER_SECOND),
+            burst: DEFAULT_MESSAGES_PER_SECOND / 10,
+            pair_interval_ms: Some(DEFAULT_PAIR_INTERVAL_MS),
+            tier: None,
+        }
+    }
+}
+
+impl RateLimits {
+    /// Every limit off.
+    pub fn unlimited() -> Self {
+        Self { messages_per_second: None, burst: 1, pair_interval_ms: None, tier: None }
+    }
+}
+
+/// Why a message must wait, and until when.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "limit", rename_all = "snake_case")]
+pub enum Throttle {
+    /// The sender's messages per second.
+    #[error("sender rate limit")]
+    Sender {
+        /// When the next message may go.
+        until: DateTime<Utc>,
+    },
+    /// The pace to this one recipient.
+    #[error("recipient pair limit")]
+    Pair {
+        /// When the next message to this recipient may go.
+        until: DateTime<Utc>,
+    },
+    /// The messaging-limit tier is used up.
+    #[error("messaging limit tier reached")]
+    Tier {
+        /// When the oldest counted recipient leaves the 24-hour window.
+        until: DateTime<Utc>,
+    },
+    /// The provider told the sender to stop for a while.
+    #[error("sender paused by the provider")]
+    Paused {
+        /// When the pause ends.
+        until: DateTime<Utc>,
+    },
+}
+
+impl Throttle {
+    /// When to try again.
+    pub fn until(&self) -> DateTime<Utc> {
+        match self {
+            Self::Sender { until }
+            | Self::Pair { until }
+            | Self::Tier { until }
+            | Self::Paused { until } => *until,
+        }
+    }
+}
+
+/// A generic cell-rate limiter: one "theoretical arrival time" per stream.
+#[derive(Debug, Clone, Copy)]
+struct Pace {
+    interval: Duration,
+    tolerance: Duration,
+}
+
+impl Pace {
+    fn new(interval: Duration, burst: u32) -> Self {
+        Self { interval, tolerance: interval * i32::try_from(burst.max(1) - 1).unwrap_or(i32::MAX) }
+    }
+
+    /// The stream's next arrival time if a message goes at `now`, or when it may.
+    fn admit(
+        &self,
+        tat: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<DateTime<Utc>, DateTime<Utc>> {
+        let tat = tat.map_or(now, |t| t.max(now));
+        let earliest = tat - self.tolerance;
+        if earliest > now { Err(earliest) } else { Ok(tat + self.interval) }
+    }
+}
+
+const DAY: Duration = Duration::hours(24);
+
+/// The limits of one sender, with the state they need.
+#[derive(Debug, Clone)]
+pub struct SenderLimiter {
+    limits: RateLimits,
+    sender: Option<(Pace, Option<DateTime<Utc>>)>,
+    pair: Option<Pace>,
+    pairs: HashMap<PhoneNumber, DateTime<Utc>>,
+    /// Latest business-initiated send per recipient inside the tier window,
+    /// and the same ordered by time for expiry.
+    tier_last: HashMap<PhoneNumber, DateTime<Utc>>,
+    tier_order: BTreeSet<(DateTime<Utc>, PhoneNumber)>,
+    paused_until: Option<DateTime<Utc>>,
+}
+
+impl SenderLimiter {
+    /// A limiter with nothing sent yet.
+    pub fn new(limits: RateLimits) -> Self {
+        let sender = limits.messages_per_second.filter(|r| *r > 0).map(|r| {
+            (Pace::new(Duration::nanoseconds(1_000_000_000 / i64::from(r)), limits.burst), None)
+        });
+        let pair = limits
+            .pair_interval_ms
+            .filter(|ms| *ms > 0)
+            .map(|ms| Pace::new(Duration::milliseconds(i64::try_from(ms).unwrap_or(i64::MAX)), 1));
+        Self {
+            limits,
+            sender,
+            pair,
+            pairs: HashMap::new(),
+            tier_last: HashMap::new(),
+            tier_order: BTreeSet::new(),
+            paused_until: None,
+        }
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> RateLimits {
+        self.limits
+    }
+
+    /// Admits one message to `to` at `now`, spending every limit's budget, or
+    /// says which limit holds it and until when (spending nothing).
+    /// `business_initiated` messages count against the tier.
+    pub fn try_acquire(
+        &mut self,
+        to: &PhoneNumber,
+        business_initiated: bool,
+        now: DateTime<Utc>,
+    ) -> Result<(), Throttle> {
+        if let Some(until) = self.paused_until.filter(|u| *u > now) {
+            return Err(Throttle::Paused { until });
+        }
+        self.expire_tier(now);
+        let counts_for_tier = business_initiated && !self.tier_last.contains_key(to);
+        if let Some(tier) = self.limits.tier
+            && counts_for_tier
+            && self.tier_last.len() >= tier as usize
+        {
+            let oldest = self.tier_order.first().map_or(now, |(t, _)| *t);
+            return Err(Throttle::Tier { until: oldest + DAY });
+        }
+        let pair_next = match self.pair {
+            Some(p) => Some(
+                p.admit(self.pairs.get(to).copied(), now)
+                    .map_err(|until| Throttle::Pair { until })?,
+            ),
+            None => None,
+        };
+        let sender_next = match self.sender {
+            Some((p, tat)) => Some(p.admit(tat, now).map_err(|until| Throttle::Sender { until })?),
+            None => None,
+        };
+        if let (Some((_, tat)), Some(next)) = (&mut self.sender, sender_next) {
+            *tat = Some(next);
+        }
+        if let Some(next) = pair_next {
+            self.pairs.insert(to.clone(), next);
+        }
+        if business_initiated && self.limits.tier.is_some() {
+            if let Some(old) = self.tier_last.insert(to.clone(), now) {
+                self.tier_order.remove(&(old, to.clone()));
+            }
+            self.tier_order.insert((now, to.clone()));
+        }
+        Ok(())
+    }
+
+    /// Counts an earlier business-initiated send against the tier, so a
+    /// restarted dispatcher resumes with the day's recipients.
+    pub fn record_tier(&mut self, to: &PhoneNumber, at: DateTime<Utc>) {
+        if self.limits.tier.is_none() {
+            return;
+        }
+        match self.tier_last.get(to) {
+            Some(old) if *old >= at => {}
+            old => {
+                if let Some(old) = old.copied() {
+                    self.tier_order.remove(&(old, to.clone()));
+                }
+                self.tier_last.insert(to.clone(), at);
+                self.tier_order.insert((at, to.clone()));
+            }
+        }
+    }
+
+    /// Reacts to a provider error: rate-limit codes pause the sender for the
+    /// provider's wait (or a second), spam-rate codes for an hour, and the
+    /// pair-limit code holds that recipient. Returns the pause, if any.
+    pub fn penalize(
+        &mut self,
+        code: Option<u32>,
+        to: &PhoneNumber,
+        retry_after: Option<std::time::Duration>,
+        now: DateTime<Utc>,
+    ) -> Option<DateTime<Utc>> {
+        let wait = retry_after.and_then(|d| Duration::from_std(d).ok());
+        let until = match code {
+            Some(63018 | 130429 | 20429 | 80007) => {
+                now + wait.unwrap_or(Duration::seconds(RATE_LIMIT_PAUSE_SECS))
+            }
+            Some(131048 | 132015 | 132016) => now + Duration::seconds(SPAM_PAUSE_SECS),
+            Some(131056) => {
+                let hold = now
+                    + wait.unwrap_or(Duration::milliseconds(
+                        i64::try_from(
+                            self.limits.pair_interval_ms.unwrap_or(DEFAULT_PAIR_INTERVAL_MS),
+                        )
+                        .unwrap_or(i64::MAX),
+                    ));
+                self.pairs.insert(to.clone(), hold);
+                return None;
+            }
+            _ => return None,
+        };
+        let until = self.paused_until.map_or(until, |p| p.max(until));
+        self.paused_until = Some(until);
+        Some(until)
+    }
+
+    fn expire_tier(&mut self, now: DateTime<Utc>) {
+        while let Some((t, to)) = self.tier_order.first().cloned() {
+            if t + DAY > now {
+                break;
+            }
+            self.tier_order.remove(&(t, to.clone()));
+            self.tier_last.remove(&to);
+        }
+        // Pair entries older than their next slot carry no information.
+        if self.pairs.len() > 4096 {
+            self.pairs.retain(|_, next| *next > now);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn t(ms: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp_millis(1_767_225_600_000 + ms).unwrap()
+    }
+
+    fn number(i: u32) -> PhoneNumber {
+        format!("+2547{i:08}").parse().unwrap()
+    }
+
+    /// Drives the limiter like a dispatcher polling every `step_ms` for
+    /// `total_ms`, each message to a new recipient; returns how many went.
+    fn run(limiter: &mut SenderLimiter, step_ms: i64, total_ms: i64) -> u32 {
+        let (mut sent, mut now) = (0, 0);
+        while now < total_ms {
+            match limiter.try_acquire(&number(sent), true, t(now)) {
+                Ok(()) => sent += 1,
+                Err(_) => now += step_ms,
+            }
+        }
+        sent
+    }
+
+    #[test]
+    fn eighty_per_second_holds_within_one_percent_over_a_minute() {
+        for step in [1, 5, 13] {
+            let limits = RateLimits { pair_interval_ms: None, ..RateLimits::default() };
+            let sent = run(&mut SenderLimiter::new(limits), step, 60_000);
+            let expected = 80.0 * 60.0;
+            let error = (f64::from(sent) - expected).abs() / expected;
+            assert!(error <= 0.01, "polling every {step} ms sent {sent}, {error:.4} off");
+        }
+    }
+
+    #[test]
+    fn other_rates_hold_too() {
+        for rate in [1, 7, 400, 1_000] {
+            let limits = RateLimits {
+                messages_per_second: Some(rate),
+                burst: (rate / 10).max(1),
+                pair_interval_ms: None,
+                tier: None,
+            };
+            let sent = run(&mut SenderLimiter::new(limits), 1, 60_000);
+            let expected = f64::from(rate) * 60.0;
+            assert!((f64::from(sent) - expected).abs() / expected <= 0.01, "{rate}/s sent {sent}");
+        }
+    }
+
+    #[test]
+    fn the_refusal_says_when_to_come_back() {
+        let limits = RateLimits { burst: 1, pair_interval_ms: None, ..RateLimits::default() };
+        let mut l = SenderLimiter::new(limits);
+        l.try_acquire(&number(1), true, t(0)).unwrap();
+        let err = l.try_acquire(&number(2), true, t(1)).unwrap_err();
+        assert_eq!(err, Throttle::Sender { until: t(0) + Duration::microseconds(12_500) });
+        l.try_acquire(&number(2), true, err.until()).unwrap();
+    }
+
+    #[test]
+    fn one_recipient_gets_one_message_per_six_seconds() {
+        let mut l = SenderLimiter::new(RateLimits::default());
+        let to = number(1);
+        l.try_acquire(&to, false, t(0)).unwrap();
+        assert_eq!(l.try_acquire(&to, false, t(5_999)), Err(Throttle::Pair { until: t(6_000) }));
+        // Others are not held by it, and the refusal spent nothing.
+        l.try_acquire(&number(2), false, t(5_999)).unwrap();
+        l.try_acquire(&to, false, t(6_000)).unwrap();
+        // Over a simulated minute of constant trying: ten (0 s, 6 s, ..., 54 s).
+        let mut l = SenderLimiter::new(RateLimits::default());
+        let sent = (0..60_000).step_by(10).filter(|ms| l.try_acquire(&to, false, t(*ms)).is_ok());
+        assert_eq!(sent.count(), 10);
+    }
+
+    #[test]
+    fn the_tier_counts_unique_business_initiated_recipients_per_day() {
+        let limits = RateLimits { tier: Some(3), ..RateLimits::unlimited() };
+        let mut l = SenderLimiter::new(limits);
+        for i in 0..3 {
+            l.try_acquire(&number(i), true, t(i64::from(i) * 1_000)).unwrap();
+        }
+        // A fourth new recipient waits until the first leaves the window.
+        let err = l.try_acquire(&number(9), true, t(10_000)).unwrap_err();
+        assert_eq!(err, Throttle::Tier { until: t(0) + DAY });
+        // Counted recipients and replies inside the window are not new.
+        l.try_acquire(&number(1), true, t(11_000)).unwrap();
+        l.try_acquire(&number(9), false, t(12_000)).unwrap();
+        l.try_acquire(&number(9), true, t(0) + DAY).unwrap();
+        assert!(l.try_acquire(&number(8), true, t(0) + DAY).is_err());
+        // number(1) was renewed at 11 s, so number(2) (at 2 s) leaves before it.
+        assert_eq!(
+            l.try_acquire(&number(8), true, t(1_000) + DAY),
+            Err(Throttle::Tier { until: t(2_000) + DAY })
+        );
+        l.try_acquire(&number(8), true, t(2_000) + DAY).unwrap();
+    }
+
+    #[test]
+    fn a_restart_resumes_with_the_days_recipients() {
+        let limits = RateLimits { tier: Some(2), ..RateLimits::unlimited() };
+        let mut l = SenderLimiter::new(limits);
+        l.record_tier(&number(1), t(3));
+        l.record_tier(&number(2), t(5));
+        // An older send to a counted recipient changes nothing.
+        l.record_tier(&number(1), t(0));
+        assert_eq!(
+            l.try_acquire(&number(3), true, t(10)),
+            Err(Throttle::Tier { until: t(3) + DAY })
+        );
+    }
+
+    #[test]
+    fn provider_errors_pause_or_hold() {
+        let mut l = SenderLimiter::new(RateLimits::default());
+        let to = number(1);
+        assert_eq!(l.penalize(Some(63018), &to, None, t(0)), Some(t(1_000)));
+        assert_eq!(
+            l.try_acquire(&number(2), false, t(500)),
+            Err(Throttle::Paused { until: t(1_000) })
+        );
+        l.try_acquire(&number(2), false, t(1_000)).unwrap();
+        let wait = std::time::Duration::from_secs(30);
+        assert_eq!(l.penalize(Some(20429), &to, Some(wait), t(2_000)), Some(t(32_000)));
+        // A shorter later pause never shortens a longer one.
+        assert_eq!(l.penalize(Some(63018), &to, None, t(3_000)), Some(t(32_000)));
+        assert_eq!(l.penalize(Some(131048), &to, None, t(40_000)), Some(t(3_640_000)));
+        let mut l = SenderLimiter::new(RateLimits::default());
+        assert_eq!(l.penalize(Some(131056), &to, None, t(0)), None);
+        assert_eq!(l.try_acquire(&to, false, t(1)), Err(Throttle::Pair { until: t(6_000) }));
+        assert_eq!(l.penalize(Some(63016), &to, None, t(0)), None);
+    }
+
+    #[test]
+    fn unlimited_admits_everything() {
+        let mut l = SenderLimiter::new(RateLimits::unlimited());
+        for i in 0..10_000 {
+            l.try_acquire(&number(1), true, t(0)).unwrap_or_else(|e| panic!("{i}: {e}"));
+        }
+    }
+}
