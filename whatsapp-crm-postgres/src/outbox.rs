@@ -5,9 +5,11 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::PgRow;
 use whatsapp_crm_core::ports::{NOT_CLAIMED, OutboxOutcome, OutboxStore, enum_to_text};
-use whatsapp_crm_core::{BusinessId, MessageId, OutboxItem, OutboxState, StorageError};
+use whatsapp_crm_core::{
+    BusinessId, MessageId, OutboxItem, OutboxState, PhoneNumber, StorageError,
+};
 
-use crate::codec::{get, get_enum, get_parsed};
+use crate::codec::{get, get_enum, get_opt_enum, get_parsed};
 use crate::error::{Ctx, corrupt, map};
 use crate::storage::PostgresStorage;
 
@@ -21,6 +23,7 @@ fn outbox_row(row: &PgRow) -> Result<OutboxItem, StorageError> {
         business_id: BusinessId::from_uuid(get(row, "business_id")?),
         sender: get_parsed(row, "sender")?,
         recipient: get_parsed(row, "recipient")?,
+        category: get_opt_enum(row, "category")?,
         run_at: get(row, "run_at")?,
         attempts: u32::try_from(attempts).map_err(|e| corrupt("attempts", e))?,
         state: get_enum(row, "state")?,
@@ -45,8 +48,8 @@ impl OutboxStore for PostgresStorage {
         for o in items {
             sqlx::query(
                 "INSERT INTO outbox (business_id, message_id, sender, recipient, run_at, attempts,
-                   state, claimed_until, last_error, error_code, created_at, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                   state, claimed_until, last_error, error_code, created_at, updated_at, category)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
             )
             .bind(o.business_id.as_uuid())
             .bind(o.message_id.as_uuid())
@@ -60,6 +63,7 @@ impl OutboxStore for PostgresStorage {
             .bind(o.error_code.map(i64::from))
             .bind(o.created_at)
             .bind(o.updated_at)
+            .bind(o.category.map(|c| enum_to_text(&c)).transpose()?)
             .execute(&mut *tx)
             .await
             .map_err(|e| map(OUTBOX, e))?;
@@ -117,19 +121,25 @@ impl OutboxStore for PostgresStorage {
         outcome: &OutboxOutcome,
         at: DateTime<Utc>,
     ) -> Result<OutboxItem, StorageError> {
-        let (state, run_at, error, code) = match outcome {
-            OutboxOutcome::Sent => (OutboxState::Sent, None, None, None),
+        let (state, run_at, error, code, give_back) = match outcome {
+            OutboxOutcome::Sent => (OutboxState::Sent, None, None, None, 0),
             OutboxOutcome::Failed { error, code } => {
-                (OutboxState::Failed, None, Some(error.as_str()), *code)
+                (OutboxState::Failed, None, Some(error.as_str()), *code, 0)
+            }
+            OutboxOutcome::Defer { run_at, reason } => {
+                (OutboxState::Pending, Some(*run_at), Some(reason.as_str()), None, 1)
+            }
+            OutboxOutcome::Unknown { error } => {
+                (OutboxState::Unknown, None, Some(error.as_str()), None, 0)
             }
             OutboxOutcome::Retry { run_at, error, code } => {
-                (OutboxState::Pending, Some(*run_at), Some(error.as_str()), *code)
+                (OutboxState::Pending, Some(*run_at), Some(error.as_str()), *code, 0)
             }
         };
         let row = sqlx::query(
             "UPDATE outbox SET state = $3, run_at = coalesce($4, run_at),
                last_error = coalesce($5, last_error), error_code = coalesce($6, error_code),
-               claimed_until = NULL, updated_at = $7
+               claimed_until = NULL, updated_at = $7, attempts = greatest(attempts - $8, 0)
              WHERE business_id = $1 AND message_id = $2 AND state = 'claimed'
              RETURNING *",
         )
@@ -140,6 +150,7 @@ impl OutboxStore for PostgresStorage {
         .bind(error)
         .bind(code.map(i64::from))
         .bind(at)
+        .bind(give_back)
         .fetch_optional(&self.pool)
         .await
         .map_err(|e| map(OUTBOX, e))?;
@@ -162,6 +173,26 @@ impl OutboxStore for PostgresStorage {
         .await
         .map_err(|e| map(OUTBOX, e))?;
         Ok(done.rows_affected())
+    }
+
+    async fn recent_marketing(
+        &self,
+        business: BusinessId,
+        recipient: &PhoneNumber,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<DateTime<Utc>>, StorageError> {
+        let times: Vec<(DateTime<Utc>,)> = sqlx::query_as(
+            "SELECT updated_at FROM outbox WHERE business_id = $1 AND recipient = $2
+               AND category = 'marketing' AND state = 'sent' AND updated_at >= $3
+             ORDER BY updated_at",
+        )
+        .bind(business.as_uuid())
+        .bind(recipient.to_string())
+        .bind(since)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| map(OUTBOX, e))?;
+        Ok(times.into_iter().map(|(t,)| t).collect())
     }
 
     async fn cancel_pending(

@@ -5,6 +5,7 @@ CREATE TABLE outbox (
     message_id    BLOB    NOT NULL,
     sender        TEXT    NOT NULL,
     recipient     TEXT    NOT NULL,
+    category      TEXT,
     run_at        INTEGER NOT NULL,
     attempts      INTEGER NOT NULL DEFAULT 0,
     state         TEXT    NOT NULL,
@@ -19,4 +20,7 @@ CREATE TABLE outbox (
 
 -- Dispatchers look only at due pending rows, and the sweeper at claimed ones.
 CREATE INDEX outbox_due ON outbox (run_at, message_id) WHERE state = 'pending';
+-- The marketing frequency cap counts a recipient's recent marketing sends.
+CREATE INDEX outbox_marketing ON outbox (business_id, recipient, updated_at)
+    WHERE category = 'marketing' AND state = 'sent';
 CREATE INDEX outbox_claimed ON outbox (claimed_until) WHERE state = 'claimed';

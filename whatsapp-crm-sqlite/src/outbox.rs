@@ -6,9 +6,13 @@ use chrono::{DateTime, Utc};
 use rusqlite::Row;
 use rusqlite::types::Value;
 use whatsapp_crm_core::ports::{NOT_CLAIMED, OutboxOutcome, OutboxStore, enum_to_text};
-use whatsapp_crm_core::{BusinessId, MessageId, OutboxItem, OutboxState, StorageError};
+use whatsapp_crm_core::{
+    BusinessId, MessageId, OutboxItem, OutboxState, PhoneNumber, StorageError,
+};
 
-use crate::codec::{get, get_enum, get_opt_time, get_parsed, get_time, get_uuid, micros};
+use crate::codec::{
+    get, get_enum, get_opt_enum, get_opt_time, get_parsed, get_time, get_uuid, micros,
+};
 use crate::error::{Ctx, map};
 use crate::listing::{blob, query_all};
 use crate::storage::SqliteStorage;
@@ -21,6 +25,7 @@ fn outbox_row(row: &Row<'_>) -> Result<OutboxItem, StorageError> {
         business_id: BusinessId::from_uuid(get_uuid(row, "business_id")?),
         sender: get_parsed(row, "sender")?,
         recipient: get_parsed(row, "recipient")?,
+        category: get_opt_enum(row, "category")?,
         run_at: get_time(row, "run_at")?,
         attempts: get(row, "attempts")?,
         state: get_enum(row, "state")?,
@@ -40,13 +45,18 @@ fn code(c: Option<u32>) -> Value {
     c.map_or(Value::Null, |c| Value::Integer(i64::from(c)))
 }
 
-/// The `SET` values an outcome writes: state, run_at (kept when null), error, code.
-pub(crate) fn outcome_values(o: &OutboxOutcome) -> Result<[Value; 4], StorageError> {
-    let (state, run_at, error, c) = match o {
-        OutboxOutcome::Sent => (OutboxState::Sent, None, None, None),
-        OutboxOutcome::Failed { error, code } => (OutboxState::Failed, None, Some(error), *code),
+/// The `SET` values an outcome writes: state, run_at (kept when null), error,
+/// code, and the attempts to give back.
+fn outcome_values(o: &OutboxOutcome) -> Result<[Value; 5], StorageError> {
+    let (state, run_at, error, c, give_back) = match o {
+        OutboxOutcome::Sent => (OutboxState::Sent, None, None, None, 0),
+        OutboxOutcome::Failed { error, code } => (OutboxState::Failed, None, Some(error), *code, 0),
+        OutboxOutcome::Defer { run_at, reason } => {
+            (OutboxState::Pending, Some(*run_at), Some(reason), None, 1)
+        }
+        OutboxOutcome::Unknown { error } => (OutboxState::Unknown, None, Some(error), None, 0),
         OutboxOutcome::Retry { run_at, error, code } => {
-            (OutboxState::Pending, Some(*run_at), Some(error), *code)
+            (OutboxState::Pending, Some(*run_at), Some(error), *code, 0)
         }
     };
     Ok([
@@ -54,6 +64,7 @@ pub(crate) fn outcome_values(o: &OutboxOutcome) -> Result<[Value; 4], StorageErr
         run_at.map_or(Value::Null, |t| Value::Integer(micros(t))),
         text(error.map(String::as_str)),
         code(c),
+        Value::Integer(give_back),
     ])
 }
 
@@ -65,8 +76,8 @@ impl OutboxStore for SqliteStorage {
             let mut stmt = tx
                 .prepare_cached(
                     "INSERT INTO outbox (business_id, message_id, sender, recipient, run_at, attempts,
-                       state, claimed_until, last_error, error_code, created_at, updated_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                       state, claimed_until, last_error, error_code, created_at, updated_at, category)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
                 )
                 .map_err(|e| map(OUTBOX, e))?;
             for o in &items {
@@ -83,6 +94,7 @@ impl OutboxStore for SqliteStorage {
                     code(o.error_code),
                     Value::Integer(micros(o.created_at)),
                     Value::Integer(micros(o.updated_at)),
+                    o.category.map(|c| enum_to_text(&c)).transpose()?.map_or(Value::Null, Value::Text),
                 ]))
                 .map_err(|e| map(OUTBOX, e))?;
             }
@@ -148,17 +160,17 @@ impl OutboxStore for SqliteStorage {
         outcome: &OutboxOutcome,
         at: DateTime<Utc>,
     ) -> Result<OutboxItem, StorageError> {
-        let [state, run_at, error, c] = outcome_values(outcome)?;
+        let [state, run_at, error, c, give_back] = outcome_values(outcome)?;
         self.write(move |tx| {
             let key = vec![blob(business.as_uuid()), blob(message.as_uuid())];
             let mut args = key.clone();
-            args.extend([state, run_at, error, c, Value::Integer(micros(at))]);
+            args.extend([state, run_at, error, c, Value::Integer(micros(at)), give_back]);
             let updated = query_all(
                 tx,
                 OUTBOX,
                 "UPDATE outbox SET state = ?3, run_at = coalesce(?4, run_at),
                    last_error = coalesce(?5, last_error), error_code = coalesce(?6, error_code),
-                   claimed_until = NULL, updated_at = ?7
+                   claimed_until = NULL, updated_at = ?7, attempts = max(attempts - ?8, 0)
                  WHERE business_id = ?1 AND message_id = ?2 AND state = 'claimed'
                  RETURNING *",
                 args,
@@ -197,6 +209,37 @@ impl OutboxStore for SqliteStorage {
                 )
                 .map_err(|e| map(OUTBOX, e))?;
             Ok(n as u64)
+        })
+        .await
+    }
+
+    async fn recent_marketing(
+        &self,
+        business: BusinessId,
+        recipient: &PhoneNumber,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<DateTime<Utc>>, StorageError> {
+        let recipient = recipient.to_string();
+        self.read(move |c| {
+            let mut stmt = c
+                .prepare_cached(
+                    "SELECT updated_at FROM outbox WHERE business_id = ?1 AND recipient = ?2
+                       AND category = 'marketing' AND state = 'sent' AND updated_at >= ?3
+                     ORDER BY updated_at",
+                )
+                .map_err(|e| map(OUTBOX, e))?;
+            let rows = stmt
+                .query_map(
+                    rusqlite::params![blob(business.as_uuid()), recipient, micros(since)],
+                    |r| r.get::<_, i64>(0),
+                )
+                .map_err(|e| map(OUTBOX, e))?;
+            rows.map(|r| {
+                let v = r.map_err(|e| map(OUTBOX, e))?;
+                DateTime::from_timestamp_micros(v)
+                    .ok_or_else(|| StorageError::Corrupt("updated_at: out of range".into()))
+            })
+            .collect()
         })
         .await
     }

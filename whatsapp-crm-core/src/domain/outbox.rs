@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{BusinessId, MessageId, PhoneNumber};
+use super::{BusinessId, MessageId, PhoneNumber, TemplateCategory};
 
 /// Where an outbox row is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -38,6 +38,9 @@ pub struct OutboxItem {
     pub sender: PhoneNumber,
     /// The customer's number.
     pub recipient: PhoneNumber,
+    /// The template's category, for template messages: marketing rows obey
+    /// consent and the frequency cap when they are sent.
+    pub category: Option<TemplateCategory>,
     /// Not before this time.
     pub run_at: DateTime<Utc>,
     /// Send attempts so far.
@@ -71,6 +74,7 @@ impl OutboxItem {
             business_id,
             sender,
             recipient,
+            category: None,
             run_at,
             attempts: 0,
             state: OutboxState::Pending,
@@ -80,5 +84,11 @@ impl OutboxItem {
             created_at: now,
             updated_at: now,
         }
+    }
+
+    /// The same row for a template of `category`.
+    pub fn with_category(mut self, category: TemplateCategory) -> Self {
+        self.category = Some(category);
+        self
     }
 }

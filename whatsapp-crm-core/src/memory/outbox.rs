@@ -4,7 +4,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::InMemoryStorage;
-use crate::domain::{BusinessId, MessageId, OutboxItem, OutboxState};
+use crate::domain::{
+    BusinessId, MessageId, OutboxItem, OutboxState, PhoneNumber, TemplateCategory,
+};
 use crate::ports::{ALREADY_QUEUED, NOT_CLAIMED, OutboxOutcome, OutboxStore, StorageError};
 
 const ENTITY: &str = "outbox item";
@@ -19,6 +21,16 @@ pub(crate) fn finish_item(item: &mut OutboxItem, outcome: &OutboxOutcome, at: Da
             item.state = OutboxState::Failed;
             item.last_error = Some(error.clone());
             item.error_code = *code;
+        }
+        OutboxOutcome::Defer { run_at, reason } => {
+            item.state = OutboxState::Pending;
+            item.run_at = *run_at;
+            item.attempts = item.attempts.saturating_sub(1);
+            item.last_error = Some(reason.clone());
+        }
+        OutboxOutcome::Unknown { error } => {
+            item.state = OutboxState::Unknown;
+            item.last_error = Some(error.clone());
         }
         OutboxOutcome::Retry { run_at, error, code } => {
             item.state = OutboxState::Pending;
@@ -130,6 +142,29 @@ impl OutboxStore for InMemoryStorage {
             }
         }
         Ok(n)
+    }
+
+    async fn recent_marketing(
+        &self,
+        business: BusinessId,
+        recipient: &PhoneNumber,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<DateTime<Utc>>, StorageError> {
+        let inner = self.read();
+        let mut out: Vec<_> = inner
+            .tenant(business)
+            .into_iter()
+            .flat_map(|t| t.outbox.values())
+            .filter(|o| {
+                o.state == OutboxState::Sent
+                    && o.category == Some(TemplateCategory::Marketing)
+                    && &o.recipient == recipient
+                    && o.updated_at >= since
+            })
+            .map(|o| o.updated_at)
+            .collect();
+        out.sort_unstable();
+        Ok(out)
     }
 
     async fn cancel_pending(

@@ -311,6 +311,19 @@ pub enum OutboxOutcome {
         /// Provider or policy code.
         code: Option<u32>,
     },
+    /// Not attempted (a limit or quiet hours held it): pending again at
+    /// `run_at`, and the claim's attempt is given back.
+    Defer {
+        /// When to try.
+        run_at: DateTime<Utc>,
+        /// Why it waits.
+        reason: String,
+    },
+    /// The provider may or may not have taken it: never retried blindly.
+    Unknown {
+        /// What happened.
+        error: String,
+    },
     /// Try again at `run_at`.
     Retry {
         /// When to try again.
@@ -357,6 +370,14 @@ pub trait OutboxStore: Send + Sync {
     /// Marks rows whose claim lapsed before `now` as unknown (their dispatcher
     /// died mid-send); returns how many.
     async fn expire_claims(&self, now: DateTime<Utc>) -> Result<u64, StorageError>;
+    /// When marketing rows to `recipient` were sent since `since`, oldest
+    /// first: what the marketing frequency cap counts.
+    async fn recent_marketing(
+        &self,
+        business: BusinessId,
+        recipient: &PhoneNumber,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<DateTime<Utc>>, StorageError>;
     /// Cancels pending rows of the business; returns how many.
     async fn cancel_pending(
         &self,

@@ -129,6 +129,8 @@ macro_rules! storage_conformance_tests {
             outbox_cancel_pending_only,
             outbox_tenant_isolation,
             outbox_rows_go_with_their_customer,
+            outbox_recent_marketing_counts_sent_marketing,
+            outbox_defer_and_unknown_outcomes,
             segment_selection_matches_the_evaluator,
             segment_values_are_data_not_sql,
             segment_pages_and_stays_in_its_business,

@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use crate::domain::{BusinessId, Message, MessageId, OutboxItem, OutboxState};
+use crate::domain::{BusinessId, Message, MessageId, OutboxItem, OutboxState, TemplateCategory};
 use crate::ports::{ALREADY_QUEUED, NOT_CLAIMED, OutboxOutcome, Storage, StorageError};
 
 use super::customers::futures_join_all;
@@ -196,4 +196,56 @@ pub async fn outbox_rows_go_with_their_customer(s: &dyn Storage) {
     ok(s.delete_customer(b.id, customer.id).await, "delete");
     assert!(s.get_outbox_item(b.id, items[0].message_id).await.is_err());
     assert!(ok(s.claim_due(at(100), 10, at(160)).await, "none").is_empty());
+}
+
+/// The category is kept, and the cap sees only sent marketing rows to that
+/// recipient in that business since the given time.
+pub async fn outbox_recent_marketing_counts_sent_marketing(s: &dyn Storage) {
+    let b = new_business(s, "Shop").await;
+    let mut items = queued(s, b.id, "+254712000001", 4).await;
+    for item in &mut items[..3] {
+        item.category = Some(TemplateCategory::Marketing);
+    }
+    items[3].category = Some(TemplateCategory::Utility);
+    let other = new_business(s, "Other").await;
+    let mut theirs = queued(s, other.id, "+254712000001", 1).await;
+    theirs[0].category = Some(TemplateCategory::Marketing);
+    ok(s.enqueue(&items).await, "enqueue");
+    ok(s.enqueue(&theirs).await, "enqueue theirs");
+    assert_eq!(ok(s.get_outbox_item(b.id, items[0].message_id).await, "get"), items[0]);
+    ok(s.claim_due(at(10), 10, at(70)).await, "claim");
+    // Row 0 sent at 20, row 1 at 30, row 2 failed, row 3 (utility) sent.
+    ok(s.finish(b.id, items[0].message_id, &OutboxOutcome::Sent, at(20)).await, "sent");
+    ok(s.finish(b.id, items[1].message_id, &OutboxOutcome::Sent, at(30)).await, "sent");
+    let refused = OutboxOutcome::Failed { error: "blocked".into(), code: Some(63014) };
+    ok(s.finish(b.id, items[2].message_id, &refused, at(31)).await, "failed");
+    ok(s.finish(b.id, items[3].message_id, &OutboxOutcome::Sent, at(32)).await, "sent");
+    ok(s.finish(other.id, theirs[0].message_id, &OutboxOutcome::Sent, at(33)).await, "theirs");
+    let to = phone("+254712000001");
+    assert_eq!(ok(s.recent_marketing(b.id, &to, at(0)).await, "all"), vec![at(20), at(30)]);
+    assert_eq!(ok(s.recent_marketing(b.id, &to, at(21)).await, "since"), vec![at(30)]);
+    assert!(ok(s.recent_marketing(b.id, &phone("+254712000002"), at(0)).await, "other").is_empty());
+}
+
+/// A deferred row is pending again without spending an attempt; an unknown
+/// outcome is final until someone settles it.
+pub async fn outbox_defer_and_unknown_outcomes(s: &dyn Storage) {
+    let b = new_business(s, "Shop").await;
+    let items = queued(s, b.id, "+254712000001", 2).await;
+    ok(s.enqueue(&items).await, "enqueue");
+    ok(s.claim_due(at(10), 10, at(70)).await, "claim");
+    let wait = OutboxOutcome::Defer { run_at: at(16), reason: "recipient pair limit".into() };
+    let done = ok(s.finish(b.id, items[0].message_id, &wait, at(11)).await, "defer");
+    assert_eq!(
+        (done.state, done.attempts, done.run_at, done.last_error.as_deref()),
+        (OutboxState::Pending, 0, at(16), Some("recipient pair limit"))
+    );
+    let lost = OutboxOutcome::Unknown { error: "timed out after sending".into() };
+    let done = ok(s.finish(b.id, items[1].message_id, &lost, at(12)).await, "unknown");
+    assert_eq!((done.state, done.attempts), (OutboxState::Unknown, 1));
+    let again = ok(s.claim_due(at(100), 10, at(160)).await, "only the deferred row");
+    assert_eq!(
+        again.iter().map(|o| (o.message_id, o.attempts)).collect::<Vec<_>>(),
+        vec![(items[0].message_id, 1)]
+    );
 }
