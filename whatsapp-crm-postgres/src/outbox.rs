@@ -140,7 +140,7 @@ impl OutboxStore for PostgresStorage {
             "UPDATE outbox SET state = $3, run_at = coalesce($4, run_at),
                last_error = coalesce($5, last_error), error_code = coalesce($6, error_code),
                claimed_until = NULL, updated_at = $7, attempts = greatest(attempts - $8, 0)
-             WHERE business_id = $1 AND message_id = $2 AND state = 'claimed'
+             WHERE business_id = $1 AND message_id = $2 AND state IN ('claimed', 'sending')
              RETURNING *",
         )
         .bind(business.as_uuid())
@@ -163,16 +163,46 @@ impl OutboxStore for PostgresStorage {
         }
     }
 
-    async fn expire_claims(&self, now: DateTime<Utc>) -> Result<u64, StorageError> {
+    async fn start_send(
+        &self,
+        business: BusinessId,
+        message: MessageId,
+        at: DateTime<Utc>,
+    ) -> Result<(), StorageError> {
         let done = sqlx::query(
-            "UPDATE outbox SET state = 'unknown', claimed_until = NULL, updated_at = $1
-             WHERE state = 'claimed' AND claimed_until < $1",
+            "UPDATE outbox SET state = 'sending', updated_at = $3
+             WHERE business_id = $1 AND message_id = $2 AND state = 'claimed'",
         )
-        .bind(now)
+        .bind(business.as_uuid())
+        .bind(message.as_uuid())
+        .bind(at)
         .execute(&self.pool)
         .await
         .map_err(|e| map(OUTBOX, e))?;
-        Ok(done.rows_affected())
+        if done.rows_affected() == 1 {
+            return Ok(());
+        }
+        self.get_outbox_item(business, message).await?;
+        Err(StorageError::conflict("outbox item", NOT_CLAIMED))
+    }
+
+    async fn expire_claims(&self, now: DateTime<Utc>) -> Result<u64, StorageError> {
+        // One statement, so a row is either given back or marked unknown.
+        let unknown: i64 = sqlx::query_scalar(
+            "WITH lapsed AS (
+               UPDATE outbox SET
+                 state = CASE state WHEN 'sending' THEN 'unknown' ELSE 'pending' END,
+                 attempts = CASE state WHEN 'sending' THEN attempts ELSE greatest(attempts - 1, 0) END,
+                 claimed_until = NULL, updated_at = $1
+               WHERE state IN ('claimed', 'sending') AND claimed_until < $1
+               RETURNING state)
+             SELECT count(*) FROM lapsed WHERE state = 'unknown'",
+        )
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|e| map(OUTBOX, e))?;
+        Ok(u64::try_from(unknown).unwrap_or(0))
     }
 
     async fn recent_marketing(

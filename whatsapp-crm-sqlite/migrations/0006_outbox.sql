@@ -23,4 +23,4 @@ CREATE INDEX outbox_due ON outbox (run_at, message_id) WHERE state = 'pending';
 -- The marketing frequency cap counts a recipient's recent marketing sends.
 CREATE INDEX outbox_marketing ON outbox (business_id, recipient, updated_at)
     WHERE category = 'marketing' AND state = 'sent';
-CREATE INDEX outbox_claimed ON outbox (claimed_until) WHERE state = 'claimed';
+CREATE INDEX outbox_claimed ON outbox (claimed_until) WHERE state IN ('claimed', 'sending');

@@ -171,7 +171,7 @@ impl OutboxStore for SqliteStorage {
                 "UPDATE outbox SET state = ?3, run_at = coalesce(?4, run_at),
                    last_error = coalesce(?5, last_error), error_code = coalesce(?6, error_code),
                    claimed_until = NULL, updated_at = ?7, attempts = max(attempts - ?8, 0)
-                 WHERE business_id = ?1 AND message_id = ?2 AND state = 'claimed'
+                 WHERE business_id = ?1 AND message_id = ?2 AND state IN ('claimed', 'sending')
                  RETURNING *",
                 args,
                 outbox_row,
@@ -199,12 +199,56 @@ impl OutboxStore for SqliteStorage {
         .await
     }
 
+    async fn start_send(
+        &self,
+        business: BusinessId,
+        message: MessageId,
+        at: DateTime<Utc>,
+    ) -> Result<(), StorageError> {
+        self.write(move |tx| {
+            let key = [blob(business.as_uuid()), blob(message.as_uuid())];
+            let changed = tx
+                .execute(
+                    "UPDATE outbox SET state = 'sending', updated_at = ?3
+                     WHERE business_id = ?1 AND message_id = ?2 AND state = 'claimed'",
+                    rusqlite::params_from_iter(
+                        key.iter().cloned().chain([Value::Integer(micros(at))]),
+                    ),
+                )
+                .map_err(|e| map(OUTBOX, e))?;
+            if changed == 1 {
+                return Ok(());
+            }
+            let exists = !query_all(
+                tx,
+                OUTBOX,
+                "SELECT * FROM outbox WHERE business_id = ?1 AND message_id = ?2",
+                key.to_vec(),
+                outbox_row,
+            )?
+            .is_empty();
+            Err(if exists {
+                StorageError::conflict("outbox item", NOT_CLAIMED)
+            } else {
+                StorageError::not_found("outbox item")
+            })
+        })
+        .await
+    }
+
     async fn expire_claims(&self, now: DateTime<Utc>) -> Result<u64, StorageError> {
         self.write(move |tx| {
+            tx.execute(
+                "UPDATE outbox SET state = 'pending', attempts = max(attempts - 1, 0),
+                   claimed_until = NULL, updated_at = ?1
+                 WHERE state = 'claimed' AND claimed_until < ?1",
+                [micros(now)],
+            )
+            .map_err(|e| map(OUTBOX, e))?;
             let n = tx
                 .execute(
                     "UPDATE outbox SET state = 'unknown', claimed_until = NULL, updated_at = ?1
-                     WHERE state = 'claimed' AND claimed_until < ?1",
+                     WHERE state = 'sending' AND claimed_until < ?1",
                     [micros(now)],
                 )
                 .map_err(|e| map(OUTBOX, e))?;

@@ -13,13 +13,17 @@ use super::{BusinessId, MessageId, PhoneNumber, TemplateCategory};
 pub enum OutboxState {
     /// Waiting for its `run_at`.
     Pending,
-    /// Taken by a dispatcher until `claimed_until`.
+    /// Taken by a dispatcher until `claimed_until`, not yet handed to the
+    /// provider: a lapsed claim is simply pending again.
     Claimed,
+    /// Being handed to the provider. A lapsed claim in this state is unknown.
+    Sending,
     /// The provider accepted it.
     Sent,
     /// Refused for good (policy or provider); the code says why.
     Failed,
-    /// A dispatcher took it and vanished: it may or may not have been sent.
+    /// A dispatcher vanished while handing it over, or the provider's answer
+    /// was lost: it may or may not have been sent.
     /// Never retried blindly; a status callback or a person settles it.
     Unknown,
     /// Withdrawn before it was sent.

@@ -123,23 +123,53 @@ impl OutboxStore for InMemoryStorage {
             .outbox
             .get_mut(&message)
             .ok_or(StorageError::not_found(ENTITY))?;
-        if item.state != OutboxState::Claimed {
+        if !matches!(item.state, OutboxState::Claimed | OutboxState::Sending) {
             return Err(StorageError::conflict(ENTITY, NOT_CLAIMED));
         }
         finish_item(item, outcome, at);
         Ok(item.clone())
     }
 
+    async fn start_send(
+        &self,
+        business: BusinessId,
+        message: MessageId,
+        at: DateTime<Utc>,
+    ) -> Result<(), StorageError> {
+        let mut inner = self.write();
+        let item = inner
+            .tenant_mut(business, ENTITY)?
+            .outbox
+            .get_mut(&message)
+            .ok_or(StorageError::not_found(ENTITY))?;
+        if item.state != OutboxState::Claimed {
+            return Err(StorageError::conflict(ENTITY, NOT_CLAIMED));
+        }
+        item.state = OutboxState::Sending;
+        item.updated_at = at;
+        Ok(())
+    }
+
     async fn expire_claims(&self, now: DateTime<Utc>) -> Result<u64, StorageError> {
         let mut inner = self.write();
         let mut n = 0;
         for item in inner.tenants.values_mut().flat_map(|t| t.outbox.values_mut()) {
-            if item.state == OutboxState::Claimed && item.claimed_until.is_some_and(|u| u < now) {
-                item.state = OutboxState::Unknown;
-                item.claimed_until = None;
-                item.updated_at = now;
-                n += 1;
+            if item.claimed_until.is_none_or(|u| u >= now) {
+                continue;
             }
+            match item.state {
+                OutboxState::Claimed => {
+                    item.state = OutboxState::Pending;
+                    item.attempts = item.attempts.saturating_sub(1);
+                }
+                OutboxState::Sending => {
+                    item.state = OutboxState::Unknown;
+                    n += 1;
+                }
+                _ => continue,
+            }
+            item.claimed_until = None;
+            item.updated_at = now;
         }
         Ok(n)
     }

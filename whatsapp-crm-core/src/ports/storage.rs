@@ -357,9 +357,16 @@ pub trait OutboxStore: Send + Sync {
         limit: u32,
         claimed_until: DateTime<Utc>,
     ) -> Result<Vec<OutboxItem>, StorageError>;
-    /// Records how a claimed row ended. `Conflict` if the row is no longer
-    /// claimed (its claim lapsed and it was marked unknown): the outcome is
-    /// then for a person or a status callback to settle.
+    /// Marks a claimed row as being handed to the provider, just before the
+    /// call. `Conflict` if it is no longer claimed.
+    async fn start_send(
+        &self,
+        business: BusinessId,
+        message: MessageId,
+        at: DateTime<Utc>,
+    ) -> Result<(), StorageError>;
+    /// Records how a claimed or sending row ended. `Conflict` if its claim
+    /// lapsed: the outcome is then for a status callback or a person to settle.
     async fn finish(
         &self,
         business: BusinessId,
@@ -367,8 +374,9 @@ pub trait OutboxStore: Send + Sync {
         outcome: &OutboxOutcome,
         at: DateTime<Utc>,
     ) -> Result<OutboxItem, StorageError>;
-    /// Marks rows whose claim lapsed before `now` as unknown (their dispatcher
-    /// died mid-send); returns how many.
+    /// Ends claims that lapsed before `now` (their dispatcher died): rows never
+    /// handed over are pending again with the attempt given back; rows being
+    /// handed over become unknown. Returns how many became unknown.
     async fn expire_claims(&self, now: DateTime<Utc>) -> Result<u64, StorageError>;
     /// When marketing rows to `recipient` were sent since `since`, oldest
     /// first: what the marketing frequency cap counts.

@@ -125,7 +125,7 @@ macro_rules! storage_conformance_tests {
             outbox_claims_due_rows_in_order,
             outbox_concurrent_claimers_never_share_a_row,
             outbox_finish_records_outcomes,
-            outbox_lapsed_claims_become_unknown,
+            outbox_lapsed_claims_become_pending_or_unknown,
             outbox_cancel_pending_only,
             outbox_tenant_isolation,
             outbox_rows_go_with_their_customer,

@@ -128,23 +128,34 @@ pub async fn outbox_finish_records_outcomes(s: &dyn Storage) {
     assert!(matches!(missing, Err(StorageError::NotFound { .. })), "{missing:?}");
 }
 
-/// A lapsed claim becomes unknown, is never handed out again, and its late
-/// outcome is refused rather than recorded twice.
-pub async fn outbox_lapsed_claims_become_unknown(s: &dyn Storage) {
+/// A lapsed claim never handed over is pending again with its attempt given
+/// back; one lapsed mid-handover becomes unknown, is never handed out again,
+/// and its late outcome is refused rather than recorded twice.
+pub async fn outbox_lapsed_claims_become_pending_or_unknown(s: &dyn Storage) {
     let b = new_business(s, "Shop").await;
-    let items = queued(s, b.id, "+254712000001", 2).await;
+    let items = queued(s, b.id, "+254712000001", 3).await;
     ok(s.enqueue(&items).await, "enqueue");
-    ok(s.claim_due(at(10), 1, at(20)).await, "claim short");
+    let [idle, midway, live] = [0, 1, 2].map(|i| items[i].message_id);
+    ok(s.claim_due(at(10), 2, at(20)).await, "claim short");
     ok(s.claim_due(at(10), 1, at(90)).await, "claim long");
+    ok(s.start_send(b.id, midway, at(11)).await, "start");
+    ok(s.start_send(b.id, live, at(11)).await, "start");
+    assert_eq!(ok(s.get_outbox_item(b.id, live).await, "get").state, OutboxState::Sending);
+    assert!(is_conflict(s.start_send(b.id, live, at(12)).await, NOT_CLAIMED), "started twice");
     assert_eq!(ok(s.expire_claims(at(20)).await, "not yet lapsed"), 0);
     assert_eq!(ok(s.expire_claims(at(21)).await, "lapsed"), 1);
-    let lost = ok(s.get_outbox_item(b.id, items[0].message_id).await, "get");
+    let back = ok(s.get_outbox_item(b.id, idle).await, "get");
+    assert_eq!((back.state, back.attempts, back.claimed_until), (OutboxState::Pending, 0, None));
+    let lost = ok(s.get_outbox_item(b.id, midway).await, "get");
     assert_eq!((lost.state, lost.claimed_until), (OutboxState::Unknown, None));
-    let live = ok(s.get_outbox_item(b.id, items[1].message_id).await, "get");
-    assert_eq!(live.state, OutboxState::Claimed);
-    assert!(ok(s.claim_due(at(1000), 10, at(1060)).await, "nothing pending").is_empty());
-    let late = s.finish(b.id, items[0].message_id, &OutboxOutcome::Sent, at(30)).await;
+    assert_eq!(ok(s.get_outbox_item(b.id, live).await, "get").state, OutboxState::Sending);
+    let again = ok(s.claim_due(at(1000), 10, at(1060)).await, "only the idle row");
+    assert_eq!(again.iter().map(|o| o.message_id).collect::<Vec<_>>(), vec![idle]);
+    let late = s.finish(b.id, midway, &OutboxOutcome::Sent, at(30)).await;
     assert!(is_conflict(late, NOT_CLAIMED));
+    ok(s.finish(b.id, live, &OutboxOutcome::Sent, at(30)).await, "a live send finishes");
+    let missing = s.start_send(b.id, MessageId::new(), at(30)).await;
+    assert!(matches!(missing, Err(StorageError::NotFound { .. })), "{missing:?}");
 }
 
 /// Cancelling touches only pending rows of the caller's business.
