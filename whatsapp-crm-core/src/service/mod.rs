@@ -4,6 +4,7 @@
 
 mod businesses;
 mod customers;
+mod dispatch;
 mod error;
 mod inbox;
 mod segments;
@@ -13,6 +14,7 @@ use std::sync::Arc;
 
 pub use businesses::Businesses;
 pub use customers::{CustomerListParams, Customers};
+pub use dispatch::{DispatchConfig, DispatchReport, Dispatcher};
 pub use error::ServiceError;
 pub use inbox::{Inbox, OPT_OUT_ERROR_CODES, Received, StatusApplied};
 pub use segments::{NewSegment, PREVIEW_SAMPLE_DEFAULT, SegmentPatch, Segments};
