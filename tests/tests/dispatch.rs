@@ -15,8 +15,8 @@ use whatsapp_crm_core::ports::to_storage_precision;
 use whatsapp_crm_core::service::{DispatchConfig, Dispatcher};
 use whatsapp_crm_core::{
     BusinessId, ConsentStatus, Conversation, Customer, Direction, Message, MessageContent,
-    MessageId, MessageStatus, NewCustomer, OutboxItem, OutboxState, StatusTimes, StubTransport,
-    TemplateCategory, TransportError,
+    MessageId, MessageStatus, NewCustomer, OutboxItem, OutboxState, StatusTimes, StatusUpdate,
+    StubTransport, TemplateCategory, TransportError,
 };
 
 on_every_backend!(
@@ -255,6 +255,19 @@ async fn lapsed_and_unknown_sends_are_never_repeated(t: TestApp) {
     assert_eq!(row(&t, t.shop_a, maybe).await.state, OutboxState::Unknown);
     assert_eq!(d.run_due(now + Duration::hours(5)).await.unwrap().claimed, 0);
     assert_eq!(stub.attempts(), 2);
+    // The provider's status callback, carrying our id, settles it.
+    let report = StatusUpdate {
+        provider_id: "SM0123456789abcdef0123456789abcdef".into(),
+        message_id: Some(maybe),
+        status: MessageStatus::Delivered,
+        error_code: None,
+        error_message: None,
+        reported_at: now + Duration::seconds(210),
+    };
+    let applied = t.crm.inbox().apply_status(t.shop_a, report).await.unwrap();
+    assert_eq!(applied.message.provider_id.as_deref(), Some("SM0123456789abcdef0123456789abcdef"));
+    assert_eq!(row(&t, t.shop_a, maybe).await.state, OutboxState::Sent);
+    assert_eq!(row(&t, t.shop_a, reached).await.state, OutboxState::Unknown, "no callback yet");
     assert_eq!(stub.sent().iter().map(|m| m.message_id).collect::<Vec<_>>(), vec![untouched]);
 }
 

@@ -163,6 +163,28 @@ impl OutboxStore for PostgresStorage {
         }
     }
 
+    async fn settle_unknown(
+        &self,
+        business: BusinessId,
+        message: MessageId,
+        delivered: bool,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StorageError> {
+        let state = if delivered { OutboxState::Sent } else { OutboxState::Failed };
+        let done = sqlx::query(
+            "UPDATE outbox SET state = $3, updated_at = $4
+             WHERE business_id = $1 AND message_id = $2 AND state = 'unknown'",
+        )
+        .bind(business.as_uuid())
+        .bind(message.as_uuid())
+        .bind(enum_to_text(&state)?)
+        .bind(at)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| map(OUTBOX, e))?;
+        Ok(done.rows_affected() == 1)
+    }
+
     async fn start_send(
         &self,
         business: BusinessId,

@@ -199,6 +199,32 @@ impl OutboxStore for SqliteStorage {
         .await
     }
 
+    async fn settle_unknown(
+        &self,
+        business: BusinessId,
+        message: MessageId,
+        delivered: bool,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StorageError> {
+        let state = if delivered { OutboxState::Sent } else { OutboxState::Failed };
+        self.write(move |tx| {
+            let changed = tx
+                .execute(
+                    "UPDATE outbox SET state = ?3, updated_at = ?4
+                     WHERE business_id = ?1 AND message_id = ?2 AND state = 'unknown'",
+                    rusqlite::params_from_iter([
+                        blob(business.as_uuid()),
+                        blob(message.as_uuid()),
+                        Value::Text(enum_to_text(&state)?),
+                        Value::Integer(micros(at)),
+                    ]),
+                )
+                .map_err(|e| map(OUTBOX, e))?;
+            Ok(changed == 1)
+        })
+        .await
+    }
+
     async fn start_send(
         &self,
         business: BusinessId,

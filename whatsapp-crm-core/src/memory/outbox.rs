@@ -130,6 +130,27 @@ impl OutboxStore for InMemoryStorage {
         Ok(item.clone())
     }
 
+    async fn settle_unknown(
+        &self,
+        business: BusinessId,
+        message: MessageId,
+        delivered: bool,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StorageError> {
+        let mut inner = self.write();
+        let Some(item) = inner
+            .tenants
+            .get_mut(&business)
+            .and_then(|t| t.outbox.get_mut(&message))
+            .filter(|o| o.state == OutboxState::Unknown)
+        else {
+            return Ok(false);
+        };
+        item.state = if delivered { OutboxState::Sent } else { OutboxState::Failed };
+        item.updated_at = at;
+        Ok(true)
+    }
+
     async fn start_send(
         &self,
         business: BusinessId,

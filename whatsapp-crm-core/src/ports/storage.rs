@@ -374,6 +374,16 @@ pub trait OutboxStore: Send + Sync {
         outcome: &OutboxOutcome,
         at: DateTime<Utc>,
     ) -> Result<OutboxItem, StorageError>;
+    /// Settles an `unknown` row from what a status callback proved: `sent`
+    /// when the provider reported the message, `failed` when it reported a
+    /// failure. Returns false (changing nothing) for any other row.
+    async fn settle_unknown(
+        &self,
+        business: BusinessId,
+        message: MessageId,
+        delivered: bool,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StorageError>;
     /// Ends claims that lapsed before `now` (their dispatcher died): rows never
     /// handed over are pending again with the attempt given back; rows being
     /// handed over become unknown. Returns how many became unknown.

@@ -228,6 +228,13 @@ impl Inbox {
         if changed {
             s.update_message(&message).await?;
         }
+        // A send whose outcome was unknown is settled by what the provider reports.
+        if message.direction == Direction::Outbound
+            && (report.status.rank().is_some_and(|r| r >= 2) || report.status.is_failure())
+        {
+            s.settle_unknown(business, message.id, !report.status.is_failure(), report.reported_at)
+                .await?;
+        }
         let opted_out = report.error_code.is_some_and(|c| OPT_OUT_ERROR_CODES.contains(&c));
         if opted_out {
             self.set_consent(business, message.customer_id, false, ConsentSource::Provider).await?;

@@ -254,6 +254,13 @@ pub async fn outbox_defer_and_unknown_outcomes(s: &dyn Storage) {
     let lost = OutboxOutcome::Unknown { error: "timed out after sending".into() };
     let done = ok(s.finish(b.id, items[1].message_id, &lost, at(12)).await, "unknown");
     assert_eq!((done.state, done.attempts), (OutboxState::Unknown, 1));
+    // Only unknown rows settle, once.
+    assert!(!ok(s.settle_unknown(b.id, items[0].message_id, true, at(13)).await, "pending"));
+    assert!(ok(s.settle_unknown(b.id, items[1].message_id, true, at(14)).await, "settle"));
+    assert!(!ok(s.settle_unknown(b.id, items[1].message_id, false, at(15)).await, "settled"));
+    let settled = ok(s.get_outbox_item(b.id, items[1].message_id).await, "get");
+    assert_eq!((settled.state, settled.updated_at), (OutboxState::Sent, at(14)));
+    assert!(!ok(s.settle_unknown(b.id, MessageId::new(), true, at(15)).await, "missing"));
     let again = ok(s.claim_due(at(100), 10, at(160)).await, "only the deferred row");
     assert_eq!(
         again.iter().map(|o| (o.message_id, o.attempts)).collect::<Vec<_>>(),
