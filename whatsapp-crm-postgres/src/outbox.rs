@@ -41,6 +41,21 @@ fn rows(rows: &[PgRow]) -> Result<Vec<OutboxItem>, StorageError> {
     rows.iter().map(outbox_row).collect()
 }
 
+impl PostgresStorage {
+    /// Why a conditional update of one row changed nothing: the row is not in
+    /// the state it needed, or it does not exist.
+    async fn not_claimed_or_missing(
+        &self,
+        business: BusinessId,
+        message: MessageId,
+    ) -> StorageError {
+        match self.get_outbox_item(business, message).await {
+            Ok(_) => StorageError::conflict("outbox item", NOT_CLAIMED),
+            Err(e) => e,
+        }
+    }
+}
+
 #[async_trait]
 impl OutboxStore for PostgresStorage {
     async fn enqueue(&self, items: &[OutboxItem]) -> Result<(), StorageError> {
@@ -121,45 +136,30 @@ impl OutboxStore for PostgresStorage {
         outcome: &OutboxOutcome,
         at: DateTime<Utc>,
     ) -> Result<OutboxItem, StorageError> {
-        let (state, run_at, error, code, give_back) = match outcome {
-            OutboxOutcome::Sent => (OutboxState::Sent, None, None, None, 0),
-            OutboxOutcome::Failed { error, code } => {
-                (OutboxState::Failed, None, Some(error.as_str()), *code, 0)
-            }
-            OutboxOutcome::Defer { run_at, reason } => {
-                (OutboxState::Pending, Some(*run_at), Some(reason.as_str()), None, 1)
-            }
-            OutboxOutcome::Unknown { error } => {
-                (OutboxState::Unknown, None, Some(error.as_str()), None, 0)
-            }
-            OutboxOutcome::Retry { run_at, error, code } => {
-                (OutboxState::Pending, Some(*run_at), Some(error.as_str()), *code, 0)
-            }
-        };
+        let e = outcome.effect();
         let row = sqlx::query(
             "UPDATE outbox SET state = $3, run_at = coalesce($4, run_at),
-               last_error = coalesce($5, last_error), error_code = coalesce($6, error_code),
+               last_error = coalesce($5, last_error),
+               error_code = CASE WHEN $9 THEN $6 ELSE error_code END,
                claimed_until = NULL, updated_at = $7, attempts = greatest(attempts - $8, 0)
              WHERE business_id = $1 AND message_id = $2 AND state IN ('claimed', 'sending')
              RETURNING *",
         )
         .bind(business.as_uuid())
         .bind(message.as_uuid())
-        .bind(enum_to_text(&state)?)
-        .bind(run_at)
-        .bind(error)
-        .bind(code.map(i64::from))
+        .bind(enum_to_text(&e.state)?)
+        .bind(e.run_at)
+        .bind(e.error)
+        .bind(e.code.flatten().map(i64::from))
         .bind(at)
-        .bind(give_back)
+        .bind(i32::from(e.gives_back_attempt))
+        .bind(e.code.is_some())
         .fetch_optional(&self.pool)
         .await
         .map_err(|e| map(OUTBOX, e))?;
         match row {
             Some(row) => outbox_row(&row),
-            None => match self.get_outbox_item(business, message).await {
-                Ok(_) => Err(StorageError::conflict("outbox item", NOT_CLAIMED)),
-                Err(e) => Err(e),
-            },
+            None => Err(self.not_claimed_or_missing(business, message).await),
         }
     }
 
@@ -202,10 +202,10 @@ impl OutboxStore for PostgresStorage {
         .await
         .map_err(|e| map(OUTBOX, e))?;
         if done.rows_affected() == 1 {
-            return Ok(());
+            Ok(())
+        } else {
+            Err(self.not_claimed_or_missing(business, message).await)
         }
-        self.get_outbox_item(business, message).await?;
-        Err(StorageError::conflict("outbox item", NOT_CLAIMED))
     }
 
     async fn expire_claims(&self, now: DateTime<Utc>) -> Result<u64, StorageError> {

@@ -45,27 +45,35 @@ fn code(c: Option<u32>) -> Value {
     c.map_or(Value::Null, |c| Value::Integer(i64::from(c)))
 }
 
-/// The `SET` values an outcome writes: state, run_at (kept when null), error,
-/// code, and the attempts to give back.
-fn outcome_values(o: &OutboxOutcome) -> Result<[Value; 5], StorageError> {
-    let (state, run_at, error, c, give_back) = match o {
-        OutboxOutcome::Sent => (OutboxState::Sent, None, None, None, 0),
-        OutboxOutcome::Failed { error, code } => (OutboxState::Failed, None, Some(error), *code, 0),
-        OutboxOutcome::Defer { run_at, reason } => {
-            (OutboxState::Pending, Some(*run_at), Some(reason), None, 1)
-        }
-        OutboxOutcome::Unknown { error } => (OutboxState::Unknown, None, Some(error), None, 0),
-        OutboxOutcome::Retry { run_at, error, code } => {
-            (OutboxState::Pending, Some(*run_at), Some(error), *code, 0)
-        }
-    };
+/// The `SET` values an outcome writes: state, run_at (kept when null), error
+/// (kept when null), code, whether the code is written, attempts given back.
+fn outcome_values(o: &OutboxOutcome) -> Result<[Value; 6], StorageError> {
+    let e = o.effect();
     Ok([
-        Value::Text(enum_to_text(&state)?),
-        run_at.map_or(Value::Null, |t| Value::Integer(micros(t))),
-        text(error.map(String::as_str)),
-        code(c),
-        Value::Integer(give_back),
+        Value::Text(enum_to_text(&e.state)?),
+        e.run_at.map_or(Value::Null, |t| Value::Integer(micros(t))),
+        text(e.error),
+        code(e.code.flatten()),
+        Value::Integer(i64::from(e.code.is_some())),
+        Value::Integer(i64::from(e.gives_back_attempt)),
     ])
+}
+
+/// Why a conditional update of one row changed nothing: the row is not in
+/// the state it needed, or it does not exist.
+fn not_claimed_or_missing(tx: &rusqlite::Connection, key: Vec<Value>) -> StorageError {
+    let found = query_all(
+        tx,
+        OUTBOX,
+        "SELECT * FROM outbox WHERE business_id = ?1 AND message_id = ?2",
+        key,
+        outbox_row,
+    );
+    match found {
+        Ok(rows) if rows.is_empty() => StorageError::not_found("outbox item"),
+        Ok(_) => StorageError::conflict("outbox item", NOT_CLAIMED),
+        Err(e) => e,
+    }
 }
 
 #[async_trait]
@@ -160,16 +168,25 @@ impl OutboxStore for SqliteStorage {
         outcome: &OutboxOutcome,
         at: DateTime<Utc>,
     ) -> Result<OutboxItem, StorageError> {
-        let [state, run_at, error, c, give_back] = outcome_values(outcome)?;
+        let [state, run_at, error, c, sets_code, give_back] = outcome_values(outcome)?;
         self.write(move |tx| {
             let key = vec![blob(business.as_uuid()), blob(message.as_uuid())];
             let mut args = key.clone();
-            args.extend([state, run_at, error, c, Value::Integer(micros(at)), give_back]);
+            args.extend([
+                state,
+                run_at,
+                error,
+                c,
+                Value::Integer(micros(at)),
+                give_back,
+                sets_code,
+            ]);
             let updated = query_all(
                 tx,
                 OUTBOX,
                 "UPDATE outbox SET state = ?3, run_at = coalesce(?4, run_at),
-                   last_error = coalesce(?5, last_error), error_code = coalesce(?6, error_code),
+                   last_error = coalesce(?5, last_error),
+                   error_code = CASE WHEN ?9 = 1 THEN ?6 ELSE error_code END,
                    claimed_until = NULL, updated_at = ?7, attempts = max(attempts - ?8, 0)
                  WHERE business_id = ?1 AND message_id = ?2 AND state IN ('claimed', 'sending')
                  RETURNING *",
@@ -177,24 +194,7 @@ impl OutboxStore for SqliteStorage {
                 outbox_row,
             )?
             .pop();
-            match updated {
-                Some(item) => Ok(item),
-                None => {
-                    let exists = !query_all(
-                        tx,
-                        OUTBOX,
-                        "SELECT * FROM outbox WHERE business_id = ?1 AND message_id = ?2",
-                        key,
-                        outbox_row,
-                    )?
-                    .is_empty();
-                    Err(if exists {
-                        StorageError::conflict("outbox item", NOT_CLAIMED)
-                    } else {
-                        StorageError::not_found("outbox item")
-                    })
-                }
-            }
+            updated.ok_or_else(|| not_claimed_or_missing(tx, key))
         })
         .await
     }
@@ -242,22 +242,7 @@ impl OutboxStore for SqliteStorage {
                     ),
                 )
                 .map_err(|e| map(OUTBOX, e))?;
-            if changed == 1 {
-                return Ok(());
-            }
-            let exists = !query_all(
-                tx,
-                OUTBOX,
-                "SELECT * FROM outbox WHERE business_id = ?1 AND message_id = ?2",
-                key.to_vec(),
-                outbox_row,
-            )?
-            .is_empty();
-            Err(if exists {
-                StorageError::conflict("outbox item", NOT_CLAIMED)
-            } else {
-                StorageError::not_found("outbox item")
-            })
+            if changed == 1 { Ok(()) } else { Err(not_claimed_or_missing(tx, key.to_vec())) }
         })
         .await
     }

@@ -12,32 +12,22 @@ use crate::ports::{ALREADY_QUEUED, NOT_CLAIMED, OutboxOutcome, OutboxStore, Stor
 const ENTITY: &str = "outbox item";
 
 /// Applies an outcome to a claimed row.
-pub(crate) fn finish_item(item: &mut OutboxItem, outcome: &OutboxOutcome, at: DateTime<Utc>) {
+fn finish_item(item: &mut OutboxItem, outcome: &OutboxOutcome, at: DateTime<Utc>) {
+    let e = outcome.effect();
+    item.state = e.state;
     item.claimed_until = None;
     item.updated_at = at;
-    match outcome {
-        OutboxOutcome::Sent => item.state = OutboxState::Sent,
-        OutboxOutcome::Failed { error, code } => {
-            item.state = OutboxState::Failed;
-            item.last_error = Some(error.clone());
-            item.error_code = *code;
-        }
-        OutboxOutcome::Defer { run_at, reason } => {
-            item.state = OutboxState::Pending;
-            item.run_at = *run_at;
-            item.attempts = item.attempts.saturating_sub(1);
-            item.last_error = Some(reason.clone());
-        }
-        OutboxOutcome::Unknown { error } => {
-            item.state = OutboxState::Unknown;
-            item.last_error = Some(error.clone());
-        }
-        OutboxOutcome::Retry { run_at, error, code } => {
-            item.state = OutboxState::Pending;
-            item.run_at = *run_at;
-            item.last_error = Some(error.clone());
-            item.error_code = *code;
-        }
+    if let Some(run_at) = e.run_at {
+        item.run_at = run_at;
+    }
+    if let Some(error) = e.error {
+        item.last_error = Some(error.to_owned());
+    }
+    if let Some(code) = e.code {
+        item.error_code = code;
+    }
+    if e.gives_back_attempt {
+        item.attempts = item.attempts.saturating_sub(1);
     }
 }
 

@@ -14,9 +14,9 @@ pub use error::{PHONE_TAKEN, PROVIDER_ID_TAKEN, StorageError};
 pub use storage::{
     ALREADY_QUEUED, ApiKeyStore, BusinessStore, ConversationQuery, ConversationStore,
     CustomerQuery, CustomerStore, MessageQuery, MessageStore, NOT_CLAIMED, OrderQuery, OrderStore,
-    OutboxOutcome, OutboxStore, PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX, Page, SEGMENT_NAME_TAKEN,
-    SegmentMatch, SegmentStore, Storage, TEMPLATE_CHANGED, TEMPLATE_NAME_TAKEN, TemplateQuery,
-    TemplateStore, clamp_limit,
+    OutboxEffect, OutboxOutcome, OutboxStore, PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX, Page,
+    SEGMENT_NAME_TAKEN, SegmentMatch, SegmentStore, Storage, TEMPLATE_CHANGED, TEMPLATE_NAME_TAKEN,
+    TemplateQuery, TemplateStore, clamp_limit,
 };
 pub use templates::{
     Approval, ProviderContent, ProviderTemplate, RegistryError, TemplateAction, TemplateRegistry,

@@ -13,8 +13,8 @@ use super::StorageError;
 use crate::domain::{
     ApiKey, ApiKeyHash, ApiKeyId, Business, BusinessId, Conversation, ConversationId,
     ConversationStatus, Customer, CustomerId, Message, MessageId, MessageTemplate, Order, OrderId,
-    OrderStatus, OutboxItem, PhoneNumber, Segment, SegmentId, Tag, TemplateCategory, TemplateId,
-    TemplateStatus, TemplateVersion,
+    OrderStatus, OutboxItem, OutboxState, PhoneNumber, Segment, SegmentId, Tag, TemplateCategory,
+    TemplateId, TemplateStatus, TemplateVersion,
 };
 use crate::segment::{Rule, SegmentContext};
 
@@ -333,6 +333,57 @@ pub enum OutboxOutcome {
         /// Provider code.
         code: Option<u32>,
     },
+}
+
+/// What finishing a row with an [`OutboxOutcome`] writes, the same in every
+/// backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutboxEffect<'a> {
+    /// The new state.
+    pub state: OutboxState,
+    /// The new due time, when the row is pending again.
+    pub run_at: Option<DateTime<Utc>>,
+    /// The new last error, when the outcome has one.
+    pub error: Option<&'a str>,
+    /// The new error code, when the outcome reports one (`Some(None)` clears
+    /// it: the error it belonged to was replaced).
+    pub code: Option<Option<u32>>,
+    /// Whether the claim's attempt is given back (it was not attempted).
+    pub gives_back_attempt: bool,
+}
+
+impl OutboxOutcome {
+    /// What finishing a row with this outcome writes.
+    pub fn effect(&self) -> OutboxEffect<'_> {
+        let plain = |state| OutboxEffect {
+            state,
+            run_at: None,
+            error: None,
+            code: None,
+            gives_back_attempt: false,
+        };
+        match self {
+            Self::Sent => plain(OutboxState::Sent),
+            Self::Failed { error, code } => {
+                OutboxEffect { error: Some(error), code: Some(*code), ..plain(OutboxState::Failed) }
+            }
+            Self::Defer { run_at, reason } => OutboxEffect {
+                run_at: Some(*run_at),
+                error: Some(reason),
+                gives_back_attempt: true,
+                ..plain(OutboxState::Pending)
+            },
+            Self::Unknown { error } => {
+                OutboxEffect { error: Some(error), ..plain(OutboxState::Unknown) }
+            }
+            Self::Retry { run_at, error, code } => OutboxEffect {
+                run_at: Some(*run_at),
+                error: Some(error),
+                code: Some(*code),
+                ..plain(OutboxState::Pending)
+            },
+        }
+    }
 }
 
 /// The outbox. Dispatchers work across businesses, so claiming is the one

@@ -122,6 +122,10 @@ pub async fn outbox_finish_records_outcomes(s: &dyn Storage) {
     assert!(ok(s.claim_due(at(39), 10, at(99)).await, "early").is_empty());
     let again = ok(s.claim_due(at(40), 10, at(100)).await, "due");
     assert_eq!((again.len(), again[0].attempts), (1, 2));
+    // A later error replaces the earlier one with its own code, even none.
+    let refused = OutboxOutcome::Failed { error: "opted_out".into(), code: None };
+    let done = ok(s.finish(b.id, retried, &refused, at(41)).await, "refused");
+    assert_eq!((done.last_error.as_deref(), done.error_code), (Some("opted_out"), None));
     // A finished row cannot be finished twice.
     assert!(is_conflict(s.finish(b.id, sent, &OutboxOutcome::Sent, at(50)).await, NOT_CLAIMED));
     let missing = s.finish(b.id, MessageId::new(), &OutboxOutcome::Sent, at(50)).await;
