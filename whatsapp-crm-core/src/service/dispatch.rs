@@ -11,8 +11,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use chrono::{DateTime, Duration, Utc};
 
 use crate::domain::{
-    Business, BusinessId, ConsentSource, MarketingConsent, MessageStatus, OutboxItem, OutboxState,
-    PhoneNumber, TemplateCategory,
+    BusinessId, ConsentSource, Message, MessageStatus, OutboxItem, OutboxState, PhoneNumber,
+    TemplateCategory, TimeZone,
 };
 use crate::policy::{RateLimits, Refusal, SendFacts, SendPolicy, SenderLimiter};
 use crate::ports::{
@@ -20,6 +20,7 @@ use crate::ports::{
     to_storage_precision,
 };
 
+use super::inbox::set_marketing_consent;
 use super::{OPT_OUT_ERROR_CODES, ServiceError};
 
 /// How the dispatcher works.
@@ -101,6 +102,12 @@ impl Dispatcher {
         Self { storage, transport, config, limiters: Arc::default() }
     }
 
+    /// Runs `f` on the sender's limiter, created on first use.
+    fn with_limiter<T>(&self, sender: &PhoneNumber, f: impl FnOnce(&mut SenderLimiter) -> T) -> T {
+        let mut limiters = self.limiters.lock().unwrap_or_else(PoisonError::into_inner);
+        f(limiters.entry(sender.clone()).or_insert_with(|| SenderLimiter::new(self.config.limits)))
+    }
+
     /// The configuration in force.
     pub fn config(&self) -> &DispatchConfig {
         &self.config
@@ -118,10 +125,11 @@ impl Dispatcher {
         let until = now + Duration::seconds(self.config.claim_secs);
         let items = self.storage.claim_due(now, self.config.batch, until).await?;
         report.claimed = u32::try_from(items.len()).unwrap_or(u32::MAX);
-        let mut businesses: HashMap<BusinessId, Business> = HashMap::new();
+        // One business lookup per round, not per message.
+        let mut zones: HashMap<BusinessId, TimeZone> = HashMap::new();
         let mut first_error = None;
         for item in items {
-            if let Err(e) = self.dispatch(&item, now, &mut businesses, &mut report).await {
+            if let Err(e) = self.dispatch(&item, now, &mut zones, &mut report).await {
                 self.settle_after_error(&item, &e, now, &mut report).await;
                 first_error.get_or_insert(e);
             }
@@ -162,7 +170,7 @@ impl Dispatcher {
         &self,
         item: &OutboxItem,
         now: DateTime<Utc>,
-        businesses: &mut HashMap<BusinessId, Business>,
+        zones: &mut HashMap<BusinessId, TimeZone>,
         report: &mut DispatchReport,
     ) -> Result<(), ServiceError> {
         let s = &self.storage;
@@ -170,12 +178,12 @@ impl Dispatcher {
         let mut message = s.get_message(b, id).await?;
         let conversation = s.get_conversation(b, message.conversation_id).await?;
         let customer = s.get_customer(b, message.customer_id).await?;
-        let business = match businesses.get(&b) {
-            Some(x) => x.clone(),
+        let time_zone = match zones.get(&b) {
+            Some(z) => *z,
             None => {
-                let x = s.get_business(b).await?;
-                businesses.insert(b, x.clone());
-                x
+                let z = s.get_business(b).await?.time_zone;
+                zones.insert(b, z);
+                z
             }
         };
         let marketing = item.category == Some(TemplateCategory::Marketing);
@@ -188,7 +196,7 @@ impl Dispatcher {
         let window_open = conversation.window_open(now);
         let facts = SendFacts {
             now,
-            time_zone: business.time_zone,
+            time_zone,
             kind: message.kind(),
             category: item.category,
             window_open,
@@ -212,13 +220,8 @@ impl Dispatcher {
             s.finish(b, id, &outcome, now).await?;
             return Ok(());
         }
-        let admitted = {
-            let mut limiters = self.limiters.lock().unwrap_or_else(PoisonError::into_inner);
-            limiters
-                .entry(item.sender.clone())
-                .or_insert_with(|| SenderLimiter::new(self.config.limits))
-                .try_acquire(&item.recipient, !window_open, now)
-        };
+        let admitted =
+            self.with_limiter(&item.sender, |l| l.try_acquire(&item.recipient, !window_open, now));
         if let Err(throttle) = admitted {
             report.deferred += 1;
             let outcome =
@@ -261,20 +264,16 @@ impl Dispatcher {
     async fn failed_send(
         &self,
         item: &OutboxItem,
-        mut message: crate::domain::Message,
+        mut message: Message,
         e: TransportError,
         now: DateTime<Utc>,
         report: &mut DispatchReport,
     ) -> Result<(), ServiceError> {
         let s = &self.storage;
         let (b, id) = (item.business_id, item.message_id);
-        let pause = {
-            let mut limiters = self.limiters.lock().unwrap_or_else(PoisonError::into_inner);
-            limiters
-                .entry(item.sender.clone())
-                .or_insert_with(|| SenderLimiter::new(self.config.limits))
-                .penalize(e.code(), &item.recipient, e.retry_after(), now)
-        };
+        let pause = self.with_limiter(&item.sender, |l| {
+            l.penalize(e.code(), &item.recipient, e.retry_after(), now)
+        });
         let outcome = if matches!(e, TransportError::OutcomeUnknown { .. }) {
             report.unknown += 1;
             OutboxOutcome::Unknown { error: e.to_string() }
@@ -296,10 +295,8 @@ impl Dispatcher {
             message.apply_status(MessageStatus::Failed, now, e.code());
             s.update_message(&message).await?;
             if e.code().is_some_and(|c| OPT_OUT_ERROR_CODES.contains(&c)) {
-                let mut customer = s.get_customer(b, message.customer_id).await?;
-                customer.marketing = MarketingConsent::set(false, ConsentSource::Provider, now);
-                customer.updated_at = now;
-                s.update_customer(&customer).await?;
+                let provider = ConsentSource::Provider;
+                set_marketing_consent(&**s, b, message.customer_id, false, provider, now).await?;
             }
             OutboxOutcome::Failed { error: e.to_string(), code: e.code() }
         };

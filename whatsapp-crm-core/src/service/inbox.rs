@@ -16,6 +16,21 @@ use super::ServiceError;
 /// business (Meta 131050, Twilio 63014; platform-rules 3.4 and 5.3).
 pub const OPT_OUT_ERROR_CODES: &[u32] = &[131_050, 63_014];
 
+/// Records a customer's marketing consent, with its source and time.
+pub(crate) async fn set_marketing_consent(
+    storage: &dyn Storage,
+    business: BusinessId,
+    customer: CustomerId,
+    opted_in: bool,
+    source: ConsentSource,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<(), ServiceError> {
+    let mut c = storage.get_customer(business, customer).await?;
+    c.marketing = MarketingConsent::set(opted_in, source, at);
+    c.updated_at = at;
+    Ok(storage.update_customer(&c).await?)
+}
+
 /// What receiving one inbound message did.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Received {
@@ -188,11 +203,15 @@ impl Inbox {
         opted_in: bool,
         source: ConsentSource,
     ) -> Result<(), ServiceError> {
-        let mut c = self.storage.get_customer(business, customer).await?;
-        let now = self.clock.now();
-        c.marketing = MarketingConsent::set(opted_in, source, now);
-        c.updated_at = now;
-        Ok(self.storage.update_customer(&c).await?)
+        set_marketing_consent(
+            &*self.storage,
+            business,
+            customer,
+            opted_in,
+            source,
+            self.clock.now(),
+        )
+        .await
     }
 
     /// Applies a delivery report. Statuses only move forward, so repeated or
