@@ -13,10 +13,11 @@ use support::{TestApp, on};
 use whatsapp_crm_core::policy::RateLimits;
 use whatsapp_crm_core::ports::to_storage_precision;
 use whatsapp_crm_core::service::{DispatchConfig, Dispatcher};
+use whatsapp_crm_core::testing::text_message;
 use whatsapp_crm_core::{
-    BusinessId, ConsentStatus, Conversation, Customer, Direction, Message, MessageContent,
-    MessageId, MessageStatus, NewCustomer, OutboxItem, OutboxState, StatusTimes, StatusUpdate,
-    StubTransport, TemplateCategory, TransportError,
+    BusinessId, ConsentStatus, Conversation, Customer, MessageContent, MessageId, MessageStatus,
+    NewCustomer, OutboxItem, OutboxState, StatusUpdate, StubTransport, TemplateCategory,
+    TransportError,
 };
 
 on_every_backend!(
@@ -71,19 +72,8 @@ async fn queue(
     run_at: DateTime<Utc>,
 ) -> MessageId {
     let s = t.crm.storage();
-    let m = Message {
-        id: MessageId::new(),
-        business_id: conv.business_id,
-        conversation_id: conv.id,
-        customer_id: customer.id,
-        direction: Direction::Outbound,
-        content,
-        status: MessageStatus::Queued,
-        provider_id: None,
-        error_code: None,
-        times: StatusTimes { queued_at: Some(run_at), ..StatusTimes::default() },
-        created_at: run_at,
-    };
+    let mut m = text_message(conv, "");
+    m.content = content;
     s.insert_message(&m).await.unwrap();
     let sender = s.get_business(conv.business_id).await.unwrap().whatsapp_sender;
     let mut item =

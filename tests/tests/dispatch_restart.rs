@@ -11,9 +11,10 @@ use chrono::{Duration, Utc};
 use whatsapp_crm_core::policy::RateLimits;
 use whatsapp_crm_core::ports::{OutboundMessage, SendReceipt, Storage, to_storage_precision};
 use whatsapp_crm_core::service::{DispatchConfig, Dispatcher};
+use whatsapp_crm_core::testing::text_message;
 use whatsapp_crm_core::{
-    Conversation, Crm, Direction, Message, MessageContent, MessageId, MessageStatus, NewBusiness,
-    NewCustomer, OutboxItem, OutboxState, StatusTimes, Transport, TransportError,
+    Conversation, Crm, MessageId, MessageStatus, NewBusiness, NewCustomer, OutboxItem, OutboxState,
+    Transport, TransportError,
 };
 use whatsapp_crm_sqlite::SqliteStorage;
 
@@ -71,19 +72,7 @@ async fn reopening_mid_dispatch_loses_nothing_and_sends_nothing_twice() {
         let mut conv = Conversation::new(shop.id, c.id, now);
         conv.last_inbound_at = Some(now - Duration::minutes(5));
         first.insert_conversation(&conv).await.unwrap();
-        let m = Message {
-            id: MessageId::new(),
-            business_id: shop.id,
-            conversation_id: conv.id,
-            customer_id: c.id,
-            direction: Direction::Outbound,
-            content: MessageContent::text("Asante! Your order is ready."),
-            status: MessageStatus::Queued,
-            provider_id: None,
-            error_code: None,
-            times: StatusTimes { queued_at: Some(now), ..StatusTimes::default() },
-            created_at: now,
-        };
+        let m = text_message(&conv, "Asante! Your order is ready.");
         first.insert_message(&m).await.unwrap();
         let item = OutboxItem::new(shop.id, m.id, shop.whatsapp_sender.clone(), c.phone, now, now);
         first.enqueue(&[item]).await.unwrap();
