@@ -178,7 +178,7 @@ impl SenderLimiter {
         if let Some(until) = self.paused_until.filter(|u| *u > now) {
             return Err(Throttle::Paused { until });
         }
-        self.expire_tier(now);
+        self.forget_expired(now);
         let counts_for_tier = business_initiated && !self.tier_last.contains_key(to);
         if let Some(tier) = self.limits.tier
             && counts_for_tier
@@ -204,17 +204,15 @@ impl SenderLimiter {
         if let Some(next) = pair_next {
             self.pairs.insert(to.clone(), next);
         }
-        if business_initiated && self.limits.tier.is_some() {
-            if let Some(old) = self.tier_last.insert(to.clone(), now) {
-                self.tier_order.remove(&(old, to.clone()));
-            }
-            self.tier_order.insert((now, to.clone()));
+        if business_initiated {
+            self.record_tier(to, now);
         }
         Ok(())
     }
 
-    /// Counts an earlier business-initiated send against the tier, so a
-    /// restarted dispatcher resumes with the day's recipients.
+    /// Counts a business-initiated send to `to` at `at` against the tier,
+    /// keeping each recipient's latest. A restarted dispatcher calls it with
+    /// the day's earlier sends to resume where it was.
     pub fn record_tier(&mut self, to: &PhoneNumber, at: DateTime<Utc>) {
         if self.limits.tier.is_none() {
             return;
@@ -265,7 +263,8 @@ impl SenderLimiter {
         Some(until)
     }
 
-    fn expire_tier(&mut self, now: DateTime<Utc>) {
+    /// Drops recipients that left the tier window and pair slots in the past.
+    fn forget_expired(&mut self, now: DateTime<Utc>) {
         while let Some((t, to)) = self.tier_order.first().cloned() {
             if t + DAY > now {
                 break;
