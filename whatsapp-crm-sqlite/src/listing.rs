@@ -32,6 +32,17 @@ pub(crate) fn query_all<T>(
     Ok(out)
 }
 
+/// Runs a SELECT for one row; `NotFound` naming `ctx.entity` when there is none.
+pub(crate) fn query_one<T>(
+    c: &Connection,
+    ctx: Ctx,
+    sql: &str,
+    args: Vec<Value>,
+    decode: fn(&Row<'_>) -> Result<T, StorageError>,
+) -> Result<T, StorageError> {
+    query_all(c, ctx, sql, args, decode)?.pop().ok_or(StorageError::not_found(ctx.entity))
+}
+
 /// `{select} WHERE {prefix}business_id = ? {filters} ORDER BY {prefix}id LIMIT n+1`,
 /// every value bound.
 pub(crate) struct Listing {

@@ -17,7 +17,7 @@ use crate::codec::{
     opt_micros, to_json,
 };
 use crate::error::{Ctx, map};
-use crate::listing::{Listing, blob, query_all};
+use crate::listing::{Listing, blob, query_all, query_one};
 use crate::storage::SqliteStorage;
 
 const CONVERSATION: Ctx = Ctx::new("conversation", "customer");
@@ -113,15 +113,13 @@ impl ConversationStore for SqliteStorage {
         id: ConversationId,
     ) -> Result<Conversation, StorageError> {
         self.read(move |c| {
-            query_all(
+            query_one(
                 c,
                 CONVERSATION,
                 "SELECT * FROM conversations WHERE business_id = ?1 AND id = ?2",
                 vec![blob(business.as_uuid()), blob(id.as_uuid())],
                 conversation_row,
-            )?
-            .pop()
-            .ok_or(StorageError::not_found("conversation"))
+            )
         })
         .await
     }
@@ -227,15 +225,13 @@ impl MessageStore for SqliteStorage {
         id: MessageId,
     ) -> Result<Message, StorageError> {
         self.read(move |c| {
-            query_all(
+            query_one(
                 c,
                 MESSAGE,
                 "SELECT * FROM messages WHERE business_id = ?1 AND id = ?2",
                 vec![blob(business.as_uuid()), blob(id.as_uuid())],
                 message_row,
-            )?
-            .pop()
-            .ok_or(StorageError::not_found("message"))
+            )
         })
         .await
     }

@@ -14,7 +14,7 @@ use crate::codec::{
     get, get_enum, get_json, get_parsed, get_time, get_uuid, id_bytes, micros, to_json,
 };
 use crate::error::{Ctx, map};
-use crate::listing::{Listing, blob, query_all};
+use crate::listing::{Listing, blob, query_one};
 use crate::storage::SqliteStorage;
 
 const ORDER: Ctx = Ctx::new("order", "customer");
@@ -111,15 +111,13 @@ impl OrderStore for SqliteStorage {
 
     async fn get_order(&self, business: BusinessId, id: OrderId) -> Result<Order, StorageError> {
         self.read(move |c| {
-            query_all(
+            query_one(
                 c,
                 ORDER,
                 "SELECT * FROM orders WHERE business_id = ?1 AND id = ?2",
                 vec![blob(business.as_uuid()), blob(id.as_uuid())],
                 order_row,
-            )?
-            .pop()
-            .ok_or(StorageError::not_found("order"))
+            )
         })
         .await
     }
@@ -142,15 +140,13 @@ impl OrderStore for SqliteStorage {
                 ],
             )
             .map_err(|e| map(ORDER, e))?;
-            let order = query_all(
+            let order = query_one(
                 tx,
                 ORDER,
                 "SELECT * FROM orders WHERE business_id = ?1 AND id = ?2",
                 vec![blob(business.as_uuid()), blob(id.as_uuid())],
                 order_row,
-            )?
-            .pop()
-            .ok_or(StorageError::not_found("order"))?;
+            )?;
             refresh_purchases(tx, business, order.customer_id)?;
             Ok(order)
         })

@@ -14,7 +14,7 @@ use crate::codec::{
     get, get_enum, get_opt_enum, get_opt_time, get_parsed, get_time, get_uuid, micros,
 };
 use crate::error::{Ctx, map};
-use crate::listing::{blob, query_all};
+use crate::listing::{blob, query_all, query_one};
 use crate::storage::SqliteStorage;
 
 const OUTBOX: Ctx = Ctx::new("outbox item", "message");
@@ -62,15 +62,8 @@ fn outcome_values(o: &OutboxOutcome) -> Result<[Value; 6], StorageError> {
 /// Why a conditional update of one row changed nothing: the row is not in
 /// the state it needed, or it does not exist.
 fn not_claimed_or_missing(tx: &rusqlite::Connection, key: Vec<Value>) -> StorageError {
-    let found = query_all(
-        tx,
-        OUTBOX,
-        "SELECT * FROM outbox WHERE business_id = ?1 AND message_id = ?2",
-        key,
-        outbox_row,
-    );
-    match found {
-        Ok(rows) if rows.is_empty() => StorageError::not_found("outbox item"),
+    let sql = "SELECT * FROM outbox WHERE business_id = ?1 AND message_id = ?2";
+    match query_one(tx, OUTBOX, sql, key, outbox_row) {
         Ok(_) => StorageError::conflict("outbox item", NOT_CLAIMED),
         Err(e) => e,
     }
@@ -117,15 +110,13 @@ impl OutboxStore for SqliteStorage {
         message: MessageId,
     ) -> Result<OutboxItem, StorageError> {
         self.read(move |c| {
-            query_all(
+            query_one(
                 c,
                 OUTBOX,
                 "SELECT * FROM outbox WHERE business_id = ?1 AND message_id = ?2",
                 vec![blob(business.as_uuid()), blob(message.as_uuid())],
                 outbox_row,
-            )?
-            .pop()
-            .ok_or(StorageError::not_found("outbox item"))
+            )
         })
         .await
     }

@@ -7,7 +7,7 @@ use whatsapp_crm_core::{BusinessId, Segment, SegmentId, StorageError};
 
 use crate::codec::{get, get_json, get_time, get_uuid, id_bytes, micros, to_json};
 use crate::error::{Ctx, map};
-use crate::listing::{Listing, blob, query_all};
+use crate::listing::{Listing, blob, query_one};
 use crate::storage::SqliteStorage;
 
 const SEGMENT: Ctx = Ctx::new("segment", "business");
@@ -56,15 +56,13 @@ impl SegmentStore for SqliteStorage {
         id: SegmentId,
     ) -> Result<Segment, StorageError> {
         self.read(move |c| {
-            query_all(
+            query_one(
                 c,
                 SEGMENT,
                 "SELECT * FROM segments WHERE business_id = ?1 AND id = ?2",
                 vec![blob(business.as_uuid()), blob(id.as_uuid())],
                 segment_row,
-            )?
-            .pop()
-            .ok_or(StorageError::not_found("segment"))
+            )
         })
         .await
     }

@@ -13,7 +13,7 @@ use crate::codec::{
     to_json,
 };
 use crate::error::{Ctx, map};
-use crate::listing::{Listing, blob, query_all};
+use crate::listing::{Listing, blob, query_all, query_one};
 use crate::storage::SqliteStorage;
 
 const TEMPLATE: Ctx = Ctx::new("template", "business");
@@ -126,15 +126,13 @@ impl TemplateStore for SqliteStorage {
         id: TemplateId,
     ) -> Result<MessageTemplate, StorageError> {
         self.read(move |c| {
-            query_all(
+            query_one(
                 c,
                 TEMPLATE,
                 "SELECT * FROM templates WHERE business_id = ?1 AND id = ?2",
                 vec![blob(business.as_uuid()), blob(id.as_uuid())],
                 template_row,
-            )?
-            .pop()
-            .ok_or(StorageError::not_found("template"))
+            )
         })
         .await
     }
