@@ -200,6 +200,7 @@ fn main() {
         whatsapp_sender: PhoneNumber::parse("+254700000001").unwrap(),
         time_zone: TimeZone::parse("Africa/Nairobi").unwrap(),
         currency: Currency::KES,
+        keywords: Default::default(),
         created_at: now(),
     };
     let setup = Instant::now();

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use support::{TestApp, on};
 use whatsapp_crm_core::policy::RateLimits;
-use whatsapp_crm_core::ports::to_storage_precision;
+use whatsapp_crm_core::ports::{OutboxKey, to_storage_precision};
 use whatsapp_crm_core::service::{DispatchConfig, Dispatcher};
 use whatsapp_crm_core::testing::text_message;
 use whatsapp_crm_core::{
@@ -28,6 +28,7 @@ on_every_backend!(
     permanent_errors_fail_with_the_code_and_opt_outs_stick,
     lapsed_and_unknown_sends_are_never_repeated,
     two_dispatchers_never_send_a_row_twice,
+    two_dispatchers_share_the_senders_rate,
 );
 
 fn t0() -> DateTime<Utc> {
@@ -231,7 +232,8 @@ async fn lapsed_and_unknown_sends_are_never_repeated(t: TestApp) {
     let untouched = queue(&t, &conv, &c, MessageContent::text("b"), None, now).await;
     // A dispatcher claims both, starts handing the first over, and dies.
     assert_eq!(s.claim_due(now, 10, now + Duration::seconds(120)).await.unwrap().len(), 2);
-    s.start_send(t.shop_a, reached, now).await.unwrap();
+    let key = OutboxKey { business: t.shop_a, message: reached };
+    assert_eq!(s.start_sends(&[key], now).await.unwrap(), [true]);
     assert_eq!(d.run_due(now + Duration::seconds(60)).await.unwrap().claimed, 0, "still claimed");
     let r = d.run_due(now + Duration::seconds(121)).await.unwrap();
     assert_eq!((r.unknown, r.claimed, r.sent), (1, 1, 1));
@@ -295,4 +297,34 @@ async fn two_dispatchers_never_send_a_row_twice(t: TestApp) {
     for id in ids {
         assert_eq!(row(&t, t.shop_a, id).await.state, OutboxState::Sent);
     }
+}
+
+/// Two dispatchers (two server processes, say) send from one number: the
+/// number's rate holds across both, because its budget lives in storage.
+async fn two_dispatchers_share_the_senders_rate(t: TestApp) {
+    let now = t0();
+    let stub = Arc::new(StubTransport::new());
+    let limits =
+        RateLimits { messages_per_second: Some(20), burst: 1, pair_interval_ms: None, tier: None };
+    let config = DispatchConfig { batch: 10, limits, ..DispatchConfig::default() };
+    let one = Dispatcher::new(t.crm.storage().clone(), stub.clone(), config.clone());
+    let two = Dispatcher::new(t.crm.storage().clone(), stub.clone(), config);
+    for i in 0..120 {
+        let phone = format!("+2547121{i:05}");
+        let (c, conv) = customer(&t, t.shop_a, &phone, false, Some(Duration::hours(1)), now).await;
+        queue(&t, &conv, &c, MessageContent::text("sale"), None, now).await;
+    }
+    // Three simulated seconds, both dispatchers polling every 25 ms.
+    for step in 0..120_i64 {
+        let at = now + Duration::milliseconds(step * 25);
+        let (a, b) = tokio::join!(one.run_due(at), two.run_due(at));
+        a.unwrap();
+        b.unwrap();
+        let sent = stub.sent().len() as i64;
+        assert!(sent <= 1 + step * 25 * 20 / 1000, "{sent} sent by {} ms", step * 25);
+    }
+    let sent = stub.sent();
+    assert!(sent.len() >= 58, "the budget is used: {} sent in 3 s at 20/s", sent.len());
+    let unique: std::collections::HashSet<_> = sent.iter().map(|m| m.message_id).collect();
+    assert_eq!(unique.len(), sent.len(), "a row was sent twice");
 }

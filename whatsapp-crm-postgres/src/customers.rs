@@ -170,6 +170,21 @@ impl CustomerStore for PostgresStorage {
         row.as_ref().map(customer_row).transpose()?.ok_or(StorageError::not_found("customer"))
     }
 
+    async fn get_customers(
+        &self,
+        business: BusinessId,
+        ids: &[CustomerId],
+    ) -> Result<Vec<Customer>, StorageError> {
+        let ids: Vec<uuid::Uuid> = ids.iter().map(|i| i.as_uuid()).collect();
+        let rows = sqlx::query("SELECT * FROM customers WHERE business_id = $1 AND id = ANY($2)")
+            .bind(business.as_uuid())
+            .bind(&ids)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| map(CUSTOMER, e))?;
+        rows.iter().map(customer_row).collect()
+    }
+
     async fn find_customer_by_phone(
         &self,
         business: BusinessId,

@@ -62,6 +62,7 @@ fn constraint_name(constraint: Option<&str>) -> &'static str {
         Some("messages_provider_id_key") => PROVIDER_ID_TAKEN,
         Some("outbox_pkey") => whatsapp_crm_core::ports::ALREADY_QUEUED,
         Some("api_keys_hash_key") => "key already exists",
+        Some("businesses_sender_key") => whatsapp_crm_core::ports::SENDER_TAKEN,
         Some("segments_name_key") => whatsapp_crm_core::ports::SEGMENT_NAME_TAKEN,
         Some("templates_name_key") => whatsapp_crm_core::ports::TEMPLATE_NAME_TAKEN,
         _ => "id already exists",

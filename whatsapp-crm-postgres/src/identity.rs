@@ -4,8 +4,11 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::PgRow;
 use uuid::Uuid;
+use whatsapp_crm_core::policy::KeywordConfig;
 use whatsapp_crm_core::ports::{ApiKeyStore, BusinessStore};
-use whatsapp_crm_core::{ApiKey, ApiKeyHash, ApiKeyId, Business, BusinessId, StorageError};
+use whatsapp_crm_core::{
+    ApiKey, ApiKeyHash, ApiKeyId, Business, BusinessId, PhoneNumber, StorageError,
+};
 
 use crate::codec::{get, get_parsed};
 use crate::error::{Ctx, corrupt, map};
@@ -21,6 +24,9 @@ fn business_row(row: &PgRow) -> Result<Business, StorageError> {
         whatsapp_sender: get_parsed(row, "whatsapp_sender")?,
         time_zone: get_parsed(row, "time_zone")?,
         currency: get_parsed(row, "currency")?,
+        keywords: get::<Option<sqlx::types::Json<KeywordConfig>>>(row, "keywords")?
+            .map(|k| k.0)
+            .unwrap_or_default(),
         created_at: get(row, "created_at")?,
     })
 }
@@ -42,8 +48,9 @@ fn api_key_row(row: &PgRow) -> Result<ApiKey, StorageError> {
 impl BusinessStore for PostgresStorage {
     async fn insert_business(&self, b: &Business) -> Result<(), StorageError> {
         sqlx::query(
-            "INSERT INTO businesses (id, name, whatsapp_sender, time_zone, currency, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO businesses (id, name, whatsapp_sender, time_zone, currency, created_at,
+               keywords)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(b.id.as_uuid())
         .bind(&b.name)
@@ -51,6 +58,7 @@ impl BusinessStore for PostgresStorage {
         .bind(b.time_zone.name())
         .bind(b.currency.as_str())
         .bind(b.created_at)
+        .bind(sqlx::types::Json(&b.keywords))
         .execute(&self.pool)
         .await
         .map_err(|e| map(BUSINESS, e))?;
@@ -64,6 +72,34 @@ impl BusinessStore for PostgresStorage {
             .await
             .map_err(|e| map(BUSINESS, e))?;
         row.as_ref().map(business_row).transpose()?.ok_or(StorageError::not_found("business"))
+    }
+
+    async fn find_business_by_sender(
+        &self,
+        sender: &PhoneNumber,
+    ) -> Result<Option<Business>, StorageError> {
+        let row = sqlx::query("SELECT * FROM businesses WHERE whatsapp_sender = $1")
+            .bind(sender.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| map(BUSINESS, e))?;
+        row.as_ref().map(business_row).transpose()
+    }
+
+    async fn update_business(&self, b: &Business) -> Result<(), StorageError> {
+        let done = sqlx::query(
+            "UPDATE businesses SET name = $2, time_zone = $3, currency = $4, keywords = $5
+             WHERE id = $1",
+        )
+        .bind(b.id.as_uuid())
+        .bind(&b.name)
+        .bind(b.time_zone.name())
+        .bind(b.currency.as_str())
+        .bind(sqlx::types::Json(&b.keywords))
+        .execute(&self.pool)
+        .await
+        .map_err(|e| map(BUSINESS, e))?;
+        if done.rows_affected() == 1 { Ok(()) } else { Err(StorageError::not_found("business")) }
     }
 }
 

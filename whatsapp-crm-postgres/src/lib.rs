@@ -31,6 +31,7 @@ mod orders;
 mod outbox;
 mod segment;
 mod segments;
+mod senders;
 mod storage;
 mod templates;
 #[cfg(feature = "testing")]

@@ -117,6 +117,22 @@ impl ConversationStore for PostgresStorage {
             .ok_or(StorageError::not_found("conversation"))
     }
 
+    async fn get_conversations(
+        &self,
+        business: BusinessId,
+        ids: &[ConversationId],
+    ) -> Result<Vec<Conversation>, StorageError> {
+        let ids: Vec<uuid::Uuid> = ids.iter().map(|i| i.as_uuid()).collect();
+        let rows =
+            sqlx::query("SELECT * FROM conversations WHERE business_id = $1 AND id = ANY($2)")
+                .bind(business.as_uuid())
+                .bind(&ids)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|e| map(CONVERSATION, e))?;
+        rows.iter().map(conversation_row).collect()
+    }
+
     async fn update_conversation(&self, c: &Conversation) -> Result<(), StorageError> {
         let done = sqlx::query(
             "UPDATE conversations SET status = $4, assigned_agent = $5, last_message_at = $6,
@@ -182,28 +198,24 @@ impl ConversationStore for PostgresStorage {
 #[async_trait]
 impl MessageStore for PostgresStorage {
     async fn insert_message(&self, m: &Message) -> Result<(), StorageError> {
-        let q = sqlx::query(
-            "INSERT INTO messages (business_id, id, conversation_id, customer_id, direction, kind, content,
-               created_at, status, provider_id, error_code, queued_at, sent_at, delivered_at, read_at,
-               failed_at, received_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
-        )
-        .bind(m.business_id.as_uuid())
-        .bind(m.id.as_uuid())
-        .bind(m.conversation_id.as_uuid())
-        .bind(m.customer_id.as_uuid())
-        .bind(enum_to_text(&m.direction)?)
-        .bind(enum_to_text(&m.kind())?)
-        .bind(sqlx::types::Json(to_json(&m.content)?))
-        .bind(m.created_at);
-        if m.direction != Direction::Inbound {
-            bind_delivery(q, m)?.execute(&self.pool).await.map_err(|e| map(MESSAGE, e))?;
-            return Ok(());
-        }
         let mut tx = self.pool.begin().await.map_err(|e| map(MESSAGE, e))?;
-        bind_delivery(q, m)?.execute(&mut *tx).await.map_err(|e| map(MESSAGE, e))?;
-        crate::orders::record_inbound(&mut tx, m).await?;
+        insert_message_tx(&mut tx, m).await?;
         tx.commit().await.map_err(|e| map(MESSAGE, e))
+    }
+
+    async fn get_messages(
+        &self,
+        business: BusinessId,
+        ids: &[MessageId],
+    ) -> Result<Vec<Message>, StorageError> {
+        let ids: Vec<uuid::Uuid> = ids.iter().map(|i| i.as_uuid()).collect();
+        let rows = sqlx::query("SELECT * FROM messages WHERE business_id = $1 AND id = ANY($2)")
+            .bind(business.as_uuid())
+            .bind(&ids)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| map(MESSAGE, e))?;
+        rows.iter().map(message_row).collect()
     }
 
     async fn get_message(
@@ -235,15 +247,8 @@ impl MessageStore for PostgresStorage {
     }
 
     async fn update_message(&self, m: &Message) -> Result<(), StorageError> {
-        let q = sqlx::query(
-            "UPDATE messages SET status = $3, provider_id = $4, error_code = $5, queued_at = $6,
-               sent_at = $7, delivered_at = $8, read_at = $9, failed_at = $10, received_at = $11
-             WHERE business_id = $1 AND id = $2",
-        )
-        .bind(m.business_id.as_uuid())
-        .bind(m.id.as_uuid());
-        let done = bind_delivery(q, m)?.execute(&self.pool).await.map_err(|e| map(MESSAGE, e))?;
-        if done.rows_affected() == 0 { Err(StorageError::not_found("message")) } else { Ok(()) }
+        let mut c = self.pool.acquire().await.map_err(|e| map(MESSAGE, e))?;
+        update_delivery_tx(&mut c, m).await
     }
 
     async fn list_messages(
@@ -259,4 +264,46 @@ impl MessageStore for PostgresStorage {
         }
         l.page(self, MESSAGE, clamp_limit(query.limit), message_row, |m| m.id.to_string()).await
     }
+}
+
+/// Stores a message on `c` (a transaction, when more must commit with it).
+pub(crate) async fn insert_message_tx(
+    c: &mut sqlx::PgConnection,
+    m: &Message,
+) -> Result<(), StorageError> {
+    let q = sqlx::query(
+        "INSERT INTO messages (business_id, id, conversation_id, customer_id, direction, kind, content,
+           created_at, status, provider_id, error_code, queued_at, sent_at, delivered_at, read_at,
+           failed_at, received_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+    )
+    .bind(m.business_id.as_uuid())
+    .bind(m.id.as_uuid())
+    .bind(m.conversation_id.as_uuid())
+    .bind(m.customer_id.as_uuid())
+    .bind(enum_to_text(&m.direction)?)
+    .bind(enum_to_text(&m.kind())?)
+    .bind(sqlx::types::Json(to_json(&m.content)?))
+    .bind(m.created_at);
+    bind_delivery(q, m)?.execute(&mut *c).await.map_err(|e| map(MESSAGE, e))?;
+    if m.direction == Direction::Inbound {
+        crate::orders::record_inbound(c, m).await?;
+    }
+    Ok(())
+}
+
+/// Writes a message's status, provider id, error code and times on `c`.
+pub(crate) async fn update_delivery_tx(
+    c: &mut sqlx::PgConnection,
+    m: &Message,
+) -> Result<(), StorageError> {
+    let q = sqlx::query(
+        "UPDATE messages SET status = $3, provider_id = $4, error_code = $5, queued_at = $6,
+           sent_at = $7, delivered_at = $8, read_at = $9, failed_at = $10, received_at = $11
+         WHERE business_id = $1 AND id = $2",
+    )
+    .bind(m.business_id.as_uuid())
+    .bind(m.id.as_uuid());
+    let done = bind_delivery(q, m)?.execute(&mut *c).await.map_err(|e| map(MESSAGE, e))?;
+    if done.rows_affected() == 0 { Err(StorageError::not_found("message")) } else { Ok(()) }
 }

@@ -61,7 +61,7 @@ async fn refresh_purchases(
 /// Moves first/last seen and last inbound, and rescores engagement over the
 /// window before the customer's latest inbound message.
 pub(crate) async fn record_inbound(
-    tx: &mut Transaction<'_, Postgres>,
+    tx: &mut sqlx::PgConnection,
     m: &Message,
 ) -> Result<(), StorageError> {
     let at = m.times.received_at.unwrap_or(m.created_at);
@@ -73,7 +73,7 @@ pub(crate) async fn record_inbound(
     .bind(m.business_id.as_uuid())
     .bind(m.customer_id.as_uuid())
     .bind(i32::try_from(ENGAGEMENT_WINDOW_DAYS).unwrap_or(i32::MAX))
-    .fetch_one(&mut **tx)
+    .fetch_one(&mut *tx)
     .await
     .map_err(|e| map(CUSTOMER, e))?;
     sqlx::query(
@@ -87,7 +87,7 @@ pub(crate) async fn record_inbound(
     .bind(m.customer_id.as_uuid())
     .bind(at)
     .bind(i16::from(CustomerStats::engagement_for(recent.max(0) as u64)))
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await
     .map_err(|e| map(CUSTOMER, e))?;
     Ok(())

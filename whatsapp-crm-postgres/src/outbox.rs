@@ -4,13 +4,16 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::PgRow;
-use whatsapp_crm_core::ports::{NOT_CLAIMED, OutboxOutcome, OutboxStore, enum_to_text};
+use whatsapp_crm_core::ports::{
+    NOT_CLAIMED, OutboxFinish, OutboxKey, OutboxOutcome, OutboxStore, enum_to_text,
+};
 use whatsapp_crm_core::{
-    BusinessId, MessageId, OutboxItem, OutboxState, PhoneNumber, StorageError,
+    BusinessId, Message, MessageId, OutboxItem, OutboxState, PhoneNumber, StorageError,
 };
 
 use crate::codec::{get, get_enum, get_opt_enum, get_parsed};
 use crate::error::{Ctx, corrupt, map};
+use crate::messaging::{insert_message_tx, update_delivery_tx};
 use crate::storage::PostgresStorage;
 
 const OUTBOX: Ctx = Ctx::new("outbox item", "message");
@@ -56,32 +59,74 @@ impl PostgresStorage {
     }
 }
 
+async fn insert_item(c: &mut sqlx::PgConnection, o: &OutboxItem) -> Result<(), StorageError> {
+    sqlx::query(
+        "INSERT INTO outbox (business_id, message_id, sender, recipient, run_at, attempts,
+           state, claimed_until, last_error, error_code, created_at, updated_at, category)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+    )
+    .bind(o.business_id.as_uuid())
+    .bind(o.message_id.as_uuid())
+    .bind(o.sender.to_string())
+    .bind(o.recipient.to_string())
+    .bind(o.run_at)
+    .bind(i32::try_from(o.attempts).unwrap_or(i32::MAX))
+    .bind(enum_to_text(&o.state)?)
+    .bind(o.claimed_until)
+    .bind(o.last_error.as_deref())
+    .bind(o.error_code.map(i64::from))
+    .bind(o.created_at)
+    .bind(o.updated_at)
+    .bind(o.category.map(|c| enum_to_text(&c)).transpose()?)
+    .execute(&mut *c)
+    .await
+    .map_err(|e| map(OUTBOX, e))?;
+    Ok(())
+}
+
+/// Ends a claimed or sending row with an outcome; no row when it is no
+/// longer claimed.
+fn finish_query<'a>(
+    business: BusinessId,
+    message: MessageId,
+    outcome: &'a OutboxOutcome,
+    at: DateTime<Utc>,
+) -> Result<sqlx::query::Query<'a, sqlx::Postgres, sqlx::postgres::PgArguments>, StorageError> {
+    let e = outcome.effect();
+    Ok(sqlx::query(
+        "UPDATE outbox SET state = $3, run_at = coalesce($4, run_at),
+           last_error = coalesce($5, last_error),
+           error_code = CASE WHEN $9 THEN $6 ELSE error_code END,
+           claimed_until = NULL, updated_at = $7, attempts = greatest(attempts - $8, 0)
+         WHERE business_id = $1 AND message_id = $2 AND state IN ('claimed', 'sending')
+         RETURNING *",
+    )
+    .bind(business.as_uuid())
+    .bind(message.as_uuid())
+    .bind(enum_to_text(&e.state)?)
+    .bind(e.run_at)
+    .bind(e.error)
+    .bind(e.code.flatten().map(i64::from))
+    .bind(at)
+    .bind(i32::from(e.gives_back_attempt))
+    .bind(e.code.is_some()))
+}
+
 #[async_trait]
 impl OutboxStore for PostgresStorage {
     async fn enqueue(&self, items: &[OutboxItem]) -> Result<(), StorageError> {
         let mut tx = self.pool.begin().await.map_err(|e| map(OUTBOX, e))?;
         for o in items {
-            sqlx::query(
-                "INSERT INTO outbox (business_id, message_id, sender, recipient, run_at, attempts,
-                   state, claimed_until, last_error, error_code, created_at, updated_at, category)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-            )
-            .bind(o.business_id.as_uuid())
-            .bind(o.message_id.as_uuid())
-            .bind(o.sender.to_string())
-            .bind(o.recipient.to_string())
-            .bind(o.run_at)
-            .bind(i32::try_from(o.attempts).unwrap_or(i32::MAX))
-            .bind(enum_to_text(&o.state)?)
-            .bind(o.claimed_until)
-            .bind(o.last_error.as_deref())
-            .bind(o.error_code.map(i64::from))
-            .bind(o.created_at)
-            .bind(o.updated_at)
-            .bind(o.category.map(|c| enum_to_text(&c)).transpose()?)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| map(OUTBOX, e))?;
+            insert_item(&mut tx, o).await?;
+        }
+        tx.commit().await.map_err(|e| map(OUTBOX, e))
+    }
+
+    async fn queue_messages(&self, rows: &[(Message, OutboxItem)]) -> Result<(), StorageError> {
+        let mut tx = self.pool.begin().await.map_err(|e| map(OUTBOX, e))?;
+        for (m, o) in rows {
+            insert_message_tx(&mut tx, m).await?;
+            insert_item(&mut tx, o).await?;
         }
         tx.commit().await.map_err(|e| map(OUTBOX, e))
     }
@@ -136,31 +181,37 @@ impl OutboxStore for PostgresStorage {
         outcome: &OutboxOutcome,
         at: DateTime<Utc>,
     ) -> Result<OutboxItem, StorageError> {
-        let e = outcome.effect();
-        let row = sqlx::query(
-            "UPDATE outbox SET state = $3, run_at = coalesce($4, run_at),
-               last_error = coalesce($5, last_error),
-               error_code = CASE WHEN $9 THEN $6 ELSE error_code END,
-               claimed_until = NULL, updated_at = $7, attempts = greatest(attempts - $8, 0)
-             WHERE business_id = $1 AND message_id = $2 AND state IN ('claimed', 'sending')
-             RETURNING *",
-        )
-        .bind(business.as_uuid())
-        .bind(message.as_uuid())
-        .bind(enum_to_text(&e.state)?)
-        .bind(e.run_at)
-        .bind(e.error)
-        .bind(e.code.flatten().map(i64::from))
-        .bind(at)
-        .bind(i32::from(e.gives_back_attempt))
-        .bind(e.code.is_some())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(|e| map(OUTBOX, e))?;
+        let row = finish_query(business, message, outcome, at)?
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| map(OUTBOX, e))?;
         match row {
             Some(row) => outbox_row(&row),
             None => Err(self.not_claimed_or_missing(business, message).await),
         }
+    }
+
+    async fn finish_many(
+        &self,
+        rows: &[OutboxFinish],
+        at: DateTime<Utc>,
+    ) -> Result<Vec<bool>, StorageError> {
+        let mut tx = self.pool.begin().await.map_err(|e| map(OUTBOX, e))?;
+        let mut done = Vec::with_capacity(rows.len());
+        for r in rows {
+            let finished = finish_query(r.key.business, r.key.message, &r.outcome, at)?
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(|e| map(OUTBOX, e))?
+                .is_some();
+            // A lapsed row's message is left for its status callback.
+            if let (true, Some(m)) = (finished, &r.message) {
+                update_delivery_tx(&mut tx, m).await?;
+            }
+            done.push(finished);
+        }
+        tx.commit().await.map_err(|e| map(OUTBOX, e))?;
+        Ok(done)
     }
 
     async fn settle_unknown(
@@ -185,27 +236,31 @@ impl OutboxStore for PostgresStorage {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn start_send(
+    async fn start_sends(
         &self,
-        business: BusinessId,
-        message: MessageId,
+        rows: &[OutboxKey],
         at: DateTime<Utc>,
-    ) -> Result<(), StorageError> {
-        let done = sqlx::query(
-            "UPDATE outbox SET state = 'sending', updated_at = $3
-             WHERE business_id = $1 AND message_id = $2 AND state = 'claimed'",
+    ) -> Result<Vec<bool>, StorageError> {
+        let businesses: Vec<uuid::Uuid> = rows.iter().map(|k| k.business.as_uuid()).collect();
+        let messages: Vec<uuid::Uuid> = rows.iter().map(|k| k.message.as_uuid()).collect();
+        let marked: Vec<(uuid::Uuid, uuid::Uuid)> = sqlx::query_as(
+            "UPDATE outbox o SET state = 'sending', updated_at = $3
+             FROM unnest($1::uuid[], $2::uuid[]) AS k(business_id, message_id)
+             WHERE o.business_id = k.business_id AND o.message_id = k.message_id
+               AND o.state = 'claimed'
+             RETURNING o.business_id, o.message_id",
         )
-        .bind(business.as_uuid())
-        .bind(message.as_uuid())
+        .bind(&businesses)
+        .bind(&messages)
         .bind(at)
-        .execute(&self.pool)
+        .fetch_all(&self.pool)
         .await
         .map_err(|e| map(OUTBOX, e))?;
-        if done.rows_affected() == 1 {
-            Ok(())
-        } else {
-            Err(self.not_claimed_or_missing(business, message).await)
-        }
+        let marked: std::collections::HashSet<_> = marked.into_iter().collect();
+        Ok(rows
+            .iter()
+            .map(|k| marked.contains(&(k.business.as_uuid(), k.message.as_uuid())))
+            .collect())
     }
 
     async fn expire_claims(&self, now: DateTime<Utc>) -> Result<u64, StorageError> {

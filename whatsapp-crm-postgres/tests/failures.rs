@@ -39,11 +39,13 @@ async fn a_connection_killed_mid_statement_is_retryable_and_the_retry_succeeds()
             .unwrap();
     let mut business = new_business(&storage, "Template").await;
     business.id = BusinessId::new();
+    business.whatsapp_sender = whatsapp_crm_core::testing::unique_sender();
 
     // An open transaction holds the same id, so the storage's insert waits on it...
     let mut blocker = admin.pool().begin().await.unwrap();
-    sqlx::query("INSERT INTO businesses SELECT $1, name, whatsapp_sender, time_zone, currency, created_at FROM businesses LIMIT 1")
+    sqlx::query("INSERT INTO businesses (id, name, whatsapp_sender, time_zone, currency, created_at) SELECT $1, name, $2, time_zone, currency, created_at FROM businesses LIMIT 1")
         .bind(business.id.as_uuid())
+        .bind(business.whatsapp_sender.as_str())
         .execute(&mut *blocker)
         .await
         .unwrap();

@@ -20,7 +20,7 @@ use crate::codec::{
     micros, opt_micros, to_json,
 };
 use crate::error::{Ctx, corrupt, map};
-use crate::listing::Listing;
+use crate::listing::{Listing, by_ids};
 use crate::storage::SqliteStorage;
 
 const CUSTOMER: Ctx = Ctx::new("customer", "business");
@@ -190,6 +190,15 @@ impl CustomerStore for SqliteStorage {
         id: CustomerId,
     ) -> Result<Customer, StorageError> {
         self.read(move |c| load(c, business, id)).await
+    }
+
+    async fn get_customers(
+        &self,
+        business: BusinessId,
+        ids: &[CustomerId],
+    ) -> Result<Vec<Customer>, StorageError> {
+        let ids: Vec<_> = ids.iter().map(|i| i.as_uuid()).collect();
+        self.read(move |c| by_ids(c, CUSTOMER, (SELECT, "c."), business, &ids, customer_row)).await
     }
 
     async fn find_customer_by_phone(

@@ -109,6 +109,8 @@ fn constraint_name(detail: &str) -> &'static str {
         whatsapp_crm_core::ports::TEMPLATE_NAME_TAKEN
     } else if detail.contains("outbox.") {
         whatsapp_crm_core::ports::ALREADY_QUEUED
+    } else if detail.contains("businesses.whatsapp_sender") {
+        whatsapp_crm_core::ports::SENDER_TAKEN
     } else if detail.contains("api_keys.hash") {
         "key already exists"
     } else {

@@ -6,8 +6,12 @@ use rusqlite::{OptionalExtension, Row, params};
 use whatsapp_crm_core::ports::{ApiKeyStore, BusinessStore};
 use whatsapp_crm_core::{ApiKey, ApiKeyHash, ApiKeyId, Business, BusinessId, StorageError};
 
-use crate::codec::{get, get_opt_time, get_parsed, get_time, get_uuid, id_bytes, micros};
+use rusqlite::types::Value;
+use whatsapp_crm_core::PhoneNumber;
+
+use crate::codec::{get, get_opt_time, get_parsed, get_time, get_uuid, id_bytes, micros, to_json};
 use crate::error::{Ctx, corrupt, map};
+use crate::listing::{blob, query_all, query_one};
 use crate::storage::SqliteStorage;
 
 const BUSINESS: Ctx = Ctx::new("business", "business");
@@ -20,6 +24,10 @@ fn business_row(row: &Row<'_>) -> Result<Business, StorageError> {
         whatsapp_sender: get_parsed(row, "whatsapp_sender")?,
         time_zone: get_parsed(row, "time_zone")?,
         currency: get_parsed(row, "currency")?,
+        keywords: get::<Option<String>>(row, "keywords")?
+            .map(|k| serde_json::from_str(&k).map_err(|e| corrupt("keywords", e)))
+            .transpose()?
+            .unwrap_or_default(),
         created_at: get_time(row, "created_at")?,
     })
 }
@@ -43,15 +51,17 @@ impl BusinessStore for SqliteStorage {
         let b = b.clone();
         self.write(move |tx| {
             tx.execute(
-                "INSERT INTO businesses (id, name, whatsapp_sender, time_zone, currency, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO businesses (id, name, whatsapp_sender, time_zone, currency, created_at,
+                   keywords)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 params![
                     id_bytes(b.id.as_uuid()),
                     b.name,
                     b.whatsapp_sender.as_str(),
                     b.time_zone.name(),
                     b.currency.as_str(),
-                    micros(b.created_at)
+                    micros(b.created_at),
+                    to_json(&b.keywords)?
                 ],
             )
             .map_err(|e| map(BUSINESS, e))?;
@@ -62,14 +72,52 @@ impl BusinessStore for SqliteStorage {
 
     async fn get_business(&self, id: BusinessId) -> Result<Business, StorageError> {
         self.read(move |c| {
-            let mut stmt = c
-                .prepare_cached("SELECT * FROM businesses WHERE id = ?1")
+            query_one(
+                c,
+                BUSINESS,
+                "SELECT * FROM businesses WHERE id = ?1",
+                vec![blob(id.as_uuid())],
+                business_row,
+            )
+        })
+        .await
+    }
+
+    async fn find_business_by_sender(
+        &self,
+        sender: &PhoneNumber,
+    ) -> Result<Option<Business>, StorageError> {
+        let sender = sender.to_string();
+        self.read(move |c| {
+            Ok(query_all(
+                c,
+                BUSINESS,
+                "SELECT * FROM businesses WHERE whatsapp_sender = ?1",
+                vec![Value::Text(sender)],
+                business_row,
+            )?
+            .pop())
+        })
+        .await
+    }
+
+    async fn update_business(&self, b: &Business) -> Result<(), StorageError> {
+        let b = b.clone();
+        self.write(move |tx| {
+            let n = tx
+                .execute(
+                    "UPDATE businesses SET name = ?2, time_zone = ?3, currency = ?4, keywords = ?5
+                     WHERE id = ?1",
+                    params![
+                        id_bytes(b.id.as_uuid()),
+                        b.name,
+                        b.time_zone.name(),
+                        b.currency.as_str(),
+                        to_json(&b.keywords)?
+                    ],
+                )
                 .map_err(|e| map(BUSINESS, e))?;
-            let mut rows = stmt.query([id_bytes(id.as_uuid())]).map_err(|e| map(BUSINESS, e))?;
-            match rows.next().map_err(|e| map(BUSINESS, e))? {
-                Some(row) => business_row(row),
-                None => Err(StorageError::not_found("business")),
-            }
+            if n == 1 { Ok(()) } else { Err(StorageError::not_found("business")) }
         })
         .await
     }

@@ -37,6 +37,7 @@ mod orders;
 mod outbox;
 mod segment;
 mod segments;
+mod senders;
 mod storage;
 mod templates;
 

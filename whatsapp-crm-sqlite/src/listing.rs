@@ -43,6 +43,27 @@ pub(crate) fn query_one<T>(
     query_all(c, ctx, sql, args, decode)?.pop().ok_or(StorageError::not_found(ctx.entity))
 }
 
+/// Reads the rows `select` gives in the business whose ids are among `ids`;
+/// `prefix` is the table alias with its dot, or empty.
+pub(crate) fn by_ids<T>(
+    c: &Connection,
+    ctx: Ctx,
+    (select, prefix): (&str, &str),
+    business: BusinessId,
+    ids: &[uuid::Uuid],
+    decode: fn(&Row<'_>) -> Result<T, StorageError>,
+) -> Result<Vec<T>, StorageError> {
+    let mut out = Vec::with_capacity(ids.len());
+    // Chunks of one size keep the statement cache warm.
+    for chunk in ids.chunks(64) {
+        let marks = vec!["?"; chunk.len()].join(", ");
+        let sql = format!("{select} WHERE {prefix}business_id = ? AND {prefix}id IN ({marks})");
+        let args = std::iter::once(blob(business.as_uuid())).chain(chunk.iter().map(|i| blob(*i)));
+        out.extend(query_all(c, ctx, &sql, args.collect(), decode)?);
+    }
+    Ok(out)
+}
+
 /// `{select} WHERE {prefix}business_id = ? {filters} ORDER BY {prefix}id LIMIT n+1`,
 /// every value bound.
 pub(crate) struct Listing {

@@ -17,7 +17,7 @@ use crate::codec::{
     opt_micros, to_json,
 };
 use crate::error::{Ctx, map};
-use crate::listing::{Listing, blob, query_all, query_one};
+use crate::listing::{Listing, blob, by_ids, query_all, query_one};
 use crate::storage::SqliteStorage;
 
 const CONVERSATION: Ctx = Ctx::new("conversation", "customer");
@@ -124,6 +124,25 @@ impl ConversationStore for SqliteStorage {
         .await
     }
 
+    async fn get_conversations(
+        &self,
+        business: BusinessId,
+        ids: &[ConversationId],
+    ) -> Result<Vec<Conversation>, StorageError> {
+        let ids: Vec<_> = ids.iter().map(|i| i.as_uuid()).collect();
+        self.read(move |c| {
+            by_ids(
+                c,
+                CONVERSATION,
+                ("SELECT * FROM conversations", ""),
+                business,
+                &ids,
+                conversation_row,
+            )
+        })
+        .await
+    }
+
     async fn update_conversation(&self, conversation: &Conversation) -> Result<(), StorageError> {
         let c = conversation.clone();
         self.write(move |tx| {
@@ -191,30 +210,17 @@ impl ConversationStore for SqliteStorage {
 impl MessageStore for SqliteStorage {
     async fn insert_message(&self, message: &Message) -> Result<(), StorageError> {
         let m = message.clone();
-        self.write(move |tx| {
-            let mut args = vec![
-                blob(m.business_id.as_uuid()),
-                blob(m.id.as_uuid()),
-                blob(m.conversation_id.as_uuid()),
-                blob(m.customer_id.as_uuid()),
-                Value::Text(enum_to_text(&m.direction)?),
-                Value::Text(enum_to_text(&m.kind())?),
-                Value::Text(to_json(&m.content)?),
-                Value::Integer(micros(m.created_at)),
-            ];
-            args.extend(delivery(&m)?);
-            tx.execute(
-                "INSERT INTO messages (business_id, id, conversation_id, customer_id, direction, kind,
-                   content, created_at, status, provider_id, error_code, queued_at, sent_at, delivered_at,
-                   read_at, failed_at, received_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
-                params_from_iter(args),
-            )
-            .map_err(|e| map(MESSAGE, e))?;
-            if m.direction == Direction::Inbound {
-                crate::orders::record_inbound(tx, &m)?;
-            }
-            Ok(())
+        self.write(move |tx| insert_message_tx(tx, &m)).await
+    }
+
+    async fn get_messages(
+        &self,
+        business: BusinessId,
+        ids: &[MessageId],
+    ) -> Result<Vec<Message>, StorageError> {
+        let ids: Vec<_> = ids.iter().map(|i| i.as_uuid()).collect();
+        self.read(move |c| {
+            by_ids(c, MESSAGE, ("SELECT * FROM messages", ""), business, &ids, message_row)
         })
         .await
     }
@@ -257,21 +263,7 @@ impl MessageStore for SqliteStorage {
 
     async fn update_message(&self, message: &Message) -> Result<(), StorageError> {
         let m = message.clone();
-        self.write(move |tx| {
-            let mut args = vec![blob(m.business_id.as_uuid()), blob(m.id.as_uuid())];
-            args.extend(delivery(&m)?);
-            let changed = tx
-                .execute(
-                    "UPDATE messages SET status = ?3, provider_id = ?4, error_code = ?5,
-                       queued_at = ?6, sent_at = ?7, delivered_at = ?8, read_at = ?9,
-                       failed_at = ?10, received_at = ?11
-                     WHERE business_id = ?1 AND id = ?2",
-                    params_from_iter(args),
-                )
-                .map_err(|e| map(MESSAGE, e))?;
-            if changed == 0 { Err(StorageError::not_found("message")) } else { Ok(()) }
-        })
-        .await
+        self.write(move |tx| update_delivery_tx(tx, &m)).await
     }
 
     async fn list_messages(
@@ -285,4 +277,55 @@ impl MessageStore for SqliteStorage {
         l.after(query.after.map(|a| a.as_uuid()));
         l.page(self, MESSAGE, clamp_limit(query.limit), message_row, |m| m.id.to_string()).await
     }
+}
+
+/// Stores a message inside a write transaction.
+pub(crate) fn insert_message_tx(
+    tx: &rusqlite::Transaction<'_>,
+    m: &Message,
+) -> Result<(), StorageError> {
+    let mut args = vec![
+        blob(m.business_id.as_uuid()),
+        blob(m.id.as_uuid()),
+        blob(m.conversation_id.as_uuid()),
+        blob(m.customer_id.as_uuid()),
+        Value::Text(enum_to_text(&m.direction)?),
+        Value::Text(enum_to_text(&m.kind())?),
+        Value::Text(to_json(&m.content)?),
+        Value::Integer(micros(m.created_at)),
+    ];
+    args.extend(delivery(m)?);
+    let mut stmt = tx
+        .prepare_cached(
+            "INSERT INTO messages (business_id, id, conversation_id, customer_id, direction, kind,
+               content, created_at, status, provider_id, error_code, queued_at, sent_at, delivered_at,
+               read_at, failed_at, received_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+        )
+        .map_err(|e| map(MESSAGE, e))?;
+    stmt.execute(params_from_iter(args)).map_err(|e| map(MESSAGE, e))?;
+    if m.direction == Direction::Inbound {
+        crate::orders::record_inbound(tx, m)?;
+    }
+    Ok(())
+}
+
+/// Writes a message's status, provider id, error code and times inside a
+/// write transaction.
+pub(crate) fn update_delivery_tx(
+    tx: &rusqlite::Transaction<'_>,
+    m: &Message,
+) -> Result<(), StorageError> {
+    let mut args = vec![blob(m.business_id.as_uuid()), blob(m.id.as_uuid())];
+    args.extend(delivery(m)?);
+    let mut stmt = tx
+        .prepare_cached(
+            "UPDATE messages SET status = ?3, provider_id = ?4, error_code = ?5,
+               queued_at = ?6, sent_at = ?7, delivered_at = ?8, read_at = ?9,
+               failed_at = ?10, received_at = ?11
+             WHERE business_id = ?1 AND id = ?2",
+        )
+        .map_err(|e| map(MESSAGE, e))?;
+    let changed = stmt.execute(params_from_iter(args)).map_err(|e| map(MESSAGE, e))?;
+    if changed == 0 { Err(StorageError::not_found("message")) } else { Ok(()) }
 }

@@ -4,10 +4,13 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::Row;
+use rusqlite::Transaction;
 use rusqlite::types::Value;
-use whatsapp_crm_core::ports::{NOT_CLAIMED, OutboxOutcome, OutboxStore, enum_to_text};
+use whatsapp_crm_core::ports::{
+    NOT_CLAIMED, OutboxFinish, OutboxKey, OutboxOutcome, OutboxStore, enum_to_text,
+};
 use whatsapp_crm_core::{
-    BusinessId, MessageId, OutboxItem, OutboxState, PhoneNumber, StorageError,
+    BusinessId, Message, MessageId, OutboxItem, OutboxState, PhoneNumber, StorageError,
 };
 
 use crate::codec::{
@@ -15,6 +18,7 @@ use crate::codec::{
 };
 use crate::error::{Ctx, map};
 use crate::listing::{blob, query_all, query_one};
+use crate::messaging::{insert_message_tx, update_delivery_tx};
 use crate::storage::SqliteStorage;
 
 const OUTBOX: Ctx = Ctx::new("outbox item", "message");
@@ -69,37 +73,75 @@ fn not_claimed_or_missing(tx: &rusqlite::Connection, key: Vec<Value>) -> Storage
     }
 }
 
+fn insert_item(tx: &Transaction<'_>, o: &OutboxItem) -> Result<(), StorageError> {
+    let mut stmt = tx
+        .prepare_cached(
+            "INSERT INTO outbox (business_id, message_id, sender, recipient, run_at, attempts,
+               state, claimed_until, last_error, error_code, created_at, updated_at, category)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+        )
+        .map_err(|e| map(OUTBOX, e))?;
+    stmt.execute(rusqlite::params_from_iter([
+        blob(o.business_id.as_uuid()),
+        blob(o.message_id.as_uuid()),
+        Value::Text(o.sender.to_string()),
+        Value::Text(o.recipient.to_string()),
+        Value::Integer(micros(o.run_at)),
+        Value::Integer(i64::from(o.attempts)),
+        Value::Text(enum_to_text(&o.state)?),
+        o.claimed_until.map_or(Value::Null, |t| Value::Integer(micros(t))),
+        text(o.last_error.as_deref()),
+        code(o.error_code),
+        Value::Integer(micros(o.created_at)),
+        Value::Integer(micros(o.updated_at)),
+        o.category.map(|c| enum_to_text(&c)).transpose()?.map_or(Value::Null, Value::Text),
+    ]))
+    .map_err(|e| map(OUTBOX, e))?;
+    Ok(())
+}
+
+/// The statement that ends a claimed or sending row with an outcome; it
+/// changes nothing when the row is no longer claimed.
+const FINISH: &str = "UPDATE outbox SET state = ?3, run_at = coalesce(?4, run_at),
+       last_error = coalesce(?5, last_error),
+       error_code = CASE WHEN ?9 = 1 THEN ?6 ELSE error_code END,
+       claimed_until = NULL, updated_at = ?7, attempts = max(attempts - ?8, 0)
+     WHERE business_id = ?1 AND message_id = ?2 AND state IN ('claimed', 'sending')";
+
+fn finish_args(
+    business: BusinessId,
+    message: MessageId,
+    outcome: &OutboxOutcome,
+    at: DateTime<Utc>,
+) -> Result<Vec<Value>, StorageError> {
+    let [state, run_at, error, c, sets_code, give_back] = outcome_values(outcome)?;
+    Ok(vec![
+        blob(business.as_uuid()),
+        blob(message.as_uuid()),
+        state,
+        run_at,
+        error,
+        c,
+        Value::Integer(micros(at)),
+        give_back,
+        sets_code,
+    ])
+}
+
 #[async_trait]
 impl OutboxStore for SqliteStorage {
     async fn enqueue(&self, items: &[OutboxItem]) -> Result<(), StorageError> {
         let items = items.to_vec();
+        self.write(move |tx| items.iter().try_for_each(|o| insert_item(tx, o))).await
+    }
+
+    async fn queue_messages(&self, rows: &[(Message, OutboxItem)]) -> Result<(), StorageError> {
+        let rows = rows.to_vec();
         self.write(move |tx| {
-            let mut stmt = tx
-                .prepare_cached(
-                    "INSERT INTO outbox (business_id, message_id, sender, recipient, run_at, attempts,
-                       state, claimed_until, last_error, error_code, created_at, updated_at, category)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-                )
-                .map_err(|e| map(OUTBOX, e))?;
-            for o in &items {
-                stmt.execute(rusqlite::params_from_iter([
-                    blob(o.business_id.as_uuid()),
-                    blob(o.message_id.as_uuid()),
-                    Value::Text(o.sender.to_string()),
-                    Value::Text(o.recipient.to_string()),
-                    Value::Integer(micros(o.run_at)),
-                    Value::Integer(i64::from(o.attempts)),
-                    Value::Text(enum_to_text(&o.state)?),
-                    o.claimed_until.map_or(Value::Null, |t| Value::Integer(micros(t))),
-                    text(o.last_error.as_deref()),
-                    code(o.error_code),
-                    Value::Integer(micros(o.created_at)),
-                    Value::Integer(micros(o.updated_at)),
-                    o.category.map(|c| enum_to_text(&c)).transpose()?.map_or(Value::Null, Value::Text),
-                ]))
-                .map_err(|e| map(OUTBOX, e))?;
-            }
-            Ok(())
+            rows.iter().try_for_each(|(m, o)| {
+                insert_message_tx(tx, m)?;
+                insert_item(tx, o)
+            })
         })
         .await
     }
@@ -159,33 +201,41 @@ impl OutboxStore for SqliteStorage {
         outcome: &OutboxOutcome,
         at: DateTime<Utc>,
     ) -> Result<OutboxItem, StorageError> {
-        let [state, run_at, error, c, sets_code, give_back] = outcome_values(outcome)?;
+        let args = finish_args(business, message, outcome, at)?;
         self.write(move |tx| {
-            let key = vec![blob(business.as_uuid()), blob(message.as_uuid())];
-            let mut args = key.clone();
-            args.extend([
-                state,
-                run_at,
-                error,
-                c,
-                Value::Integer(micros(at)),
-                give_back,
-                sets_code,
-            ]);
-            let updated = query_all(
-                tx,
-                OUTBOX,
-                "UPDATE outbox SET state = ?3, run_at = coalesce(?4, run_at),
-                   last_error = coalesce(?5, last_error),
-                   error_code = CASE WHEN ?9 = 1 THEN ?6 ELSE error_code END,
-                   claimed_until = NULL, updated_at = ?7, attempts = max(attempts - ?8, 0)
-                 WHERE business_id = ?1 AND message_id = ?2 AND state IN ('claimed', 'sending')
-                 RETURNING *",
-                args,
-                outbox_row,
-            )?
-            .pop();
+            let key = args[..2].to_vec();
+            let sql = format!("{FINISH} RETURNING *");
+            let updated = query_all(tx, OUTBOX, &sql, args, outbox_row)?.pop();
             updated.ok_or_else(|| not_claimed_or_missing(tx, key))
+        })
+        .await
+    }
+
+    async fn finish_many(
+        &self,
+        rows: &[OutboxFinish],
+        at: DateTime<Utc>,
+    ) -> Result<Vec<bool>, StorageError> {
+        let rows: Vec<(Vec<Value>, Option<Message>)> = rows
+            .iter()
+            .map(|r| {
+                Ok((finish_args(r.key.business, r.key.message, &r.outcome, at)?, r.message.clone()))
+            })
+            .collect::<Result<_, StorageError>>()?;
+        self.write(move |tx| {
+            let mut stmt = tx.prepare_cached(FINISH).map_err(|e| map(OUTBOX, e))?;
+            let mut done = Vec::with_capacity(rows.len());
+            for (args, message) in rows {
+                let finished =
+                    stmt.execute(rusqlite::params_from_iter(args)).map_err(|e| map(OUTBOX, e))?
+                        == 1;
+                // A lapsed row's message is left for its status callback.
+                if let (true, Some(m)) = (finished, &message) {
+                    update_delivery_tx(tx, m)?;
+                }
+                done.push(finished);
+            }
+            Ok(done)
         })
         .await
     }
@@ -216,45 +266,58 @@ impl OutboxStore for SqliteStorage {
         .await
     }
 
-    async fn start_send(
+    async fn start_sends(
         &self,
-        business: BusinessId,
-        message: MessageId,
+        rows: &[OutboxKey],
         at: DateTime<Utc>,
-    ) -> Result<(), StorageError> {
+    ) -> Result<Vec<bool>, StorageError> {
+        let rows = rows.to_vec();
         self.write(move |tx| {
-            let key = [blob(business.as_uuid()), blob(message.as_uuid())];
-            let changed = tx
-                .execute(
+            let mut stmt = tx
+                .prepare_cached(
                     "UPDATE outbox SET state = 'sending', updated_at = ?3
                      WHERE business_id = ?1 AND message_id = ?2 AND state = 'claimed'",
-                    rusqlite::params_from_iter(
-                        key.iter().cloned().chain([Value::Integer(micros(at))]),
-                    ),
                 )
                 .map_err(|e| map(OUTBOX, e))?;
-            if changed == 1 { Ok(()) } else { Err(not_claimed_or_missing(tx, key.to_vec())) }
+            rows.iter()
+                .map(|k| {
+                    stmt.execute(rusqlite::params_from_iter([
+                        blob(k.business.as_uuid()),
+                        blob(k.message.as_uuid()),
+                        Value::Integer(micros(at)),
+                    ]))
+                    .map(|n| n == 1)
+                    .map_err(|e| map(OUTBOX, e))
+                })
+                .collect()
         })
         .await
     }
 
     async fn expire_claims(&self, now: DateTime<Utc>) -> Result<u64, StorageError> {
         self.write(move |tx| {
-            tx.execute(
-                "UPDATE outbox SET state = 'pending', attempts = max(attempts - 1, 0),
-                   claimed_until = NULL, updated_at = ?1
-                 WHERE state = 'claimed' AND claimed_until < ?1",
-                [micros(now)],
-            )
-            .map_err(|e| map(OUTBOX, e))?;
-            let n = tx
-                .execute(
-                    "UPDATE outbox SET state = 'unknown', claimed_until = NULL, updated_at = ?1
-                     WHERE state = 'sending' AND claimed_until < ?1",
-                    [micros(now)],
+            // One statement over exactly the rows the partial index holds.
+            let mut stmt = tx
+                .prepare_cached(
+                    "UPDATE outbox SET
+                       state = CASE state WHEN 'claimed' THEN 'pending' ELSE 'unknown' END,
+                       attempts = CASE state WHEN 'claimed' THEN max(attempts - 1, 0)
+                                  ELSE attempts END,
+                       claimed_until = NULL, updated_at = ?1
+                     WHERE state IN ('claimed', 'sending') AND claimed_until < ?1
+                     RETURNING state",
                 )
                 .map_err(|e| map(OUTBOX, e))?;
-            Ok(n as u64)
+            let states = stmt
+                .query_map([micros(now)], |r| r.get::<_, String>(0))
+                .map_err(|e| map(OUTBOX, e))?;
+            let mut unknown = 0;
+            for s in states {
+                if s.map_err(|e| map(OUTBOX, e))? == "unknown" {
+                    unknown += 1;
+                }
+            }
+            Ok(unknown)
         })
         .await
     }

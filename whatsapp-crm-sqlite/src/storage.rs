@@ -24,6 +24,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0004_orders.sql"),
     include_str!("../migrations/0005_segments.sql"),
     include_str!("../migrations/0006_outbox.sql"),
+    include_str!("../migrations/0007_senders.sql"),
 ];
 
 /// The schema version this build writes.

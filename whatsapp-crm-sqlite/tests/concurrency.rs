@@ -92,3 +92,42 @@ async fn futures_all<T>(handles: Vec<tokio::task::JoinHandle<T>>) -> Vec<T> {
     }
     out
 }
+
+/// Two handles on one file stand for two server processes: the sender's
+/// budget is spent once between them, because the ledger lives in the file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_handles_on_one_file_share_the_senders_budget() {
+    use whatsapp_crm_core::policy::{RateLimits, SendSlot};
+    use whatsapp_crm_core::testing::phone;
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shared.db");
+    let first = SqliteStorage::open(&path).await.unwrap();
+    first.migrate().await.unwrap();
+    let second = SqliteStorage::open(&path).await.unwrap();
+    let handles: [Arc<dyn Storage>; 2] = [Arc::new(first), Arc::new(second)];
+    let sender = phone("+254700000099");
+    let limits =
+        RateLimits { messages_per_second: Some(20), burst: 1, pair_interval_ms: None, tier: None };
+    let mut admitted = 0;
+    // Ten simulated seconds, both "processes" asking for 4 every 50 ms.
+    for step in 0..200_i64 {
+        let now = at(0) + chrono::Duration::milliseconds(step * 50);
+        let asks = handles.iter().enumerate().map(|(h, s)| {
+            let s = Arc::clone(s);
+            let slots: Vec<SendSlot> = (0..4)
+                .map(|k| SendSlot {
+                    to: phone(&format!("+2547150{:05}", step * 8 + h as i64 * 4 + k)),
+                    business_initiated: false,
+                })
+                .collect();
+            let sender = sender.clone();
+            tokio::spawn(async move { s.admit_sends(&sender, &limits, &slots, now).await })
+        });
+        for done in futures_all(asks.collect()).await {
+            admitted += done.unwrap().iter().filter(|v| v.is_ok()).count() as i64;
+        }
+        assert!(admitted <= 1 + step, "{admitted} admitted by step {step}");
+    }
+    assert_eq!(admitted, 200, "20 a second for ten seconds, between both handles");
+}

@@ -47,7 +47,7 @@ pub async fn business(crm: &Crm, name: &str) -> (BusinessId, String) {
         .businesses()
         .create(NewBusiness {
             name: name.into(),
-            whatsapp_sender: "+254700000001".into(),
+            whatsapp_sender: whatsapp_crm_core::testing::unique_sender().to_string(),
             time_zone: "Africa/Nairobi".into(),
             currency: "KES".into(),
         })

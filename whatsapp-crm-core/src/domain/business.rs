@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::validation::clean_text;
 use super::{BusinessId, Currency, PhoneNumber, TimeZone, ValidationError};
+use crate::policy::KeywordConfig;
 
 /// Longest business name accepted.
 pub const BUSINESS_NAME_MAX_CHARS: usize = 120;
@@ -23,6 +24,9 @@ pub struct Business {
     pub time_zone: TimeZone,
     /// Default currency of prices and orders.
     pub currency: Currency,
+    /// Consent keywords and the replies that confirm them.
+    #[serde(default)]
+    pub keywords: KeywordConfig,
     /// When the business was created.
     pub created_at: DateTime<Utc>,
 }
@@ -58,6 +62,7 @@ impl NewBusiness {
                     whatsapp_sender,
                     time_zone,
                     currency,
+                    keywords: KeywordConfig::default(),
                     created_at: now,
                 })
             }

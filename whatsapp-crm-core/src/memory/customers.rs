@@ -46,6 +46,16 @@ impl CustomerStore for InMemoryStorage {
             .ok_or(StorageError::not_found(ENTITY))
     }
 
+    async fn get_customers(
+        &self,
+        business: BusinessId,
+        ids: &[CustomerId],
+    ) -> Result<Vec<Customer>, StorageError> {
+        let inner = self.read();
+        let Some(t) = inner.tenant(business) else { return Ok(Vec::new()) };
+        Ok(ids.iter().filter_map(|id| t.customers.get(id).cloned()).collect())
+    }
+
     async fn find_customer_by_phone(
         &self,
         business: BusinessId,

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use super::{InMemoryStorage, page_after};
+use super::{InMemoryStorage, Tenant, page_after};
 use chrono::Duration;
 
 use crate::domain::{
@@ -42,6 +42,16 @@ impl ConversationStore for InMemoryStorage {
             .and_then(|t| t.conversations.get(&id))
             .cloned()
             .ok_or(StorageError::not_found(CONVERSATION))
+    }
+
+    async fn get_conversations(
+        &self,
+        business: BusinessId,
+        ids: &[ConversationId],
+    ) -> Result<Vec<Conversation>, StorageError> {
+        let inner = self.read();
+        let Some(t) = inner.tenant(business) else { return Ok(Vec::new()) };
+        Ok(ids.iter().filter_map(|id| t.conversations.get(id).cloned()).collect())
     }
 
     async fn update_conversation(&self, conversation: &Conversation) -> Result<(), StorageError> {
@@ -136,6 +146,16 @@ impl MessageStore for InMemoryStorage {
         Ok(())
     }
 
+    async fn get_messages(
+        &self,
+        business: BusinessId,
+        ids: &[MessageId],
+    ) -> Result<Vec<Message>, StorageError> {
+        let inner = self.read();
+        let Some(t) = inner.tenant(business) else { return Ok(Vec::new()) };
+        Ok(ids.iter().filter_map(|id| t.messages.get(id).cloned()).collect())
+    }
+
     async fn get_message(
         &self,
         business: BusinessId,
@@ -163,28 +183,8 @@ impl MessageStore for InMemoryStorage {
     async fn update_message(&self, message: &Message) -> Result<(), StorageError> {
         let mut inner = self.write();
         let tenant = inner.tenant_mut(message.business_id, MESSAGE)?;
-        let old_provider = tenant
-            .messages
-            .get(&message.id)
-            .map(|m| m.provider_id.clone())
-            .ok_or(StorageError::not_found(MESSAGE))?;
-        if old_provider != message.provider_id {
-            if let Some(p) = &message.provider_id {
-                if tenant.provider_ids.contains_key(p) {
-                    return Err(StorageError::conflict(MESSAGE, PROVIDER_ID_TAKEN));
-                }
-                tenant.provider_ids.insert(p.clone(), message.id);
-            }
-            if let Some(old) = old_provider {
-                tenant.provider_ids.remove(&old);
-            }
-        }
-        if let Some(stored) = tenant.messages.get_mut(&message.id) {
-            stored.status = message.status;
-            stored.provider_id = message.provider_id.clone();
-            stored.error_code = message.error_code;
-            stored.times = message.times;
-        }
+        check_delivery(tenant, message)?;
+        write_delivery(tenant, message);
         Ok(())
     }
 
@@ -206,4 +206,35 @@ impl MessageStore for InMemoryStorage {
             .collect();
         Ok(Page::from_overfetch(rows, limit, |m| m.id.to_string()))
     }
+}
+
+/// Whether `message`'s delivery can be written: it is stored, and a new
+/// provider id is not another message's.
+pub(super) fn check_delivery(tenant: &Tenant, message: &Message) -> Result<(), StorageError> {
+    let stored = tenant.messages.get(&message.id).ok_or(StorageError::not_found(MESSAGE))?;
+    match &message.provider_id {
+        Some(p)
+            if stored.provider_id.as_ref() != Some(p) && tenant.provider_ids.contains_key(p) =>
+        {
+            Err(StorageError::conflict(MESSAGE, PROVIDER_ID_TAKEN))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Writes a checked message's status, provider id, error code and times.
+pub(super) fn write_delivery(tenant: &mut Tenant, message: &Message) {
+    let Some(stored) = tenant.messages.get_mut(&message.id) else { return };
+    if stored.provider_id != message.provider_id {
+        if let Some(old) = stored.provider_id.take() {
+            tenant.provider_ids.remove(&old);
+        }
+        if let Some(p) = &message.provider_id {
+            tenant.provider_ids.insert(p.clone(), message.id);
+        }
+    }
+    stored.status = message.status;
+    stored.provider_id = message.provider_id.clone();
+    stored.error_code = message.error_code;
+    stored.times = message.times;
 }

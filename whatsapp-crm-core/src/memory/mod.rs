@@ -9,7 +9,7 @@ mod outbox;
 mod segments;
 mod templates;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use async_trait::async_trait;
@@ -20,7 +20,8 @@ use crate::domain::{
     CustomerId, Message, MessageId, MessageTemplate, Order, OrderId, OutboxItem, PhoneNumber,
     Segment, SegmentId, TemplateId, TemplateVersion,
 };
-use crate::ports::{ApiKeyStore, BusinessStore, StorageError};
+use crate::policy::SenderLedger;
+use crate::ports::{ApiKeyStore, BusinessStore, SENDER_TAKEN, StorageError};
 
 /// Storage held in process memory; cheap to create, gone when dropped.
 ///
@@ -43,6 +44,13 @@ pub struct InMemoryStorage {
 struct Inner {
     tenants: HashMap<BusinessId, Tenant>,
     api_keys: HashMap<ApiKeyHash, ApiKey>,
+    senders: HashMap<PhoneNumber, BusinessId>,
+    /// Pending outbox rows by due time, so a claim reads only what is due.
+    due: BTreeSet<(DateTime<Utc>, MessageId, BusinessId)>,
+    /// Claims by lapse time, so the sweep reads only lapsed ones. Entries of
+    /// rows finished since are skipped when their time comes.
+    claims: BTreeSet<(DateTime<Utc>, MessageId, BusinessId)>,
+    ledgers: HashMap<PhoneNumber, SenderLedger>,
 }
 
 /// One business's rows. Keeping them apart makes cross-tenant reads impossible
@@ -100,6 +108,10 @@ impl BusinessStore for InMemoryStorage {
         if inner.tenants.contains_key(&business.id) {
             return Err(StorageError::conflict("business", "id already exists"));
         }
+        if inner.senders.contains_key(&business.whatsapp_sender) {
+            return Err(StorageError::conflict("business", SENDER_TAKEN));
+        }
+        inner.senders.insert(business.whatsapp_sender.clone(), business.id);
         inner.tenants.insert(
             business.id,
             Tenant {
@@ -124,6 +136,25 @@ impl BusinessStore for InMemoryStorage {
             .tenant(id)
             .map(|t| t.business.clone())
             .ok_or(StorageError::not_found("business"))
+    }
+
+    async fn find_business_by_sender(
+        &self,
+        sender: &PhoneNumber,
+    ) -> Result<Option<Business>, StorageError> {
+        let inner = self.read();
+        Ok(inner.senders.get(sender).and_then(|id| inner.tenant(*id)).map(|t| t.business.clone()))
+    }
+
+    async fn update_business(&self, business: &Business) -> Result<(), StorageError> {
+        let mut inner = self.write();
+        let stored = &mut inner.tenant_mut(business.id, "business")?.business;
+        *stored = Business {
+            whatsapp_sender: stored.whatsapp_sender.clone(),
+            created_at: stored.created_at,
+            ..business.clone()
+        };
+        Ok(())
     }
 }
 

@@ -3,11 +3,18 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::InMemoryStorage;
+use super::messaging::{check_delivery, write_delivery};
+use super::{InMemoryStorage, Inner};
+use std::collections::HashSet;
+
 use crate::domain::{
-    BusinessId, MessageId, OutboxItem, OutboxState, PhoneNumber, TemplateCategory,
+    BusinessId, Message, MessageId, OutboxItem, OutboxState, PhoneNumber, TemplateCategory,
 };
-use crate::ports::{ALREADY_QUEUED, NOT_CLAIMED, OutboxOutcome, OutboxStore, StorageError};
+use crate::policy::{Penalty, RateLimits, SendSlot, Throttle};
+use crate::ports::{
+    ALREADY_QUEUED, NOT_CLAIMED, OutboxFinish, OutboxKey, OutboxOutcome, OutboxStore,
+    PROVIDER_ID_TAKEN, SenderLimitStore, StorageError,
+};
 
 const ENTITY: &str = "outbox item";
 
@@ -50,10 +57,52 @@ impl OutboxStore for InMemoryStorage {
             }
         }
         for item in items {
+            if item.state == OutboxState::Pending {
+                inner.due.insert((item.run_at, item.message_id, item.business_id));
+            }
             inner
                 .tenant_mut(item.business_id, ENTITY)?
                 .outbox
                 .insert(item.message_id, item.clone());
+        }
+        Ok(())
+    }
+
+    async fn queue_messages(&self, rows: &[(Message, OutboxItem)]) -> Result<(), StorageError> {
+        let mut inner = self.write();
+        // Check everything first, so a refused batch changes nothing.
+        let mut ids = HashSet::new();
+        let mut providers = HashSet::new();
+        for (m, item) in rows {
+            let tenant =
+                inner.tenant(m.business_id).ok_or(StorageError::not_found("conversation"))?;
+            tenant
+                .conversations
+                .get(&m.conversation_id)
+                .filter(|c| c.customer_id == m.customer_id)
+                .ok_or(StorageError::not_found("conversation"))?;
+            if item.business_id != m.business_id || item.message_id != m.id {
+                return Err(StorageError::not_found("message"));
+            }
+            if tenant.messages.contains_key(&m.id) || !ids.insert((m.business_id, m.id)) {
+                return Err(StorageError::conflict("message", "id already exists"));
+            }
+            if let Some(p) = &m.provider_id
+                && (tenant.provider_ids.contains_key(p) || !providers.insert((m.business_id, p)))
+            {
+                return Err(StorageError::conflict("message", PROVIDER_ID_TAKEN));
+            }
+        }
+        for (m, item) in rows {
+            let tenant = inner.tenant_mut(m.business_id, ENTITY)?;
+            if let Some(p) = &m.provider_id {
+                tenant.provider_ids.insert(p.clone(), m.id);
+            }
+            tenant.messages.insert(m.id, m.clone());
+            tenant.outbox.insert(item.message_id, item.clone());
+            if item.state == OutboxState::Pending {
+                inner.due.insert((item.run_at, item.message_id, item.business_id));
+            }
         }
         Ok(())
     }
@@ -77,25 +126,25 @@ impl OutboxStore for InMemoryStorage {
         claimed_until: DateTime<Utc>,
     ) -> Result<Vec<OutboxItem>, StorageError> {
         let mut inner = self.write();
-        let mut due: Vec<(DateTime<Utc>, MessageId, BusinessId)> = inner
-            .tenants
-            .values()
-            .flat_map(|t| t.outbox.values())
-            .filter(|o| o.state == OutboxState::Pending && o.run_at <= now)
-            .map(|o| (o.run_at, o.message_id, o.business_id))
-            .collect();
-        due.sort_unstable();
-        due.truncate(limit as usize);
-        let mut out = Vec::with_capacity(due.len());
-        for (_, id, business) in due {
-            if let Some(item) = inner.tenants.get_mut(&business).and_then(|t| t.outbox.get_mut(&id))
-            {
-                item.state = OutboxState::Claimed;
-                item.attempts += 1;
-                item.claimed_until = Some(claimed_until);
-                item.updated_at = now;
-                out.push(item.clone());
-            }
+        let Inner { tenants, due, claims, .. } = &mut *inner;
+        let mut out = Vec::new();
+        while out.len() < limit as usize {
+            let Some(&(run_at, id, business)) = due.first().filter(|d| d.0 <= now) else { break };
+            due.pop_first();
+            // Entries of rows deleted with their customer are skipped.
+            let Some(item) = tenants
+                .get_mut(&business)
+                .and_then(|t| t.outbox.get_mut(&id))
+                .filter(|o| o.state == OutboxState::Pending && o.run_at == run_at)
+            else {
+                continue;
+            };
+            item.state = OutboxState::Claimed;
+            item.attempts += 1;
+            item.claimed_until = Some(claimed_until);
+            item.updated_at = now;
+            claims.insert((claimed_until, id, business));
+            out.push(item.clone());
         }
         Ok(out)
     }
@@ -117,7 +166,11 @@ impl OutboxStore for InMemoryStorage {
             return Err(StorageError::conflict(ENTITY, NOT_CLAIMED));
         }
         finish_item(item, outcome, at);
-        Ok(item.clone())
+        let item = item.clone();
+        if item.state == OutboxState::Pending {
+            inner.due.insert((item.run_at, item.message_id, item.business_id));
+        }
+        Ok(item)
     }
 
     async fn settle_unknown(
@@ -141,37 +194,91 @@ impl OutboxStore for InMemoryStorage {
         Ok(true)
     }
 
-    async fn start_send(
+    async fn start_sends(
         &self,
-        business: BusinessId,
-        message: MessageId,
+        rows: &[OutboxKey],
         at: DateTime<Utc>,
-    ) -> Result<(), StorageError> {
+    ) -> Result<Vec<bool>, StorageError> {
         let mut inner = self.write();
-        let item = inner
-            .tenant_mut(business, ENTITY)?
-            .outbox
-            .get_mut(&message)
-            .ok_or(StorageError::not_found(ENTITY))?;
-        if item.state != OutboxState::Claimed {
-            return Err(StorageError::conflict(ENTITY, NOT_CLAIMED));
+        Ok(rows
+            .iter()
+            .map(|k| {
+                let item = inner
+                    .tenants
+                    .get_mut(&k.business)
+                    .and_then(|t| t.outbox.get_mut(&k.message))
+                    .filter(|o| o.state == OutboxState::Claimed);
+                item.map(|o| {
+                    o.state = OutboxState::Sending;
+                    o.updated_at = at;
+                })
+                .is_some()
+            })
+            .collect())
+    }
+
+    async fn finish_many(
+        &self,
+        rows: &[OutboxFinish],
+        at: DateTime<Utc>,
+    ) -> Result<Vec<bool>, StorageError> {
+        let mut inner = self.write();
+        let claimed = |inner: &Inner, k: &OutboxKey| {
+            inner
+                .tenant(k.business)
+                .and_then(|t| t.outbox.get(&k.message))
+                .is_some_and(|o| matches!(o.state, OutboxState::Claimed | OutboxState::Sending))
+        };
+        // Check every write first, so a refused batch changes nothing.
+        for r in rows.iter().filter(|r| claimed(&inner, &r.key)) {
+            if let Some(m) = &r.message {
+                let tenant = inner.tenant(r.key.business).ok_or(StorageError::not_found(ENTITY))?;
+                check_delivery(tenant, m)?;
+            }
         }
-        item.state = OutboxState::Sending;
-        item.updated_at = at;
-        Ok(())
+        let mut done = Vec::with_capacity(rows.len());
+        for r in rows {
+            if !claimed(&inner, &r.key) {
+                done.push(false);
+                continue;
+            }
+            let tenant = inner.tenant_mut(r.key.business, ENTITY)?;
+            if let Some(m) = &r.message {
+                write_delivery(tenant, m);
+            }
+            let mut requeue = None;
+            if let Some(item) = tenant.outbox.get_mut(&r.key.message) {
+                finish_item(item, &r.outcome, at);
+                if item.state == OutboxState::Pending {
+                    requeue = Some((item.run_at, item.message_id, item.business_id));
+                }
+            }
+            if let Some(entry) = requeue {
+                inner.due.insert(entry);
+            }
+            done.push(true);
+        }
+        Ok(done)
     }
 
     async fn expire_claims(&self, now: DateTime<Utc>) -> Result<u64, StorageError> {
         let mut inner = self.write();
+        let Inner { tenants, due, claims, .. } = &mut *inner;
         let mut n = 0;
-        for item in inner.tenants.values_mut().flat_map(|t| t.outbox.values_mut()) {
-            if item.claimed_until.is_none_or(|u| u >= now) {
+        while let Some(&(until, id, business)) = claims.first().filter(|c| c.0 < now) {
+            claims.pop_first();
+            let Some(item) = tenants
+                .get_mut(&business)
+                .and_then(|t| t.outbox.get_mut(&id))
+                .filter(|o| o.claimed_until == Some(until))
+            else {
                 continue;
-            }
+            };
             match item.state {
                 OutboxState::Claimed => {
                     item.state = OutboxState::Pending;
                     item.attempts = item.attempts.saturating_sub(1);
+                    due.insert((item.run_at, item.message_id, item.business_id));
                 }
                 OutboxState::Sending => {
                     item.state = OutboxState::Unknown;
@@ -227,5 +334,35 @@ impl OutboxStore for InMemoryStorage {
             }
         }
         Ok(n)
+    }
+}
+
+#[async_trait]
+impl SenderLimitStore for InMemoryStorage {
+    async fn admit_sends(
+        &self,
+        sender: &PhoneNumber,
+        limits: &RateLimits,
+        requests: &[SendSlot],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Result<(), Throttle>>, StorageError> {
+        let mut inner = self.write();
+        let ledger = inner.ledgers.entry(sender.clone()).or_default();
+        // The whole ledger is here; expired marks are dropped now and then.
+        if ledger.recipients.len() > 4096 {
+            ledger.forget_expired(now);
+        }
+        Ok(ledger.admit(limits, requests, now))
+    }
+
+    async fn penalize_sender(
+        &self,
+        sender: &PhoneNumber,
+        limits: &RateLimits,
+        penalty: &Penalty,
+        now: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>, StorageError> {
+        let mut inner = self.write();
+        Ok(inner.ledgers.entry(sender.clone()).or_default().penalize(limits, penalty, now))
     }
 }

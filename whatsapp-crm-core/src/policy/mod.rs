@@ -11,8 +11,9 @@ mod send;
 pub use content::*;
 pub use keywords::{KeywordAction, KeywordConfig};
 pub use rate::{
-    DEFAULT_MESSAGES_PER_SECOND, DEFAULT_PAIR_INTERVAL_MS, RATE_LIMIT_PAUSE_SECS, RateLimits,
-    SPAM_PAUSE_SECS, SenderLimiter, Throttle,
+    DEFAULT_MESSAGES_PER_SECOND, DEFAULT_PAIR_INTERVAL_MS, Penalty, RATE_LIMIT_PAUSE_SECS,
+    RateLimits, RecipientMarks, SPAM_PAUSE_SECS, SendSlot, SenderLedger, SenderLimiter,
+    TIER_WINDOW, Throttle,
 };
 pub use send::{
     DEFAULT_MARKETING_CAP, DEFAULT_MARKETING_CAP_WINDOW_HOURS, QuietHours, Refusal, SendFacts,

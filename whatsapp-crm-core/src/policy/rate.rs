@@ -6,7 +6,7 @@
 //! exactly. Limits are checked together and consumed only when all admit, so a
 //! refusal by one never spends another's budget.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -112,6 +112,20 @@ impl Pace {
         Self { interval, tolerance: interval * i32::try_from(burst.max(1) - 1).unwrap_or(i32::MAX) }
     }
 
+    fn sender(limits: &RateLimits) -> Option<Self> {
+        limits
+            .messages_per_second
+            .filter(|r| *r > 0)
+            .map(|r| Self::new(Duration::nanoseconds(1_000_000_000 / i64::from(r)), limits.burst))
+    }
+
+    fn pair(limits: &RateLimits) -> Option<Self> {
+        limits
+            .pair_interval_ms
+            .filter(|ms| *ms > 0)
+            .map(|ms| Self::new(Duration::milliseconds(i64::try_from(ms).unwrap_or(i64::MAX)), 1))
+    }
+
     /// The stream's next arrival time if a message goes at `now`, or when it may.
     fn admit(
         &self,
@@ -124,46 +138,227 @@ impl Pace {
     }
 }
 
-const DAY: Duration = Duration::hours(24);
+/// The tier's rolling window.
+pub const TIER_WINDOW: Duration = Duration::hours(24);
 
-/// The limits of one sender, with the state they need.
+/// What the limits remember about one recipient of a sender.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecipientMarks {
+    /// When the next message to this recipient may go (pair limit).
+    pub pair_next: Option<DateTime<Utc>>,
+    /// The latest business-initiated send to this recipient (tier).
+    pub tier_last: Option<DateTime<Utc>>,
+}
+
+impl RecipientMarks {
+    /// True when the recipient counts against the tier at `now`.
+    pub fn in_tier(&self, now: DateTime<Utc>) -> bool {
+        self.tier_last.is_some_and(|t| t + TIER_WINDOW > now)
+    }
+
+    /// True when the marks still limit anything at `now`.
+    pub fn live(&self, now: DateTime<Utc>) -> bool {
+        self.in_tier(now) || self.pair_next.is_some_and(|t| t > now)
+    }
+}
+
+/// A request to send one message: to whom, and whether the business starts it
+/// (outside the customer's window, so it counts against the tier).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendSlot {
+    /// The recipient.
+    pub to: PhoneNumber,
+    /// Business-initiated.
+    pub business_initiated: bool,
+}
+
+/// A provider error the limits react to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Penalty {
+    /// The provider's code.
+    pub code: Option<u32>,
+    /// The recipient of the failed message.
+    pub to: PhoneNumber,
+    /// The wait the provider named.
+    pub retry_after: Option<std::time::Duration>,
+}
+
+/// The limits' state for one sender: what storage keeps between rounds, so
+/// every dispatcher process shares one budget. A backend loads it for the
+/// recipients of one round (`recipients`), with the rest of the tier window
+/// summed up in `others_in_tier` and `others_oldest`, runs [`admit`] or
+/// [`penalize`] under its lock, and writes it back.
+///
+/// [`admit`]: SenderLedger::admit
+/// [`penalize`]: SenderLedger::penalize
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SenderLedger {
+    /// The sender's next arrival time (messages per second).
+    pub next_at: Option<DateTime<Utc>>,
+    /// While the provider has paused the sender.
+    pub paused_until: Option<DateTime<Utc>>,
+    /// The loaded recipients.
+    pub recipients: HashMap<PhoneNumber, RecipientMarks>,
+    /// Recipients inside the tier window that are not loaded.
+    pub others_in_tier: u32,
+    /// The oldest tier send among those.
+    pub others_oldest: Option<DateTime<Utc>>,
+}
+
+impl SenderLedger {
+    fn tier_count(&self, now: DateTime<Utc>) -> (u32, Option<DateTime<Utc>>) {
+        let mut count = self.others_in_tier;
+        let mut oldest = self.others_oldest;
+        for m in self.recipients.values().filter(|m| m.in_tier(now)) {
+            count += 1;
+            oldest = match (oldest, m.tier_last) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+        }
+        (count, oldest)
+    }
+
+    /// Admits the requests in order at `now`, spending each admitted one's
+    /// budget; a refused request spends nothing. Requests refused by the
+    /// sender's pace are given successive slots after it, so a backlog comes
+    /// back spread out rather than all at once.
+    pub fn admit(
+        &mut self,
+        limits: &RateLimits,
+        requests: &[SendSlot],
+        now: DateTime<Utc>,
+    ) -> Vec<Result<(), Throttle>> {
+        let sender = Pace::sender(limits);
+        let pair = Pace::pair(limits);
+        let mut waiting = 0;
+        requests
+            .iter()
+            .map(|r| {
+                let out = self.admit_one(limits, sender, pair, r, now);
+                match (out, sender) {
+                    (Err(Throttle::Sender { until }), Some(p)) => {
+                        waiting += 1;
+                        Err(Throttle::Sender { until: until + p.interval * (waiting - 1) })
+                    }
+                    (out, _) => out,
+                }
+            })
+            .collect()
+    }
+
+    fn admit_one(
+        &mut self,
+        limits: &RateLimits,
+        sender: Option<Pace>,
+        pair: Option<Pace>,
+        r: &SendSlot,
+        now: DateTime<Utc>,
+    ) -> Result<(), Throttle> {
+        if let Some(until) = self.paused_until.filter(|u| *u > now) {
+            return Err(Throttle::Paused { until });
+        }
+        let marks = self.recipients.get(&r.to).copied().unwrap_or_default();
+        let counts_for_tier = r.business_initiated && !marks.in_tier(now);
+        if let Some(tier) = limits.tier
+            && counts_for_tier
+        {
+            let (count, oldest) = self.tier_count(now);
+            if count >= tier {
+                return Err(Throttle::Tier { until: oldest.unwrap_or(now) + TIER_WINDOW });
+            }
+        }
+        let pair_next = match pair {
+            Some(p) => {
+                Some(p.admit(marks.pair_next, now).map_err(|until| Throttle::Pair { until })?)
+            }
+            None => None,
+        };
+        if let Some(p) = sender {
+            self.next_at =
+                Some(p.admit(self.next_at, now).map_err(|until| Throttle::Sender { until })?);
+        }
+        if pair_next.is_some() || (r.business_initiated && limits.tier.is_some()) {
+            let m = self.recipients.entry(r.to.clone()).or_default();
+            if pair_next.is_some() {
+                m.pair_next = pair_next;
+            }
+            if r.business_initiated && limits.tier.is_some() {
+                m.tier_last = Some(m.tier_last.map_or(now, |t| t.max(now)));
+            }
+        }
+        Ok(())
+    }
+
+    /// Reacts to a provider error: rate-limit codes pause the sender for the
+    /// provider's wait (or a second), spam-rate codes for an hour, and the
+    /// pair-limit code holds that recipient. Returns the pause, if any.
+    pub fn penalize(
+        &mut self,
+        limits: &RateLimits,
+        penalty: &Penalty,
+        now: DateTime<Utc>,
+    ) -> Option<DateTime<Utc>> {
+        let wait = penalty.retry_after.and_then(|d| Duration::from_std(d).ok());
+        let until = match penalty.code {
+            Some(63018 | 130429 | 20429 | 80007) => {
+                now + wait.unwrap_or(Duration::seconds(RATE_LIMIT_PAUSE_SECS))
+            }
+            Some(131048 | 132015 | 132016) => now + Duration::seconds(SPAM_PAUSE_SECS),
+            Some(131056) => {
+                let interval = limits.pair_interval_ms.unwrap_or(DEFAULT_PAIR_INTERVAL_MS);
+                let hold = now
+                    + wait.unwrap_or(Duration::milliseconds(
+                        i64::try_from(interval).unwrap_or(i64::MAX),
+                    ));
+                let m = self.recipients.entry(penalty.to.clone()).or_default();
+                m.pair_next = Some(m.pair_next.map_or(hold, |t| t.max(hold)));
+                return None;
+            }
+            _ => return None,
+        };
+        let until = self.paused_until.map_or(until, |p| p.max(until));
+        self.paused_until = Some(until);
+        Some(until)
+    }
+
+    /// Forgets recipients whose marks no longer limit anything.
+    pub fn forget_expired(&mut self, now: DateTime<Utc>) {
+        self.recipients.retain(|_, m| m.live(now));
+    }
+}
+
+/// The limits of one sender with its whole ledger in this process: for
+/// single-process tools and in-memory storage. Dispatchers that share a
+/// database use the ledger the database keeps instead.
 #[derive(Debug, Clone)]
 pub struct SenderLimiter {
     limits: RateLimits,
-    sender: Option<(Pace, Option<DateTime<Utc>>)>,
-    pair: Option<Pace>,
-    pairs: HashMap<PhoneNumber, DateTime<Utc>>,
-    /// Latest business-initiated send per recipient inside the tier window,
-    /// and the same ordered by time for expiry.
-    tier_last: HashMap<PhoneNumber, DateTime<Utc>>,
-    tier_order: BTreeSet<(DateTime<Utc>, PhoneNumber)>,
-    paused_until: Option<DateTime<Utc>>,
+    ledger: SenderLedger,
 }
 
 impl SenderLimiter {
     /// A limiter with nothing sent yet.
     pub fn new(limits: RateLimits) -> Self {
-        let sender = limits.messages_per_second.filter(|r| *r > 0).map(|r| {
-            (Pace::new(Duration::nanoseconds(1_000_000_000 / i64::from(r)), limits.burst), None)
-        });
-        let pair = limits
-            .pair_interval_ms
-            .filter(|ms| *ms > 0)
-            .map(|ms| Pace::new(Duration::milliseconds(i64::try_from(ms).unwrap_or(i64::MAX)), 1));
-        Self {
-            limits,
-            sender,
-            pair,
-            pairs: HashMap::new(),
-            tier_last: HashMap::new(),
-            tier_order: BTreeSet::new(),
-            paused_until: None,
-        }
+        Self { limits, ledger: SenderLedger::default() }
     }
 
     /// The limits in force.
     pub fn limits(&self) -> RateLimits {
         self.limits
+    }
+
+    /// Runs the ledger over `requests`; see [`SenderLedger::admit`].
+    pub fn admit(
+        &mut self,
+        requests: &[SendSlot],
+        now: DateTime<Utc>,
+    ) -> Vec<Result<(), Throttle>> {
+        // Expired marks are dropped now and then, not on every call.
+        if self.ledger.recipients.len() > 4096 {
+            self.ledger.forget_expired(now);
+        }
+        self.ledger.admit(&self.limits, requests, now)
     }
 
     /// Admits one message to `to` at `now`, spending every limit's budget, or
@@ -175,63 +370,20 @@ impl SenderLimiter {
         business_initiated: bool,
         now: DateTime<Utc>,
     ) -> Result<(), Throttle> {
-        if let Some(until) = self.paused_until.filter(|u| *u > now) {
-            return Err(Throttle::Paused { until });
-        }
-        self.forget_expired(now);
-        let counts_for_tier = business_initiated && !self.tier_last.contains_key(to);
-        if let Some(tier) = self.limits.tier
-            && counts_for_tier
-            && self.tier_last.len() >= tier as usize
-        {
-            let oldest = self.tier_order.first().map_or(now, |(t, _)| *t);
-            return Err(Throttle::Tier { until: oldest + DAY });
-        }
-        let pair_next = match self.pair {
-            Some(p) => Some(
-                p.admit(self.pairs.get(to).copied(), now)
-                    .map_err(|until| Throttle::Pair { until })?,
-            ),
-            None => None,
-        };
-        let sender_next = match self.sender {
-            Some((p, tat)) => Some(p.admit(tat, now).map_err(|until| Throttle::Sender { until })?),
-            None => None,
-        };
-        if let (Some((_, tat)), Some(next)) = (&mut self.sender, sender_next) {
-            *tat = Some(next);
-        }
-        if let Some(next) = pair_next {
-            self.pairs.insert(to.clone(), next);
-        }
-        if business_initiated {
-            self.record_tier(to, now);
-        }
-        Ok(())
+        let slot = SendSlot { to: to.clone(), business_initiated };
+        self.admit(std::slice::from_ref(&slot), now).pop().unwrap_or(Ok(()))
     }
 
     /// Counts a business-initiated send to `to` at `at` against the tier,
-    /// keeping each recipient's latest. A restarted dispatcher calls it with
-    /// the day's earlier sends to resume where it was.
+    /// keeping each recipient's latest.
     pub fn record_tier(&mut self, to: &PhoneNumber, at: DateTime<Utc>) {
-        if self.limits.tier.is_none() {
-            return;
-        }
-        match self.tier_last.get(to) {
-            Some(old) if *old >= at => {}
-            old => {
-                if let Some(old) = old.copied() {
-                    self.tier_order.remove(&(old, to.clone()));
-                }
-                self.tier_last.insert(to.clone(), at);
-                self.tier_order.insert((at, to.clone()));
-            }
+        if self.limits.tier.is_some() {
+            let m = self.ledger.recipients.entry(to.clone()).or_default();
+            m.tier_last = Some(m.tier_last.map_or(at, |t| t.max(at)));
         }
     }
 
-    /// Reacts to a provider error: rate-limit codes pause the sender for the
-    /// provider's wait (or a second), spam-rate codes for an hour, and the
-    /// pair-limit code holds that recipient. Returns the pause, if any.
+    /// Reacts to a provider error; see [`SenderLedger::penalize`].
     pub fn penalize(
         &mut self,
         code: Option<u32>,
@@ -239,43 +391,8 @@ impl SenderLimiter {
         retry_after: Option<std::time::Duration>,
         now: DateTime<Utc>,
     ) -> Option<DateTime<Utc>> {
-        let wait = retry_after.and_then(|d| Duration::from_std(d).ok());
-        let until = match code {
-            Some(63018 | 130429 | 20429 | 80007) => {
-                now + wait.unwrap_or(Duration::seconds(RATE_LIMIT_PAUSE_SECS))
-            }
-            Some(131048 | 132015 | 132016) => now + Duration::seconds(SPAM_PAUSE_SECS),
-            Some(131056) => {
-                let hold = now
-                    + wait.unwrap_or(Duration::milliseconds(
-                        i64::try_from(
-                            self.limits.pair_interval_ms.unwrap_or(DEFAULT_PAIR_INTERVAL_MS),
-                        )
-                        .unwrap_or(i64::MAX),
-                    ));
-                self.pairs.insert(to.clone(), hold);
-                return None;
-            }
-            _ => return None,
-        };
-        let until = self.paused_until.map_or(until, |p| p.max(until));
-        self.paused_until = Some(until);
-        Some(until)
-    }
-
-    /// Drops recipients that left the tier window and pair slots in the past.
-    fn forget_expired(&mut self, now: DateTime<Utc>) {
-        while let Some((t, to)) = self.tier_order.first().cloned() {
-            if t + DAY > now {
-                break;
-            }
-            self.tier_order.remove(&(t, to.clone()));
-            self.tier_last.remove(&to);
-        }
-        // Pair entries older than their next slot carry no information.
-        if self.pairs.len() > 4096 {
-            self.pairs.retain(|_, next| *next > now);
-        }
+        let penalty = Penalty { code, to: to.clone(), retry_after };
+        self.ledger.penalize(&self.limits, &penalty, now)
     }
 }
 
@@ -366,18 +483,18 @@ mod tests {
         }
         // A fourth new recipient waits until the first leaves the window.
         let err = l.try_acquire(&number(9), true, t(10_000)).unwrap_err();
-        assert_eq!(err, Throttle::Tier { until: t(0) + DAY });
+        assert_eq!(err, Throttle::Tier { until: t(0) + TIER_WINDOW });
         // Counted recipients and replies inside the window are not new.
         l.try_acquire(&number(1), true, t(11_000)).unwrap();
         l.try_acquire(&number(9), false, t(12_000)).unwrap();
-        l.try_acquire(&number(9), true, t(0) + DAY).unwrap();
-        assert!(l.try_acquire(&number(8), true, t(0) + DAY).is_err());
+        l.try_acquire(&number(9), true, t(0) + TIER_WINDOW).unwrap();
+        assert!(l.try_acquire(&number(8), true, t(0) + TIER_WINDOW).is_err());
         // number(1) was renewed at 11 s, so number(2) (at 2 s) leaves before it.
         assert_eq!(
-            l.try_acquire(&number(8), true, t(1_000) + DAY),
-            Err(Throttle::Tier { until: t(2_000) + DAY })
+            l.try_acquire(&number(8), true, t(1_000) + TIER_WINDOW),
+            Err(Throttle::Tier { until: t(2_000) + TIER_WINDOW })
         );
-        l.try_acquire(&number(8), true, t(2_000) + DAY).unwrap();
+        l.try_acquire(&number(8), true, t(2_000) + TIER_WINDOW).unwrap();
     }
 
     #[test]
@@ -390,7 +507,7 @@ mod tests {
         l.record_tier(&number(1), t(0));
         assert_eq!(
             l.try_acquire(&number(3), true, t(10)),
-            Err(Throttle::Tier { until: t(3) + DAY })
+            Err(Throttle::Tier { until: t(3) + TIER_WINDOW })
         );
     }
 

@@ -14,9 +14,10 @@ pub use error::{PHONE_TAKEN, PROVIDER_ID_TAKEN, StorageError};
 pub use storage::{
     ALREADY_QUEUED, ApiKeyStore, BusinessStore, ConversationQuery, ConversationStore,
     CustomerQuery, CustomerStore, MessageQuery, MessageStore, NOT_CLAIMED, OrderQuery, OrderStore,
-    OutboxEffect, OutboxOutcome, OutboxStore, PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX, Page,
-    SEGMENT_NAME_TAKEN, SegmentMatch, SegmentStore, Storage, TEMPLATE_CHANGED, TEMPLATE_NAME_TAKEN,
-    TemplateQuery, TemplateStore, clamp_limit,
+    OutboxEffect, OutboxFinish, OutboxKey, OutboxOutcome, OutboxStore, PAGE_LIMIT_DEFAULT,
+    PAGE_LIMIT_MAX, Page, SEGMENT_NAME_TAKEN, SENDER_TAKEN, SegmentMatch, SegmentStore,
+    SenderLimitStore, Storage, TEMPLATE_CHANGED, TEMPLATE_NAME_TAKEN, TemplateQuery, TemplateStore,
+    clamp_limit,
 };
 pub use templates::{
     Approval, ProviderContent, ProviderTemplate, RegistryError, TemplateAction, TemplateRegistry,

@@ -16,6 +16,7 @@ use crate::domain::{
     OrderStatus, OutboxItem, OutboxState, PhoneNumber, Segment, SegmentId, Tag, TemplateCategory,
     TemplateId, TemplateStatus, TemplateVersion,
 };
+use crate::policy::{Penalty, RateLimits, SendSlot, Throttle};
 use crate::segment::{Rule, SegmentContext};
 
 /// Items per page when the caller does not say.
@@ -133,7 +134,19 @@ pub trait BusinessStore: Send + Sync {
     async fn insert_business(&self, business: &Business) -> Result<(), StorageError>;
     /// Reads a business.
     async fn get_business(&self, id: BusinessId) -> Result<Business, StorageError>;
+    /// The business that sends from `sender`: how a webhook finds its tenant,
+    /// so, like API keys, the one lookup not scoped by business.
+    async fn find_business_by_sender(
+        &self,
+        sender: &PhoneNumber,
+    ) -> Result<Option<Business>, StorageError>;
+    /// Replaces a business's name, time zone, currency and messaging settings.
+    /// The sender and creation time never change.
+    async fn update_business(&self, business: &Business) -> Result<(), StorageError>;
 }
+
+/// The constraint text used when another business sends from the same number.
+pub const SENDER_TAKEN: &str = "another business sends from this WhatsApp number";
 
 /// API keys, stored as SHA-256 hashes.
 #[async_trait]
@@ -166,6 +179,12 @@ pub trait CustomerStore: Send + Sync {
         business: BusinessId,
         id: CustomerId,
     ) -> Result<Customer, StorageError>;
+    /// Reads the customers among `ids` that the business has, in no set order.
+    async fn get_customers(
+        &self,
+        business: BusinessId,
+        ids: &[CustomerId],
+    ) -> Result<Vec<Customer>, StorageError>;
     /// Finds a customer by phone.
     async fn find_customer_by_phone(
         &self,
@@ -227,6 +246,12 @@ pub trait ConversationStore: Send + Sync {
         business: BusinessId,
         id: ConversationId,
     ) -> Result<Conversation, StorageError>;
+    /// Reads the conversations among `ids` that the business has, in no set order.
+    async fn get_conversations(
+        &self,
+        business: BusinessId,
+        ids: &[ConversationId],
+    ) -> Result<Vec<Conversation>, StorageError>;
     /// Replaces a stored conversation (its customer cannot change).
     async fn update_conversation(&self, conversation: &Conversation) -> Result<(), StorageError>;
     /// The customer's most recent conversation that is not closed.
@@ -257,6 +282,12 @@ pub trait MessageStore: Send + Sync {
         business: BusinessId,
         id: MessageId,
     ) -> Result<Message, StorageError>;
+    /// Reads the messages among `ids` that the business has, in no set order.
+    async fn get_messages(
+        &self,
+        business: BusinessId,
+        ids: &[MessageId],
+    ) -> Result<Vec<Message>, StorageError>;
     /// Finds a message by the provider's id (for status callbacks and dedupe).
     async fn find_message_by_provider_id(
         &self,
@@ -386,6 +417,27 @@ impl OutboxOutcome {
     }
 }
 
+/// One outbox row, by its business and message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct OutboxKey {
+    /// The business.
+    pub business: BusinessId,
+    /// The message.
+    pub message: MessageId,
+}
+
+/// How one claimed row ended, with its message's new delivery state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxFinish {
+    /// The row.
+    pub key: OutboxKey,
+    /// Its outcome.
+    pub outcome: OutboxOutcome,
+    /// The message with its new status, provider id, error code and times,
+    /// written with the outcome (as [`MessageStore::update_message`] would).
+    pub message: Option<Message>,
+}
+
 /// The outbox. Dispatchers work across businesses, so claiming is the one
 /// outbox call not scoped by business; every row still belongs to one.
 #[async_trait]
@@ -393,6 +445,10 @@ pub trait OutboxStore: Send + Sync {
     /// Queues rows atomically: all or none. `Conflict` if a message is queued
     /// already; `NotFound` if a message is not stored in its business.
     async fn enqueue(&self, items: &[OutboxItem]) -> Result<(), StorageError>;
+    /// Stores new outbound messages and their rows in one transaction: all or
+    /// none, as [`MessageStore::insert_message`] and [`enqueue`](Self::enqueue)
+    /// would each check them.
+    async fn queue_messages(&self, rows: &[(Message, OutboxItem)]) -> Result<(), StorageError>;
     /// Reads one row.
     async fn get_outbox_item(
         &self,
@@ -408,14 +464,14 @@ pub trait OutboxStore: Send + Sync {
         limit: u32,
         claimed_until: DateTime<Utc>,
     ) -> Result<Vec<OutboxItem>, StorageError>;
-    /// Marks a claimed row as being handed to the provider, just before the
-    /// call. `Conflict` if it is no longer claimed.
-    async fn start_send(
+    /// Marks claimed rows as being handed to the provider, just before the
+    /// calls, in one transaction. Says per row whether it was marked: a row no
+    /// longer claimed (its claim lapsed) is not, and must not be sent.
+    async fn start_sends(
         &self,
-        business: BusinessId,
-        message: MessageId,
+        rows: &[OutboxKey],
         at: DateTime<Utc>,
-    ) -> Result<(), StorageError>;
+    ) -> Result<Vec<bool>, StorageError>;
     /// Records how a claimed or sending row ended. `Conflict` if its claim
     /// lapsed: the outcome is then for a status callback or a person to settle.
     async fn finish(
@@ -425,6 +481,15 @@ pub trait OutboxStore: Send + Sync {
         outcome: &OutboxOutcome,
         at: DateTime<Utc>,
     ) -> Result<OutboxItem, StorageError>;
+    /// Records many outcomes in one transaction: each row's message delivery
+    /// (when given) and the row's end, as [`finish`](Self::finish) does. Says
+    /// per row whether it was recorded; a row whose claim lapsed is left alone
+    /// (message included), for its status callback to settle.
+    async fn finish_many(
+        &self,
+        rows: &[OutboxFinish],
+        at: DateTime<Utc>,
+    ) -> Result<Vec<bool>, StorageError>;
     /// Settles an `unknown` row from what a status callback proved: `sent`
     /// when the provider reported the message, `failed` when it reported a
     /// failure. Returns false (changing nothing) for any other row.
@@ -454,6 +519,34 @@ pub trait OutboxStore: Send + Sync {
         messages: &[MessageId],
         at: DateTime<Utc>,
     ) -> Result<u64, StorageError>;
+}
+
+/// The sending limits' shared state ([`SenderLedger`](crate::policy::SenderLedger)), so that every
+/// dispatcher process sending from one number spends one budget. Not scoped by
+/// business: a sender number belongs to one business.
+#[async_trait]
+pub trait SenderLimitStore: Send + Sync {
+    /// Admits `requests` in order at `now` under `limits`, atomically against
+    /// every other caller: loads the sender's ledger, runs
+    /// [`SenderLedger::admit`](crate::policy::SenderLedger::admit) and stores
+    /// what it spent.
+    async fn admit_sends(
+        &self,
+        sender: &PhoneNumber,
+        limits: &RateLimits,
+        requests: &[SendSlot],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Result<(), Throttle>>, StorageError>;
+    /// Applies a provider error to the sender's ledger
+    /// ([`SenderLedger::penalize`](crate::policy::SenderLedger::penalize));
+    /// returns the pause, if any.
+    async fn penalize_sender(
+        &self,
+        sender: &PhoneNumber,
+        limits: &RateLimits,
+        penalty: &Penalty,
+        now: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>, StorageError>;
 }
 
 /// The constraint text used when a message is queued twice.
@@ -546,6 +639,7 @@ pub trait Storage:
     + MessageStore
     + OrderStore
     + OutboxStore
+    + SenderLimitStore
     + SegmentStore
     + TemplateStore
     + Send
@@ -562,6 +656,7 @@ impl<T> Storage for T where
         + MessageStore
         + OrderStore
         + OutboxStore
+        + SenderLimitStore
         + SegmentStore
         + TemplateStore
         + Send

@@ -38,6 +38,10 @@ pub enum ServiceError {
     /// The provider failed or refused.
     #[error(transparent)]
     Provider(#[from] crate::ports::RegistryError),
+    /// The send policy refuses the message for good (outside the window,
+    /// marketing without consent); nothing was stored.
+    #[error("message refused: {0}")]
+    Refused(crate::policy::Refusal),
     /// The storage backend failed.
     #[error(transparent)]
     Storage(StorageError),

@@ -5,12 +5,13 @@ use std::sync::Arc;
 
 use crate::domain::{
     BusinessId, ConsentSource, Conversation, ConversationStatus, Customer, CustomerId, Direction,
-    InboundMessage, MarketingConsent, Message, MessageId, MessageStatus, StatusTimes, StatusUpdate,
+    InboundMessage, MarketingConsent, Message, MessageContent, MessageId, MessageStatus,
+    StatusTimes, StatusUpdate,
 };
-use crate::policy::{KeywordAction, KeywordConfig};
+use crate::policy::KeywordAction;
 use crate::ports::{Clock, PROVIDER_ID_TAKEN, Storage, StorageError, to_storage_precision};
 
-use super::ServiceError;
+use super::{Outbound, ServiceError};
 
 /// Provider codes that mean the customer stopped marketing or blocked the
 /// business (Meta 131050, Twilio 63014; platform-rules 3.4 and 5.3).
@@ -62,7 +63,6 @@ pub struct StatusApplied {
 pub struct Inbox {
     storage: Arc<dyn Storage>,
     clock: Arc<dyn Clock>,
-    keywords: KeywordConfig,
 }
 
 fn text_of(m: &InboundMessage) -> Option<&str> {
@@ -73,21 +73,17 @@ fn text_of(m: &InboundMessage) -> Option<&str> {
 }
 
 impl Inbox {
-    /// An inbox over `storage` with the default keywords.
+    /// An inbox over `storage`.
     pub fn new(storage: Arc<dyn Storage>, clock: Arc<dyn Clock>) -> Self {
-        Self { storage, clock, keywords: KeywordConfig::default() }
-    }
-
-    /// Uses other consent keywords.
-    pub fn with_keywords(mut self, keywords: KeywordConfig) -> Self {
-        self.keywords = keywords;
-        self
+        Self { storage, clock }
     }
 
     /// Stores a message a customer sent: creates the customer on first contact,
     /// keeps their profile name, joins (or opens) their conversation, opens the
-    /// 24-hour window, and applies a consent keyword. A repeated delivery of the
-    /// same provider message is stored once.
+    /// 24-hour window, and applies a consent keyword of the business's
+    /// [`KeywordConfig`](crate::policy::KeywordConfig), queueing its
+    /// confirmation. A repeated delivery of the same provider message is
+    /// stored once and changes nothing more.
     pub async fn receive(
         &self,
         business: BusinessId,
@@ -143,7 +139,8 @@ impl Inbox {
         conversation.updated_at = now;
         s.update_conversation(&conversation).await?;
 
-        let keyword = text_of(&inbound).and_then(|t| self.keywords.action(t));
+        let keywords = s.get_business(business).await?.keywords;
+        let keyword = text_of(&inbound).and_then(|t| keywords.action(t));
         if let Some(action) = keyword {
             self.set_consent(
                 business,
@@ -154,6 +151,12 @@ impl Inbox {
             .await?;
         }
         let customer = s.get_customer(business, customer.id).await?;
+        if let Some(reply) = keyword.and_then(|k| keywords.reply(k)) {
+            let now = to_storage_precision(now);
+            Outbound::new(s.clone(), self.clock.clone())
+                .queue(business, &customer, MessageContent::text(reply), None, now, now)
+                .await?;
+        }
         Ok(Received { message, customer, conversation, duplicate: false, keyword })
     }
 

@@ -7,6 +7,7 @@ mod customers;
 mod dispatch;
 mod error;
 mod inbox;
+mod outbound;
 mod segments;
 mod templates;
 
@@ -17,6 +18,7 @@ pub use customers::{CustomerListParams, Customers};
 pub use dispatch::{DispatchConfig, DispatchReport, Dispatcher};
 pub use error::ServiceError;
 pub use inbox::{Inbox, OPT_OUT_ERROR_CODES, Received, StatusApplied};
+pub use outbound::{Outbound, SendMessage, TemplateSend};
 pub use segments::{NewSegment, PREVIEW_SAMPLE_DEFAULT, SegmentPatch, Segments};
 pub use templates::{NewTemplate, PreviewRequest, TemplateEdit, TemplateListParams, Templates};
 
@@ -97,6 +99,11 @@ impl Crm {
     /// Inbound messages and delivery reports.
     pub fn inbox(&self) -> Inbox {
         Inbox::new(self.storage.clone(), self.clock.clone())
+    }
+
+    /// Sending messages to customers.
+    pub fn outbound(&self) -> Outbound {
+        Outbound::new(self.storage.clone(), self.clock.clone())
     }
 
     /// Saved segments and previews.

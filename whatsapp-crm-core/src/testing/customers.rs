@@ -1,5 +1,7 @@
 //! Conformance cases for customers.
 
+use futures_util::future::join_all;
+
 use crate::domain::{AttributeValue, CustomerId, Tag};
 use crate::ports::{CustomerQuery, MessageQuery, Storage, StorageError};
 
@@ -67,7 +69,7 @@ pub async fn customer_concurrent_inserts_one_phone_one_winner(s: &dyn Storage) {
     let b = new_business(s, "Shop").await;
     let candidates: Vec<_> =
         (0..8).map(|i| full_customer(b.id, "+254712000009", &format!("Racer {i}"))).collect();
-    let results = futures_join_all(candidates.iter().map(|c| s.insert_customer(c))).await;
+    let results = join_all(candidates.iter().map(|c| s.insert_customer(c))).await;
     let wins = results.iter().filter(|r| r.is_ok()).count();
     let conflicts =
         results.iter().filter(|r| matches!(r, Err(StorageError::Conflict { .. }))).count();
@@ -214,7 +216,7 @@ pub async fn customer_concurrent_tagging_loses_nothing(s: &dyn Storage) {
     let c = bare_customer(b.id, "+254712000001");
     insert(s, &c).await;
     let tags: Vec<Tag> = (0..16).map(|i| tag(&format!("t{i:02}"))).collect();
-    let results = futures_join_all(
+    let results = join_all(
         tags.iter().map(|t| s.add_customer_tags(b.id, c.id, std::slice::from_ref(t), at(1))),
     )
     .await;
@@ -330,32 +332,4 @@ pub async fn customer_tenant_isolation(s: &dyn Storage) {
     assert!(is_not_found(s.remove_customer_tags(b.id, mine.id, &[tag("vip")], at(9)).await));
 
     assert_eq!(ok(s.get_customer(a.id, mine.id).await, "unchanged"), mine);
-}
-
-/// Runs futures concurrently on the current task (no extra dependency needed).
-pub(crate) async fn futures_join_all<F>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output>
-where
-    F: std::future::Future + Send,
-    F::Output: Send,
-{
-    let futures: Vec<_> = futures.into_iter().map(Box::pin).collect();
-    let mut outputs: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
-    let mut futures: Vec<Option<_>> = futures.into_iter().map(Some).collect();
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (slot, out) in futures.iter_mut().zip(outputs.iter_mut()) {
-            if let Some(f) = slot {
-                match f.as_mut().poll(cx) {
-                    std::task::Poll::Ready(v) => {
-                        *out = Some(v);
-                        *slot = None;
-                    }
-                    std::task::Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending { std::task::Poll::Pending } else { std::task::Poll::Ready(()) }
-    })
-    .await;
-    outputs.into_iter().flatten().collect()
 }

@@ -31,14 +31,21 @@ pub fn tag(s: &str) -> Tag {
     Tag::parse(s).unwrap_or_else(|e| panic!("fixture tag: {e}"))
 }
 
+/// A sender number no other fixture business uses (numbers are unique).
+pub fn unique_sender() -> PhoneNumber {
+    let n = uuid::Uuid::now_v7().as_u128() % 100_000_000;
+    phone(&format!("+25479{n:08}"))
+}
+
 /// Stores a new business.
 pub async fn new_business(s: &dyn Storage, name: &str) -> Business {
     let b = Business {
         id: BusinessId::new(),
         name: name.to_owned(),
-        whatsapp_sender: phone("+254700000001"),
+        whatsapp_sender: unique_sender(),
         time_zone: TimeZone::parse("Africa/Nairobi").unwrap_or(TimeZone::UTC),
         currency: Currency::KES,
+        keywords: Default::default(),
         created_at: t0(),
     };
     s.insert_business(&b).await.unwrap_or_else(|e| panic!("insert business: {e}"));

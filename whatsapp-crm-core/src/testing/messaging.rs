@@ -8,10 +8,10 @@ use crate::domain::{
 };
 use crate::ports::{ConversationQuery, MessageQuery, Storage, StorageError};
 
-use super::customers::futures_join_all;
 use super::{
     at, bare_customer, full_customer, insert, new_business, new_conversation, ok, text_message,
 };
+use futures_util::future::join_all;
 
 fn is_not_found<T: std::fmt::Debug>(r: Result<T, StorageError>) -> bool {
     matches!(r, Err(StorageError::NotFound { .. }))
@@ -252,7 +252,7 @@ pub async fn message_provider_id_unique_per_business(s: &dyn Storage) {
             m
         })
         .collect();
-    let results = futures_join_all(racers.iter().map(|m| s.insert_message(m))).await;
+    let results = join_all(racers.iter().map(|m| s.insert_message(m))).await;
     assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "{results:?}");
     assert!(results.iter().all(|r| r.is_ok() || matches!(r, Err(StorageError::Conflict { .. }))));
     let mut in_b = text_message(&conv_b, "same sid, other tenant");

@@ -24,6 +24,7 @@ mod messaging;
 mod orders;
 mod outbox;
 mod segments;
+mod senders;
 mod templates;
 
 use std::any::Any;
@@ -36,6 +37,7 @@ pub use messaging::*;
 pub use orders::*;
 pub use outbox::*;
 pub use segments::*;
+pub use senders::*;
 pub use templates::*;
 
 use crate::ports::Storage;
@@ -80,6 +82,10 @@ macro_rules! storage_conformance_tests {
             business_round_trip,
             business_missing_is_not_found,
             business_duplicate_id_conflicts,
+            business_found_by_sender_and_senders_are_unique,
+            batch_reads_stay_in_their_business,
+            sender_ledger_is_shared_by_every_caller,
+            sender_ledger_keeps_pairs_tier_and_pauses,
             api_key_found_by_hash,
             api_key_unknown_hash_is_none,
             api_key_duplicate_hash_conflicts,
@@ -131,6 +137,8 @@ macro_rules! storage_conformance_tests {
             outbox_rows_go_with_their_customer,
             outbox_recent_marketing_counts_sent_marketing,
             outbox_defer_and_unknown_outcomes,
+            outbox_queue_messages_is_atomic,
+            outbox_finish_many_records_outcomes_and_messages,
             segment_selection_matches_the_evaluator,
             segment_values_are_data_not_sql,
             segment_pages_and_stays_in_its_business,

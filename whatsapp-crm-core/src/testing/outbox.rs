@@ -3,10 +3,13 @@
 use std::collections::HashSet;
 
 use crate::domain::{BusinessId, Message, MessageId, OutboxItem, OutboxState, TemplateCategory};
-use crate::ports::{ALREADY_QUEUED, NOT_CLAIMED, OutboxOutcome, Storage, StorageError};
+use crate::ports::{
+    ALREADY_QUEUED, NOT_CLAIMED, OutboxFinish, OutboxKey, OutboxOutcome, PROVIDER_ID_TAKEN,
+    Storage, StorageError,
+};
 
-use super::customers::futures_join_all;
 use super::{at, full_customer, insert, new_business, new_conversation, ok, phone, text_message};
+use futures_util::future::join_all;
 
 /// Stores `n` outbound messages for one customer of `business` and returns
 /// a pending outbox row for each, due at `at(i)`.
@@ -80,7 +83,7 @@ pub async fn outbox_concurrent_claimers_never_share_a_row(s: &dyn Storage) {
     let b = new_business(s, "Shop").await;
     let items = queued(s, b.id, "+254712000001", 24).await;
     ok(s.enqueue(&items).await, "enqueue");
-    let results = futures_join_all((0..6).map(|_| s.claim_due(at(100), 5, at(160)))).await;
+    let results = join_all((0..6).map(|_| s.claim_due(at(100), 5, at(160)))).await;
     let mut seen = HashSet::new();
     for r in results {
         for o in ok(r, "claim") {
@@ -142,10 +145,14 @@ pub async fn outbox_lapsed_claims_become_pending_or_unknown(s: &dyn Storage) {
     let [idle, midway, live] = [0, 1, 2].map(|i| items[i].message_id);
     ok(s.claim_due(at(10), 2, at(20)).await, "claim short");
     ok(s.claim_due(at(10), 1, at(90)).await, "claim long");
-    ok(s.start_send(b.id, midway, at(11)).await, "start");
-    ok(s.start_send(b.id, live, at(11)).await, "start");
+    let key = |message| OutboxKey { business: b.id, message };
+    let other = OutboxKey { business: BusinessId::new(), message: idle };
+    let started = ok(s.start_sends(&[key(midway), other, key(live)], at(11)).await, "start");
+    assert_eq!(started, [true, false, true], "another business's key starts nothing");
     assert_eq!(ok(s.get_outbox_item(b.id, live).await, "get").state, OutboxState::Sending);
-    assert!(is_conflict(s.start_send(b.id, live, at(12)).await, NOT_CLAIMED), "started twice");
+    assert_eq!(ok(s.get_outbox_item(b.id, idle).await, "get").state, OutboxState::Claimed);
+    let twice = ok(s.start_sends(&[key(live), key(MessageId::new())], at(12)).await, "again");
+    assert_eq!(twice, [false, false], "started twice, or missing");
     assert_eq!(ok(s.expire_claims(at(20)).await, "not yet lapsed"), 0);
     assert_eq!(ok(s.expire_claims(at(21)).await, "lapsed"), 1);
     let back = ok(s.get_outbox_item(b.id, idle).await, "get");
@@ -158,8 +165,6 @@ pub async fn outbox_lapsed_claims_become_pending_or_unknown(s: &dyn Storage) {
     let late = s.finish(b.id, midway, &OutboxOutcome::Sent, at(30)).await;
     assert!(is_conflict(late, NOT_CLAIMED));
     ok(s.finish(b.id, live, &OutboxOutcome::Sent, at(30)).await, "a live send finishes");
-    let missing = s.start_send(b.id, MessageId::new(), at(30)).await;
-    assert!(matches!(missing, Err(StorageError::NotFound { .. })), "{missing:?}");
 }
 
 /// Cancelling touches only pending rows of the caller's business.
@@ -270,4 +275,83 @@ pub async fn outbox_defer_and_unknown_outcomes(s: &dyn Storage) {
         again.iter().map(|o| (o.message_id, o.attempts)).collect::<Vec<_>>(),
         vec![(items[0].message_id, 1)]
     );
+}
+
+/// Messages and their rows are stored together or not at all.
+pub async fn outbox_queue_messages_is_atomic(s: &dyn Storage) {
+    let b = new_business(s, "Shop").await;
+    let c = full_customer(b.id, "+254712000001", "Buyer");
+    insert(s, &c).await;
+    let conv = new_conversation(s, &c).await;
+    let row = |m: &Message| {
+        OutboxItem::new(b.id, m.id, b.whatsapp_sender.clone(), c.phone.clone(), at(0), at(0))
+    };
+    let first = text_message(&conv, "one");
+    let mut taken = text_message(&conv, "two");
+    taken.provider_id = Some("SM-taken".into());
+    let mut stored = text_message(&conv, "stored");
+    stored.provider_id = Some("SM-taken".into());
+    ok(s.insert_message(&stored).await, "insert");
+    // The second message's provider id is taken: the first is not kept either.
+    let r = s.queue_messages(&[(first.clone(), row(&first)), (taken.clone(), row(&taken))]).await;
+    assert!(is_conflict(r, PROVIDER_ID_TAKEN));
+    assert!(matches!(s.get_message(b.id, first.id).await, Err(StorageError::NotFound { .. })));
+    assert!(s.get_outbox_item(b.id, first.id).await.is_err());
+    // Another business's conversation is not found, and nothing is stored.
+    let other = new_business(s, "Other").await;
+    let mut foreign = text_message(&conv, "foreign");
+    foreign.business_id = other.id;
+    let mut foreign_row = row(&foreign);
+    foreign_row.business_id = other.id;
+    let r = s.queue_messages(&[(foreign.clone(), foreign_row)]).await;
+    assert!(matches!(r, Err(StorageError::NotFound { .. })), "{r:?}");
+    ok(s.queue_messages(&[(first.clone(), row(&first))]).await, "queue");
+    assert_eq!(ok(s.get_message(b.id, first.id).await, "read"), first);
+    assert_eq!(ok(s.get_outbox_item(b.id, first.id).await, "row"), row(&first));
+    let claimed = ok(s.claim_due(at(0), 10, at(60)).await, "claim");
+    assert_eq!(claimed.iter().map(|o| o.message_id).collect::<Vec<_>>(), vec![first.id]);
+}
+
+/// Many outcomes land in one call, each with its message; rows no longer
+/// claimed are reported and left alone, message included.
+pub async fn outbox_finish_many_records_outcomes_and_messages(s: &dyn Storage) {
+    let b = new_business(s, "Shop").await;
+    let items = queued(s, b.id, "+254712000001", 3).await;
+    ok(s.enqueue(&items).await, "enqueue");
+    let [sent, retried, stray] = [0, 1, 2].map(|i| items[i].message_id);
+    ok(s.claim_due(at(5), 2, at(60)).await, "claim two");
+    let key = |message| OutboxKey { business: b.id, message };
+    ok(s.start_sends(&[key(sent)], at(6)).await, "start");
+    let mut message = ok(s.get_message(b.id, sent).await, "read");
+    message.provider_id = Some("SM-sent-1".into());
+    message.apply_status(crate::domain::MessageStatus::Sent, at(7), None);
+    let mut untouched = ok(s.get_message(b.id, stray).await, "read");
+    let before = untouched.clone();
+    untouched.provider_id = Some("SM-stray".into());
+    let rows = [
+        OutboxFinish {
+            key: key(sent),
+            outcome: OutboxOutcome::Sent,
+            message: Some(message.clone()),
+        },
+        OutboxFinish {
+            key: key(retried),
+            outcome: OutboxOutcome::Retry {
+                run_at: at(30),
+                error: "busy".into(),
+                code: Some(20429),
+            },
+            message: None,
+        },
+        OutboxFinish { key: key(stray), outcome: OutboxOutcome::Sent, message: Some(untouched) },
+    ];
+    assert_eq!(ok(s.finish_many(&rows, at(8)).await, "finish"), [true, true, false]);
+    assert_eq!(ok(s.get_message(b.id, sent).await, "read"), message);
+    assert_eq!(ok(s.get_outbox_item(b.id, sent).await, "row").state, OutboxState::Sent);
+    let r = ok(s.get_outbox_item(b.id, retried).await, "row");
+    assert_eq!((r.state, r.run_at, r.error_code), (OutboxState::Pending, at(30), Some(20429)));
+    assert_eq!(ok(s.get_message(b.id, stray).await, "read"), before);
+    assert_eq!(ok(s.get_outbox_item(b.id, stray).await, "row").state, OutboxState::Pending);
+    // Finishing again changes nothing.
+    assert_eq!(ok(s.finish_many(&rows[..1], at(9)).await, "again"), [false]);
 }

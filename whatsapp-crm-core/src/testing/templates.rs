@@ -8,8 +8,8 @@ use crate::domain::{
 };
 use crate::ports::{Storage, StorageError, TemplateQuery};
 
-use super::customers::futures_join_all;
 use super::{at, new_business, ok, t0};
+use futures_util::future::join_all;
 
 /// A template with every field set.
 pub fn template(business: BusinessId, name: &str) -> MessageTemplate {
@@ -155,7 +155,7 @@ pub async fn template_concurrent_edits_one_wins(s: &dyn Storage) {
             )
         })
         .collect();
-    let results = futures_join_all(edits.iter().map(|e| s.save_template(e, 1))).await;
+    let results = join_all(edits.iter().map(|e| s.save_template(e, 1))).await;
     assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "{results:?}");
     assert!(results.iter().all(|r| r.is_ok() || matches!(r, Err(StorageError::Conflict { .. }))));
     let winner = &edits[results.iter().position(Result::is_ok).unwrap_or(0)];

@@ -1,0 +1,214 @@
+//! Outbound messages: what an agent, a bot or an embedder sends one customer.
+//! Content is checked against WhatsApp's limits and the send policy's hard
+//! rules before anything is stored; the message and its outbox row are then
+//! stored together, and the dispatcher sends it.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+
+use crate::domain::{
+    BusinessId, Conversation, Customer, CustomerId, Direction, Message, MessageContent, MessageId,
+    MessageStatus, OutboxItem, StatusTimes, TemplateCategory, TemplateId, ValidationError,
+};
+use crate::policy::{SendFacts, SendPolicy, check_content};
+use crate::ports::{Clock, Storage, StorageError, to_storage_precision};
+use crate::template::{TemplatePlan, customer_values};
+
+use super::ServiceError;
+
+/// An approved template to send, with values for its variables.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct TemplateSend {
+    /// The template.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub template_id: TemplateId,
+    /// Values by variable name; the customer's fields and the variables'
+    /// fallbacks fill the rest.
+    #[serde(default)]
+    pub values: BTreeMap<String, String>,
+}
+
+/// One message to one customer: free-form `content` or a `template`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SendMessage {
+    /// The customer.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub customer_id: CustomerId,
+    /// Text, media, interactive or location content (inside the customer's
+    /// 24-hour window only).
+    #[serde(default)]
+    pub content: Option<MessageContent>,
+    /// An approved template (anytime).
+    #[serde(default)]
+    pub template: Option<TemplateSend>,
+    /// Byte sizes of the media attachments, in order, when known: checked
+    /// against WhatsApp's limits before anything is queued.
+    #[serde(default)]
+    pub media_sizes: Vec<Option<u64>>,
+    /// Send no earlier than this; now by default.
+    #[serde(default)]
+    pub send_at: Option<DateTime<Utc>>,
+}
+
+/// Sending to customers.
+#[derive(Clone)]
+pub struct Outbound {
+    storage: Arc<dyn Storage>,
+    clock: Arc<dyn Clock>,
+}
+
+impl Outbound {
+    /// A service over `storage`.
+    pub fn new(storage: Arc<dyn Storage>, clock: Arc<dyn Clock>) -> Self {
+        Self { storage, clock }
+    }
+
+    /// Checks and queues one message; returns it with status `queued`.
+    /// Free-form content outside the window, or marketing to a customer who
+    /// has not opted in, is refused here (`Refused`) and nothing is stored.
+    pub async fn send(
+        &self,
+        business: BusinessId,
+        req: SendMessage,
+    ) -> Result<Message, ServiceError> {
+        let customer = self.storage.get_customer(business, req.customer_id).await?;
+        let (content, category) = match (req.content, req.template) {
+            (Some(MessageContent::Template { .. }), _) => {
+                return Err(ValidationError::field(
+                    "content",
+                    "send templates with `template` (its id and values)",
+                )
+                .into());
+            }
+            (Some(content), None) => {
+                check_content(&content, &req.media_sizes).map_err(|mut v| {
+                    for e in &mut v.errors {
+                        e.field = format!("content.{}", e.field);
+                    }
+                    v
+                })?;
+                (content, None)
+            }
+            (None, Some(t)) => self.template_content(business, &customer, t).await?,
+            _ => {
+                return Err(
+                    ValidationError::field("content", "give either content or template").into()
+                );
+            }
+        };
+        let now = to_storage_precision(self.clock.now());
+        let run_at = req.send_at.map_or(now, |t| to_storage_precision(t).max(now));
+        self.queue(business, &customer, content, category, run_at, now).await
+    }
+
+    /// Stores a message to `customer` and its outbox row due at `run_at`,
+    /// after the policy's hard rules (window, consent) pass at `now`.
+    pub(crate) async fn queue(
+        &self,
+        business: BusinessId,
+        customer: &Customer,
+        content: MessageContent,
+        category: Option<TemplateCategory>,
+        run_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Message, ServiceError> {
+        let s = &self.storage;
+        let sender = s.get_business(business).await?.whatsapp_sender;
+        let conversation = match s.find_active_conversation(business, customer.id).await? {
+            Some(c) => c,
+            None => {
+                let c = Conversation::new(business, customer.id, now);
+                s.insert_conversation(&c).await?;
+                c
+            }
+        };
+        // Quiet hours and the frequency cap only delay; the dispatcher applies
+        // them. What can never pass is refused now.
+        let hard =
+            SendPolicy { marketing_cap: u32::MAX, quiet_hours: None, ..SendPolicy::default() };
+        hard.check(&SendFacts {
+            now: run_at,
+            time_zone: crate::domain::TimeZone::UTC,
+            kind: content.kind(),
+            category,
+            window_open: conversation.window_open(run_at),
+            consent: customer.marketing.status,
+            recent_marketing: Vec::new(),
+        })
+        .map_err(ServiceError::Refused)?;
+        let message = Message {
+            id: MessageId::new(),
+            business_id: business,
+            conversation_id: conversation.id,
+            customer_id: customer.id,
+            direction: Direction::Outbound,
+            content,
+            status: MessageStatus::Queued,
+            provider_id: None,
+            error_code: None,
+            times: StatusTimes { queued_at: Some(now), ..StatusTimes::default() },
+            created_at: now,
+        };
+        let mut item =
+            OutboxItem::new(business, message.id, sender, customer.phone.clone(), run_at, now);
+        item.category = category;
+        s.queue_messages(&[(message.clone(), item)]).await?;
+        Ok(message)
+    }
+
+    /// The approved version of a template, rendered for the customer.
+    async fn template_content(
+        &self,
+        business: BusinessId,
+        customer: &Customer,
+        req: TemplateSend,
+    ) -> Result<(MessageContent, Option<TemplateCategory>), ServiceError> {
+        let s = &self.storage;
+        let t = s.get_template(business, req.template_id).await?;
+        let (Some(version), Some(content_sid), None) =
+            (t.approved_version, t.approved_provider_id.clone(), t.archived_at)
+        else {
+            return Err(ServiceError::InvalidState {
+                message: format!("template {} has no approved version to send", t.name),
+            });
+        };
+        let content = if version == t.version {
+            t.content.clone()
+        } else {
+            s.list_template_versions(business, t.id)
+                .await?
+                .into_iter()
+                .find(|v| v.version == version)
+                .map(|v| v.content)
+                .ok_or(StorageError::not_found("template version"))?
+        };
+        let plan = TemplatePlan::compile(&content)
+            .map_err(|e| ValidationError::field("template", e.to_string()))?;
+        let mut values = customer_values(customer);
+        values.extend(req.values);
+        let lookup = |name: &str| values.get(name).map(String::as_str);
+        let variables = plan
+            .content_variables(lookup)
+            .map_err(|e| ValidationError::field("template.values", e.to_string()))?;
+        let rendered = plan
+            .preview(&content, lookup)
+            .map_err(|e| ValidationError::field("template.values", e.to_string()))?
+            .body;
+        Ok((
+            MessageContent::Template {
+                name: t.name,
+                content_sid: Some(content_sid),
+                variables,
+                rendered: Some(rendered),
+            },
+            Some(t.category),
+        ))
+    }
+}
