@@ -13,6 +13,7 @@ use whatsapp_crm_core::Crm;
 use crate::error::ApiError;
 use crate::openapi::ApiDoc;
 use crate::routes;
+use crate::routes::webhooks::WebhookConfig;
 
 /// Largest request body accepted by default (bytes).
 pub const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024;
@@ -26,12 +27,20 @@ pub struct AppState {
     pub storage_kind: &'static str,
     /// Largest request body accepted.
     pub max_body_bytes: usize,
+    /// How Twilio's webhooks are checked; `None` refuses them (503).
+    pub webhooks: Option<Arc<WebhookConfig>>,
 }
 
 impl AppState {
     /// State over `crm` with default limits.
     pub fn new(crm: Crm, storage_kind: &'static str) -> Self {
-        Self { crm, storage_kind, max_body_bytes: DEFAULT_MAX_BODY_BYTES }
+        Self { crm, storage_kind, max_body_bytes: DEFAULT_MAX_BODY_BYTES, webhooks: None }
+    }
+
+    /// Accepts Twilio's webhooks, checked with `config`.
+    pub fn with_webhooks(mut self, config: WebhookConfig) -> Self {
+        self.webhooks = Some(Arc::new(config));
+        self
     }
 
     /// Sets the request body limit.
@@ -48,6 +57,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(routes::customers::router())
         .merge(routes::templates::router())
         .merge(routes::segments::router())
+        .merge(routes::messaging::router())
 }
 
 /// The OpenAPI document of every endpoint.
@@ -63,6 +73,7 @@ pub fn app(state: AppState) -> Router {
     router
         .route("/openapi.json", get(move || async move { axum::Json(doc.as_ref().clone()) }))
         .route("/docs", get(routes::system::docs_page))
+        .merge(routes::webhooks::router())
         .fallback(|| async { ApiError::no_route() })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .layer(DefaultBodyLimit::max(max_body))

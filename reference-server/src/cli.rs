@@ -2,31 +2,91 @@
 
 use std::io::Write;
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use anyhow::Context;
+use tokio::sync::watch;
+use whatsapp_crm_core::policy::RateLimits;
+use whatsapp_crm_core::service::{DispatchConfig, Dispatcher};
 use whatsapp_crm_core::{Crm, NewBusiness};
 
 use crate::app::{AppState, app};
 use crate::auth::generate_api_key;
 use crate::config::{CreateBusinessArgs, ServeArgs};
+use crate::routes::webhooks::WebhookConfig;
 use crate::store::OpenStore;
+use crate::worker::run_dispatcher;
 
-/// Serves HTTP until Ctrl-C or SIGTERM.
+/// Serves HTTP until Ctrl-C or SIGTERM, with the dispatcher sending
+/// through Twilio when an account is configured.
 pub async fn serve(store: OpenStore, args: &ServeArgs) -> anyhow::Result<()> {
     let mut crm = Crm::new(store.storage);
+    let webhooks = match (&args.twilio.twilio_auth_token, &args.public_url) {
+        (Some(token), Some(url)) if !token.is_empty() => Some(WebhookConfig::new(token, url)),
+        _ => None,
+    };
+    if args.dispatch_claim_secs <= args.twilio.twilio_timeout_secs {
+        anyhow::bail!(
+            "WCRM_DISPATCH_CLAIM_SECS ({}) must exceed TWILIO_TIMEOUT_SECS ({}): a claim may not lapse while its send can still succeed",
+            args.dispatch_claim_secs,
+            args.twilio.twilio_timeout_secs
+        );
+    }
+    let (stop, stopped) = watch::channel(false);
+    let mut dispatcher = None;
     match args.twilio.config() {
         Some(config) => {
-            let registry = whatsapp_crm_twilio::TwilioContent::new(config)?;
-            crm = crm.with_template_registry(std::sync::Arc::new(registry));
-            tracing::info!("templates are submitted through Twilio's Content API");
+            let registry = whatsapp_crm_twilio::TwilioContent::new(config.clone())?;
+            crm = crm.with_template_registry(Arc::new(registry));
+            let config = match &webhooks {
+                Some(w) => config.with_status_callback(w.status_callback_url()),
+                None => config,
+            };
+            let transport = Arc::new(whatsapp_crm_twilio::TwilioTransport::new(config)?);
+            let limits = RateLimits {
+                messages_per_second: Some(args.messages_per_second),
+                burst: (args.messages_per_second / 10).max(1),
+                ..RateLimits::default()
+            };
+            let d = Dispatcher::new(
+                crm.storage().clone(),
+                transport,
+                DispatchConfig {
+                    limits,
+                    claim_secs: args.dispatch_claim_secs.into(),
+                    ..DispatchConfig::default()
+                },
+            );
+            let interval = Duration::from_millis(args.dispatch_interval_ms.max(1));
+            dispatcher = Some(tokio::spawn(run_dispatcher(d, interval, stopped)));
+            tracing::info!("sending through Twilio; templates are submitted to its Content API");
         }
-        None => tracing::info!("no Twilio account configured: templates stay drafts"),
+        None => tracing::info!(
+            "no Twilio account configured: templates stay drafts and messages stay queued"
+        ),
     }
-    let state = AppState::new(crm, store.kind).with_max_body_bytes(args.max_body_bytes);
+    match &webhooks {
+        Some(w) => tracing::info!(
+            inbound = %w.inbound_url(),
+            status = %w.status_callback_url(),
+            "accepting signed Twilio webhooks"
+        ),
+        None => tracing::info!("webhooks are refused: set TWILIO_AUTH_TOKEN and WCRM_PUBLIC_URL"),
+    }
+    let mut state = AppState::new(crm, store.kind).with_max_body_bytes(args.max_body_bytes);
+    if let Some(w) = webhooks {
+        state = state.with_webhooks(w);
+    }
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     tracing::info!(address = %listener.local_addr()?, storage = store.kind, "serving");
     axum::serve(listener, app(state)).with_graceful_shutdown(shutdown_signal()).await?;
+    let _ = stop.send(true);
+    if let Some(d) = dispatcher {
+        let _ = d.await;
+    }
     tracing::info!("stopped");
     Ok(())
 }

@@ -4,6 +4,8 @@ use std::net::SocketAddr;
 
 use clap::{Args, Parser, Subcommand};
 
+use whatsapp_crm_core::policy::DEFAULT_MESSAGES_PER_SECOND;
+
 use crate::app::DEFAULT_MAX_BODY_BYTES;
 
 /// The whatsapp-crm reference server.
@@ -43,27 +45,57 @@ pub struct ServeArgs {
     #[arg(long, env = "WCRM_MAX_BODY_BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES)]
     pub max_body_bytes: usize,
 
-    /// Twilio options; without them templates stay drafts.
+    /// The URL Twilio reaches this server at (`https://crm.example.com`):
+    /// webhook signatures are checked against it, and each message's status
+    /// callback points to it. Without it webhooks are refused.
+    #[arg(long, env = "WCRM_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// How often the dispatcher looks for due messages, in milliseconds.
+    #[arg(long, env = "WCRM_DISPATCH_INTERVAL_MS", default_value_t = 250)]
+    pub dispatch_interval_ms: u64,
+
+    /// How long a dispatcher's claim on a message lasts, in seconds; a send
+    /// still unfinished after it (the process died) is marked unknown. Must
+    /// exceed the Twilio timeout.
+    #[arg(long, env = "WCRM_DISPATCH_CLAIM_SECS", default_value_t = 120)]
+    pub dispatch_claim_secs: u32,
+
+    /// Messages per second from each WhatsApp sender (Twilio's default is
+    /// 80; higher with a throughput upgrade).
+    #[arg(long, env = "WCRM_MESSAGES_PER_SECOND", default_value_t = DEFAULT_MESSAGES_PER_SECOND)]
+    pub messages_per_second: u32,
+
+    /// Twilio options; without them templates stay drafts and messages stay
+    /// queued.
     #[command(flatten)]
     pub twilio: TwilioArgs,
 }
 
-/// Twilio account, for template approval (and, later, sending).
+/// Twilio account, for template approval, sending and webhooks.
 #[derive(Clone, Args, Default)]
 pub struct TwilioArgs {
+    /// Another Twilio REST API base: a regional edge, or a local stand-in.
+    #[arg(long, env = "TWILIO_API_BASE")]
+    pub twilio_api_base: Option<String>,
     /// Twilio account SID (AC…).
     #[arg(long, env = "TWILIO_ACCOUNT_SID")]
     pub twilio_account_sid: Option<String>,
     /// Twilio auth token.
     #[arg(long, env = "TWILIO_AUTH_TOKEN", hide_env_values = true)]
     pub twilio_auth_token: Option<String>,
+    /// Longest wait for one Twilio request, in seconds.
+    #[arg(long, env = "TWILIO_TIMEOUT_SECS", default_value_t = 15)]
+    pub twilio_timeout_secs: u32,
 }
 
 impl std::fmt::Debug for TwilioArgs {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TwilioArgs")
+            .field("twilio_api_base", &self.twilio_api_base)
             .field("twilio_account_sid", &self.twilio_account_sid)
             .field("twilio_auth_token", &self.twilio_auth_token.as_ref().map(|_| "***"))
+            .field("twilio_timeout_secs", &self.twilio_timeout_secs)
             .finish()
     }
 }
@@ -73,7 +105,12 @@ impl TwilioArgs {
     pub fn config(&self) -> Option<whatsapp_crm_twilio::TwilioConfig> {
         match (&self.twilio_account_sid, &self.twilio_auth_token) {
             (Some(sid), Some(token)) if !sid.is_empty() && !token.is_empty() => {
-                Some(whatsapp_crm_twilio::TwilioConfig::new(sid.clone(), token.clone()))
+                let config = whatsapp_crm_twilio::TwilioConfig::new(sid.clone(), token.clone())
+                    .with_timeout(std::time::Duration::from_secs(self.twilio_timeout_secs.into()));
+                Some(match &self.twilio_api_base {
+                    Some(base) => config.with_api_base(base),
+                    None => config,
+                })
             }
             _ => None,
         }

@@ -25,6 +25,7 @@ pub struct ErrorDetail {
     /// `invalid_request`, `validation_failed`, `conflict`, `invalid_state`,
     /// `payload_too_large`, `unsupported_media_type`, `method_not_allowed`,
     /// `provider_not_configured`, `provider_unavailable`, `provider_error`,
+    /// `send_refused`, `forbidden`,
     /// `unavailable`, `internal`.
     pub code: &'static str,
     /// Human-readable explanation.
@@ -118,6 +119,11 @@ impl From<ServiceError> for ApiError {
             ServiceError::Provider(e) => {
                 Self::new(StatusCode::BAD_GATEWAY, "provider_error", e.to_string())
             }
+            ServiceError::Refused(r) => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "send_refused",
+                format!("{}: {r}", r.code()),
+            ),
             ServiceError::Storage(e) => e.into(),
             other => {
                 tracing::error!(error = %other, "unexpected service error");

@@ -22,3 +22,4 @@ pub mod error;
 pub mod openapi;
 pub mod routes;
 pub mod store;
+pub mod worker;

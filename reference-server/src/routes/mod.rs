@@ -1,6 +1,8 @@
 //! HTTP routes, each module one resource.
 
 pub mod customers;
+pub mod messaging;
 pub mod segments;
 pub mod system;
 pub mod templates;
+pub mod webhooks;

@@ -10,6 +10,7 @@ use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
 use reference_server::app::{AppState, app};
 use reference_server::auth::generate_api_key;
+use reference_server::routes::webhooks::WebhookConfig;
 use reference_server::store;
 use serde_json::Value;
 use tower::ServiceExt;
@@ -18,6 +19,10 @@ use whatsapp_crm_core::{BusinessId, Crm, NewBusiness, StubTemplateRegistry};
 
 /// Body limit used by the tests, small enough to exceed cheaply.
 pub const TEST_BODY_LIMIT: usize = 8 * 1024;
+/// The Twilio auth token webhooks are signed with.
+pub const TWILIO_TOKEN: &str = "12345-test-auth-token";
+/// The URL Twilio is told to call.
+pub const PUBLIC_URL: &str = "https://crm.example.com";
 
 /// The app under test, the SDK behind it, and two tenants.
 pub struct TestApp {
@@ -121,7 +126,10 @@ pub async fn test_app_on(storage: Arc<dyn Storage>, kind: &'static str) -> TestA
     let crm = Crm::new(storage).with_template_registry(registry.clone());
     let (shop_a, key_a) = business(&crm, "Shop A").await;
     let (shop_b, key_b) = business(&crm, "Shop B").await;
-    let router = app(AppState::new(crm.clone(), kind).with_max_body_bytes(TEST_BODY_LIMIT));
+    let state = AppState::new(crm.clone(), kind)
+        .with_max_body_bytes(TEST_BODY_LIMIT)
+        .with_webhooks(WebhookConfig::new(TWILIO_TOKEN, PUBLIC_URL));
+    let router = app(state);
     TestApp { router, crm, shop_a, key_a, shop_b, key_b, kind, registry, _guard: None }
 }
 
@@ -185,6 +193,31 @@ impl TestApp {
             .await
             .unwrap();
         page.items.len()
+    }
+}
+
+impl TestApp {
+    /// Posts a form to a webhook path as Twilio would, signed with `token`
+    /// over the public URL (`None`: unsigned).
+    pub async fn webhook(
+        &self,
+        path_and_query: &str,
+        form: &[(&str, &str)],
+        token: Option<&str>,
+    ) -> Reply {
+        let body: String =
+            form_urlencoded::Serializer::new(String::new()).extend_pairs(form).finish();
+        let mut req = Request::builder()
+            .method("POST")
+            .uri(path_and_query)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        if let Some(token) = token {
+            let url = format!("{PUBLIC_URL}{path_and_query}");
+            let signature =
+                whatsapp_crm_twilio::RequestValidator::new(token).sign(&url, form.iter().copied());
+            req = req.header("X-Twilio-Signature", signature);
+        }
+        send(&self.router, req.body(Body::from(body)).unwrap()).await
     }
 }
 

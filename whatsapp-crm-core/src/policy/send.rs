@@ -119,6 +119,17 @@ pub enum Refusal {
 }
 
 impl Refusal {
+    /// The stable reason code (`outside_window`, `not_opted_in`, ...).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::OutsideWindow => "outside_window",
+            Self::NotOptedIn => "not_opted_in",
+            Self::OptedOut => "opted_out",
+            Self::FrequencyCap { .. } => "frequency_cap",
+            Self::QuietHours { .. } => "quiet_hours",
+        }
+    }
+
     /// When sending may be tried again, for refusals that pass with time.
     pub fn retry_at(&self) -> Option<DateTime<Utc>> {
         match self {
@@ -166,6 +177,20 @@ impl SendPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn codes_are_the_serialised_reasons() {
+        let t = at("2026-01-01T00:00:00Z");
+        for r in [
+            Refusal::OutsideWindow,
+            Refusal::NotOptedIn,
+            Refusal::OptedOut,
+            Refusal::FrequencyCap { until: t },
+            Refusal::QuietHours { until: t },
+        ] {
+            assert_eq!(serde_json::to_value(r).unwrap()["reason"], r.code());
+        }
+    }
 
     fn at(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().to_utc()

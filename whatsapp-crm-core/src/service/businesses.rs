@@ -39,6 +39,19 @@ impl Businesses {
         Ok(self.storage.get_business(id).await?)
     }
 
+    /// Replaces the business's consent keywords and confirmation replies.
+    pub async fn set_keywords(
+        &self,
+        id: BusinessId,
+        keywords: crate::policy::KeywordConfig,
+    ) -> Result<Business, ServiceError> {
+        keywords.validate()?;
+        let mut business = self.storage.get_business(id).await?;
+        business.keywords = keywords;
+        self.storage.update_business(&business).await?;
+        Ok(business)
+    }
+
     /// Records a new key for `business` by its hash.
     pub async fn issue_api_key(
         &self,

@@ -94,11 +94,7 @@ pub struct Dispatcher {
 
 /// Why a row did not go, as stored on it: the stable reason, then words.
 fn refusal_text(r: &Refusal) -> String {
-    let reason = serde_json::to_value(r)
-        .ok()
-        .and_then(|v| v.get("reason").and_then(|s| s.as_str()).map(str::to_owned))
-        .unwrap_or_default();
-    format!("{reason}: {r}")
+    format!("{}: {r}", r.code())
 }
 
 fn limits_off(l: &RateLimits) -> bool {

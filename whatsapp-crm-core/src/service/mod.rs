@@ -3,6 +3,7 @@
 //! these; neither re-implements a rule.
 
 mod businesses;
+mod conversations;
 mod customers;
 mod dispatch;
 mod error;
@@ -14,6 +15,7 @@ mod templates;
 use std::sync::Arc;
 
 pub use businesses::Businesses;
+pub use conversations::{ConversationListParams, Conversations, MessageView};
 pub use customers::{CustomerListParams, Customers};
 pub use dispatch::{DispatchConfig, DispatchReport, Dispatcher};
 pub use error::ServiceError;
@@ -99,6 +101,11 @@ impl Crm {
     /// Inbound messages and delivery reports.
     pub fn inbox(&self) -> Inbox {
         Inbox::new(self.storage.clone(), self.clock.clone())
+    }
+
+    /// Conversations and message history.
+    pub fn conversations(&self) -> Conversations {
+        Conversations::new(self.storage.clone())
     }
 
     /// Sending messages to customers.

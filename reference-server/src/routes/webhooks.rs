@@ -1,0 +1,163 @@
+//! Twilio's webhooks: inbound messages and delivery reports. Each request is
+//! checked against its `X-Twilio-Signature` over the configured public URL
+//! before anything is read from it; a request that fails is answered 403 and
+//! nothing is stored. The business is the one that owns the WhatsApp number.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{OriginalUri, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use chrono::Utc;
+use whatsapp_crm_core::{Business, PhoneNumber};
+use whatsapp_crm_twilio::{RequestValidator, WebhookParams, parse_inbound, parse_status};
+
+use crate::app::AppState;
+use crate::error::ApiError;
+
+/// Path of the inbound-message webhook.
+pub const INBOUND_PATH: &str = "/webhooks/twilio/inbound";
+/// Path of the status-callback webhook.
+pub const STATUS_PATH: &str = "/webhooks/twilio/status";
+
+/// What checking webhooks needs: the account's auth token and the URL the
+/// world reaches this server at.
+#[derive(Debug, Clone)]
+pub struct WebhookConfig {
+    validator: RequestValidator,
+    public_url: String,
+}
+
+impl WebhookConfig {
+    /// Webhooks signed with `auth_token`, called at `public_url` (scheme,
+    /// host, optional port; the webhook path is appended).
+    pub fn new(auth_token: impl Into<String>, public_url: &str) -> Self {
+        Self {
+            validator: RequestValidator::new(auth_token),
+            public_url: public_url.trim_end_matches('/').to_owned(),
+        }
+    }
+
+    /// The status-callback URL to give Twilio with each message.
+    pub fn status_callback_url(&self) -> String {
+        format!("{}{STATUS_PATH}", self.public_url)
+    }
+
+    /// The inbound-message URL to set on the WhatsApp sender.
+    pub fn inbound_url(&self) -> String {
+        format!("{}{INBOUND_PATH}", self.public_url)
+    }
+}
+
+/// Webhook routes (outside the OpenAPI document: Twilio calls them, not
+/// API clients).
+pub fn router() -> Router<AppState> {
+    Router::new().route(INBOUND_PATH, post(inbound)).route(STATUS_PATH, post(status))
+}
+
+fn forbidden(message: &str) -> ApiError {
+    ApiError::new(StatusCode::FORBIDDEN, "forbidden", message)
+}
+
+/// Checks the signature and reads the form; nothing else happens before this.
+fn verified(
+    state: &AppState,
+    uri: &OriginalUri,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<WebhookParams, ApiError> {
+    let config = state.webhooks.as_ref().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "provider_not_configured",
+            "webhooks need TWILIO_AUTH_TOKEN and WCRM_PUBLIC_URL",
+        )
+    })?;
+    let body = body.map_err(|r| {
+        ApiError::new(
+            r.status(),
+            "payload_too_large",
+            "request body is larger than the server accepts",
+        )
+    })?;
+    let signature = headers
+        .get("x-twilio-signature")
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| forbidden("missing X-Twilio-Signature"))?;
+    let params = WebhookParams::parse_form(&body).map_err(|_| forbidden("invalid signature"))?;
+    let path = uri.0.path_and_query().map_or(uri.0.path(), |p| p.as_str());
+    let url = format!("{}{path}", config.public_url);
+    if !config.validator.validate(&url, params.pairs(), signature) {
+        return Err(forbidden("invalid signature"));
+    }
+    Ok(params)
+}
+
+async fn business_of(state: &AppState, number: &PhoneNumber) -> Result<Business, ApiError> {
+    state.crm.storage().find_business_by_sender(number).await?.ok_or_else(|| {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", "no business sends from this number")
+    })
+}
+
+fn bad_webhook(e: whatsapp_crm_twilio::WebhookError) -> ApiError {
+    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", e.to_string())
+}
+
+/// An empty TwiML answer: received, no reply from here (replies go through
+/// the outbox).
+fn twiml_ok() -> Response {
+    ([(header::CONTENT_TYPE, "text/xml")], "<Response/>").into_response()
+}
+
+async fn inbound(
+    State(state): State<AppState>,
+    uri: OriginalUri,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let params = verified(&state, &uri, &headers, body)?;
+    let message = parse_inbound(&params, Utc::now()).map_err(bad_webhook)?;
+    let business = business_of(&state, &message.to).await?;
+    let received = state.crm.inbox().receive(business.id, message).await?;
+    tracing::info!(
+        business = %business.id,
+        message = %received.message.id,
+        duplicate = received.duplicate,
+        "inbound message"
+    );
+    Ok(twiml_ok())
+}
+
+async fn status(
+    State(state): State<AppState>,
+    uri: OriginalUri,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let params = verified(&state, &uri, &headers, body)?;
+    let report = parse_status(&params, uri.0.query(), Utc::now()).map_err(bad_webhook)?;
+    // A status callback comes from our number.
+    let from = params
+        .get("From")
+        .map(PhoneNumber::parse)
+        .transpose()
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation_failed",
+                format!("From: {e}"),
+            )
+        })?
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation_failed",
+                "webhook is missing From",
+            )
+        })?;
+    let business = business_of(&state, &from).await?;
+    state.crm.inbox().apply_status(business.id, report).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

@@ -1,0 +1,118 @@
+//! Reading conversations and their messages: what an agent's inbox shows.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::domain::{
+    BusinessId, Conversation, ConversationId, ConversationStatus, CustomerId, Message, MessageId,
+    OutboxItem, ValidationError,
+};
+use crate::ports::{
+    ConversationQuery, MessageQuery, PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX, Page, Storage,
+    StorageError,
+};
+
+use super::ServiceError;
+
+/// Filters and paging for a conversation list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConversationListParams {
+    /// Only this customer's conversations.
+    pub customer_id: Option<CustomerId>,
+    /// Only conversations in this status.
+    pub status: Option<ConversationStatus>,
+    /// Page size, 1–200 (default 50).
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// A message with its delivery row: where an outbound message is in the
+/// outbox and, when it did not go, why.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MessageView {
+    /// The message.
+    pub message: Message,
+    /// Its outbox row (outbound messages only).
+    pub outbox: Option<OutboxItem>,
+}
+
+/// Conversations and message history.
+#[derive(Clone)]
+pub struct Conversations {
+    storage: Arc<dyn Storage>,
+}
+
+fn page_params<T: std::str::FromStr>(
+    limit: Option<u32>,
+    cursor: Option<&str>,
+) -> Result<(u32, Option<T>), ValidationError> {
+    let mut v = ValidationError::default();
+    let limit = limit.unwrap_or(PAGE_LIMIT_DEFAULT);
+    if !(1..=PAGE_LIMIT_MAX).contains(&limit) {
+        v.push("limit", format!("must be between 1 and {PAGE_LIMIT_MAX}"));
+    }
+    let after = cursor.and_then(|c| {
+        v.check("cursor", c.parse::<T>().map_err(|_| "is not a cursor from a previous page"))
+    });
+    v.into_result(|| (limit, after))
+}
+
+impl Conversations {
+    /// A service over `storage`.
+    pub fn new(storage: Arc<dyn Storage>) -> Self {
+        Self { storage }
+    }
+
+    /// Lists conversations, oldest first.
+    pub async fn list(
+        &self,
+        business: BusinessId,
+        params: ConversationListParams,
+    ) -> Result<Page<Conversation>, ServiceError> {
+        let (limit, after) = page_params(params.limit, params.cursor.as_deref())?;
+        let query =
+            ConversationQuery { customer: params.customer_id, status: params.status, limit, after };
+        Ok(self.storage.list_conversations(business, &query).await?)
+    }
+
+    /// Reads a conversation.
+    pub async fn get(
+        &self,
+        business: BusinessId,
+        id: ConversationId,
+    ) -> Result<Conversation, ServiceError> {
+        Ok(self.storage.get_conversation(business, id).await?)
+    }
+
+    /// A conversation's messages, oldest first. `NotFound` when the
+    /// conversation is not the business's.
+    pub async fn messages(
+        &self,
+        business: BusinessId,
+        id: ConversationId,
+        limit: Option<u32>,
+        cursor: Option<&str>,
+    ) -> Result<Page<Message>, ServiceError> {
+        let (limit, after) = page_params(limit, cursor)?;
+        self.storage.get_conversation(business, id).await?;
+        Ok(self.storage.list_messages(business, id, &MessageQuery { limit, after }).await?)
+    }
+
+    /// A message with its outbox row.
+    pub async fn message(
+        &self,
+        business: BusinessId,
+        id: MessageId,
+    ) -> Result<MessageView, ServiceError> {
+        let message = self.storage.get_message(business, id).await?;
+        let outbox = match self.storage.get_outbox_item(business, id).await {
+            Ok(row) => Some(row),
+            Err(StorageError::NotFound { .. }) => None,
+            Err(e) => return Err(e.into()),
+        };
+        Ok(MessageView { message, outbox })
+    }
+}
