@@ -2,8 +2,9 @@
 //!
 //! A thin HTTP server over the whatsapp-crm SDK: API-key authentication (the
 //! business comes from the key), a JSON REST API described by an OpenAPI 3.1
-//! document at `/openapi.json` with a reference page at `/docs`, and one JSON
-//! error envelope for every failure.
+//! document at `/openapi.json` with a reference page at `/docs`, one JSON
+//! error envelope for every failure, Twilio's webhooks checked by signature,
+//! and the outbox dispatcher on a timer.
 //!
 //! ```
 //! use std::sync::Arc;

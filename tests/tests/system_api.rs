@@ -65,6 +65,12 @@ async fn openapi_documents_every_endpoint(t: TestApp) {
         ("patch", "/v1/segments/{id}"),
         ("delete", "/v1/segments/{id}"),
         ("get", "/v1/segments/{id}/preview"),
+        ("post", "/v1/messages"),
+        ("get", "/v1/messages/{id}"),
+        ("get", "/v1/conversations"),
+        ("get", "/v1/conversations/{id}"),
+        ("get", "/v1/conversations/{id}/messages"),
+        ("put", "/v1/business/keywords"),
     ];
     let mut documented = 0;
     for (path, item) in doc["paths"].as_object().unwrap() {

@@ -21,7 +21,7 @@ use whatsapp_crm_core::{
 
 use crate::codec::{get, get_enum, get_json, get_opt_enum, get_parsed, to_json};
 use crate::error::{Ctx, corrupt, map};
-use crate::listing::Listing;
+use crate::listing::{Listing, by_ids};
 use crate::storage::PostgresStorage;
 
 const CUSTOMER: Ctx = Ctx::new("customer", "business");
@@ -176,13 +176,7 @@ impl CustomerStore for PostgresStorage {
         ids: &[CustomerId],
     ) -> Result<Vec<Customer>, StorageError> {
         let ids: Vec<uuid::Uuid> = ids.iter().map(|i| i.as_uuid()).collect();
-        let rows = sqlx::query("SELECT * FROM customers WHERE business_id = $1 AND id = ANY($2)")
-            .bind(business.as_uuid())
-            .bind(&ids)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(|e| map(CUSTOMER, e))?;
-        rows.iter().map(customer_row).collect()
+        by_ids(self, CUSTOMER, "customers", business, &ids, customer_row).await
     }
 
     async fn find_customer_by_phone(

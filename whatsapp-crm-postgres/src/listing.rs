@@ -66,3 +66,23 @@ impl Listing {
         Ok(Page::from_overfetch(items, limit, id))
     }
 }
+
+/// Reads the rows of `table` in the business whose ids are among `ids`.
+/// `table` is one of this crate's table names, never input.
+pub(crate) async fn by_ids<T>(
+    storage: &PostgresStorage,
+    ctx: Ctx,
+    table: &'static str,
+    business: BusinessId,
+    ids: &[uuid::Uuid],
+    decode: fn(&PgRow) -> Result<T, StorageError>,
+) -> Result<Vec<T>, StorageError> {
+    let sql = format!("SELECT * FROM {table} WHERE business_id = $1 AND id = ANY($2)");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(business.as_uuid())
+        .bind(ids)
+        .fetch_all(&storage.pool)
+        .await
+        .map_err(|e| map(ctx, e))?;
+    rows.iter().map(decode).collect()
+}

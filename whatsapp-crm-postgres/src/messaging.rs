@@ -13,7 +13,7 @@ use whatsapp_crm_core::{
 
 use crate::codec::{get, get_enum, get_json, to_json};
 use crate::error::{Ctx, corrupt, map};
-use crate::listing::Listing;
+use crate::listing::{Listing, by_ids};
 use crate::storage::PostgresStorage;
 
 const CONVERSATION: Ctx = Ctx::new("conversation", "customer");
@@ -123,14 +123,7 @@ impl ConversationStore for PostgresStorage {
         ids: &[ConversationId],
     ) -> Result<Vec<Conversation>, StorageError> {
         let ids: Vec<uuid::Uuid> = ids.iter().map(|i| i.as_uuid()).collect();
-        let rows =
-            sqlx::query("SELECT * FROM conversations WHERE business_id = $1 AND id = ANY($2)")
-                .bind(business.as_uuid())
-                .bind(&ids)
-                .fetch_all(&self.pool)
-                .await
-                .map_err(|e| map(CONVERSATION, e))?;
-        rows.iter().map(conversation_row).collect()
+        by_ids(self, CONVERSATION, "conversations", business, &ids, conversation_row).await
     }
 
     async fn update_conversation(&self, c: &Conversation) -> Result<(), StorageError> {
@@ -209,13 +202,7 @@ impl MessageStore for PostgresStorage {
         ids: &[MessageId],
     ) -> Result<Vec<Message>, StorageError> {
         let ids: Vec<uuid::Uuid> = ids.iter().map(|i| i.as_uuid()).collect();
-        let rows = sqlx::query("SELECT * FROM messages WHERE business_id = $1 AND id = ANY($2)")
-            .bind(business.as_uuid())
-            .bind(&ids)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(|e| map(MESSAGE, e))?;
-        rows.iter().map(message_row).collect()
+        by_ids(self, MESSAGE, "messages", business, &ids, message_row).await
     }
 
     async fn get_message(

@@ -5,9 +5,8 @@
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{OriginalUri, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{FromRequest, OriginalUri, Request, State};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use chrono::Utc;
@@ -61,38 +60,50 @@ fn forbidden(message: &str) -> ApiError {
     ApiError::new(StatusCode::FORBIDDEN, "forbidden", message)
 }
 
-/// Checks the signature and reads the form; nothing else happens before this.
-fn verified(
-    state: &AppState,
-    uri: &OriginalUri,
-    headers: &HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<WebhookParams, ApiError> {
-    let config = state.webhooks.as_ref().ok_or_else(|| {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "provider_not_configured",
-            "webhooks need TWILIO_AUTH_TOKEN and WCRM_PUBLIC_URL",
-        )
-    })?;
-    let body = body.map_err(|r| {
-        ApiError::new(
-            r.status(),
-            "payload_too_large",
-            "request body is larger than the server accepts",
-        )
-    })?;
-    let signature = headers
-        .get("x-twilio-signature")
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| forbidden("missing X-Twilio-Signature"))?;
-    let params = WebhookParams::parse_form(&body).map_err(|_| forbidden("invalid signature"))?;
-    let path = uri.0.path_and_query().map_or(uri.0.path(), |p| p.as_str());
-    let url = format!("{}{path}", config.public_url);
-    if !config.validator.validate(&url, params.pairs(), signature) {
-        return Err(forbidden("invalid signature"));
+/// A webhook whose signature checked out: its form and URL query. Nothing
+/// else is read from a request before this.
+pub struct SignedWebhook {
+    params: WebhookParams,
+    query: Option<String>,
+}
+
+impl FromRequest<AppState> for SignedWebhook {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let config = state.webhooks.clone().ok_or_else(|| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "provider_not_configured",
+                "webhooks need TWILIO_AUTH_TOKEN and WCRM_PUBLIC_URL",
+            )
+        })?;
+        let uri = req
+            .extensions()
+            .get::<OriginalUri>()
+            .map_or_else(|| req.uri().clone(), |u| u.0.clone());
+        let signature = req
+            .headers()
+            .get("x-twilio-signature")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+            .ok_or_else(|| forbidden("missing X-Twilio-Signature"))?;
+        let body = Bytes::from_request(req, state).await.map_err(|r| {
+            ApiError::new(
+                r.status(),
+                "payload_too_large",
+                "request body is larger than the server accepts",
+            )
+        })?;
+        let params =
+            WebhookParams::parse_form(&body).map_err(|_| forbidden("invalid signature"))?;
+        let path = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
+        let url = format!("{}{path}", config.public_url);
+        if !config.validator.validate(&url, params.pairs(), &signature) {
+            return Err(forbidden("invalid signature"));
+        }
+        Ok(Self { params, query: uri.query().map(str::to_owned) })
     }
-    Ok(params)
 }
 
 async fn business_of(state: &AppState, number: &PhoneNumber) -> Result<Business, ApiError> {
@@ -113,12 +124,9 @@ fn twiml_ok() -> Response {
 
 async fn inbound(
     State(state): State<AppState>,
-    uri: OriginalUri,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    webhook: SignedWebhook,
 ) -> Result<Response, ApiError> {
-    let params = verified(&state, &uri, &headers, body)?;
-    let message = parse_inbound(&params, Utc::now()).map_err(bad_webhook)?;
+    let message = parse_inbound(&webhook.params, Utc::now()).map_err(bad_webhook)?;
     let business = business_of(&state, &message.to).await?;
     let received = state.crm.inbox().receive(business.id, message).await?;
     tracing::info!(
@@ -132,12 +140,10 @@ async fn inbound(
 
 async fn status(
     State(state): State<AppState>,
-    uri: OriginalUri,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    webhook: SignedWebhook,
 ) -> Result<Response, ApiError> {
-    let params = verified(&state, &uri, &headers, body)?;
-    let report = parse_status(&params, uri.0.query(), Utc::now()).map_err(bad_webhook)?;
+    let SignedWebhook { params, query } = webhook;
+    let report = parse_status(&params, query.as_deref(), Utc::now()).map_err(bad_webhook)?;
     // A status callback comes from our number.
     let from = params
         .get("From")

@@ -1,5 +1,6 @@
 //! Messaging rules, pure and synchronous: whether a message may go now
-//! ([`SendPolicy`]), how fast a sender may go ([`SenderLimiter`]), what it may
+//! ([`SendPolicy`]), how fast a sender may go ([`SenderLedger`], kept in storage
+//! and shared by every dispatcher; [`SenderLimiter`] in one process), what it may
 //! contain ([`check_content`]), and the keywords that change consent
 //! ([`KeywordConfig`]).
 
