@@ -47,6 +47,7 @@ pub async fn serve(store: OpenStore, args: &ServeArgs) -> anyhow::Result<()> {
             let limits = RateLimits {
                 messages_per_second: Some(args.messages_per_second),
                 burst: (args.messages_per_second / 10).max(1),
+                tier: args.messaging_tier,
                 ..RateLimits::default()
             };
             let d = Dispatcher::new(

@@ -66,6 +66,12 @@ pub struct ServeArgs {
     #[arg(long, env = "WCRM_MESSAGES_PER_SECOND", default_value_t = DEFAULT_MESSAGES_PER_SECOND)]
     pub messages_per_second: u32,
 
+    /// The sender's messaging-limit tier: unique business-initiated
+    /// recipients per rolling 24 hours (1000, 10000, 100000); unlimited when
+    /// unset.
+    #[arg(long, env = "WCRM_MESSAGING_TIER")]
+    pub messaging_tier: Option<u32>,
+
     /// Twilio options; without them templates stay drafts and messages stay
     /// queued.
     #[command(flatten)]
