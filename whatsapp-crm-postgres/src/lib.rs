@@ -21,6 +21,7 @@
 //! # Ok(()) }
 //! ```
 
+mod broadcasts;
 mod codec;
 mod customers;
 mod error;

@@ -80,24 +80,8 @@ fn bind_delivery<'q>(q: PgQuery<'q>, m: &Message) -> Result<PgQuery<'q>, Storage
 #[async_trait]
 impl ConversationStore for PostgresStorage {
     async fn insert_conversation(&self, c: &Conversation) -> Result<(), StorageError> {
-        sqlx::query(
-            "INSERT INTO conversations (business_id, id, customer_id, status, assigned_agent,
-               last_message_at, last_inbound_at, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(c.business_id.as_uuid())
-        .bind(c.id.as_uuid())
-        .bind(c.customer_id.as_uuid())
-        .bind(enum_to_text(&c.status)?)
-        .bind(c.assigned_agent.map(|a| a.as_uuid()))
-        .bind(c.last_message_at)
-        .bind(c.last_inbound_at)
-        .bind(c.created_at)
-        .bind(c.updated_at)
-        .execute(&self.pool)
-        .await
-        .map_err(|e| map(CONVERSATION, e))?;
-        Ok(())
+        let mut conn = self.pool.acquire().await.map_err(|e| map(CONVERSATION, e))?;
+        insert_conversation_tx(&mut conn, c).await
     }
 
     async fn get_conversation(
@@ -166,6 +150,25 @@ impl ConversationStore for PostgresStorage {
         .await
         .map_err(|e| map(CONVERSATION, e))?;
         row.as_ref().map(conversation_row).transpose()
+    }
+
+    async fn find_active_conversations(
+        &self,
+        business: BusinessId,
+        customers: &[CustomerId],
+    ) -> Result<Vec<Conversation>, StorageError> {
+        let customers: Vec<uuid::Uuid> = customers.iter().map(|c| c.as_uuid()).collect();
+        let rows = sqlx::query(
+            "SELECT DISTINCT ON (customer_id) * FROM conversations
+             WHERE business_id = $1 AND customer_id = ANY($2) AND status <> 'closed'
+             ORDER BY customer_id, id DESC",
+        )
+        .bind(business.as_uuid())
+        .bind(&customers)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| map(CONVERSATION, e))?;
+        rows.iter().map(conversation_row).collect()
     }
 
     async fn list_conversations(
@@ -293,4 +296,29 @@ pub(crate) async fn update_delivery_tx(
     .bind(m.id.as_uuid());
     let done = bind_delivery(q, m)?.execute(&mut *c).await.map_err(|e| map(MESSAGE, e))?;
     if done.rows_affected() == 0 { Err(StorageError::not_found("message")) } else { Ok(()) }
+}
+
+/// Stores a conversation on `c` (a transaction, when more must commit with it).
+pub(crate) async fn insert_conversation_tx(
+    conn: &mut sqlx::PgConnection,
+    c: &Conversation,
+) -> Result<(), StorageError> {
+    sqlx::query(
+        "INSERT INTO conversations (business_id, id, customer_id, status, assigned_agent,
+           last_message_at, last_inbound_at, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(c.business_id.as_uuid())
+    .bind(c.id.as_uuid())
+    .bind(c.customer_id.as_uuid())
+    .bind(enum_to_text(&c.status)?)
+    .bind(c.assigned_agent.map(|a| a.as_uuid()))
+    .bind(c.last_message_at)
+    .bind(c.last_inbound_at)
+    .bind(c.created_at)
+    .bind(c.updated_at)
+    .execute(&mut *conn)
+    .await
+    .map_err(|e| map(CONVERSATION, e))?;
+    Ok(())
 }

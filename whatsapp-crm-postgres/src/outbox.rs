@@ -59,7 +59,10 @@ impl PostgresStorage {
     }
 }
 
-async fn insert_item(c: &mut sqlx::PgConnection, o: &OutboxItem) -> Result<(), StorageError> {
+pub(crate) async fn insert_item(
+    c: &mut sqlx::PgConnection,
+    o: &OutboxItem,
+) -> Result<(), StorageError> {
     sqlx::query(
         "INSERT INTO outbox (business_id, message_id, sender, recipient, run_at, attempts,
            state, claimed_until, last_error, error_code, created_at, updated_at, category)
@@ -300,6 +303,29 @@ impl OutboxStore for PostgresStorage {
         .await
         .map_err(|e| map(OUTBOX, e))?;
         Ok(times.into_iter().map(|(t,)| t).collect())
+    }
+
+    async fn marketing_counts_since(
+        &self,
+        business: BusinessId,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<(PhoneNumber, u32)>, StorageError> {
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT recipient, count(*) FROM outbox WHERE business_id = $1
+               AND category = 'marketing' AND state = 'sent' AND updated_at >= $2
+             GROUP BY recipient",
+        )
+        .bind(business.as_uuid())
+        .bind(since)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| map(OUTBOX, e))?;
+        rows.into_iter()
+            .map(|(phone, n)| {
+                let phone = phone.parse().map_err(|e| corrupt("recipient", e))?;
+                Ok((phone, u32::try_from(n).unwrap_or(u32::MAX)))
+            })
+            .collect()
     }
 
     async fn cancel_pending(

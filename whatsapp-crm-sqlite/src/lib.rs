@@ -27,6 +27,7 @@
 //! # });
 //! ```
 
+mod broadcasts;
 mod codec;
 mod customers;
 mod error;

@@ -84,27 +84,7 @@ fn message_row(row: &Row<'_>) -> Result<Message, StorageError> {
 impl ConversationStore for SqliteStorage {
     async fn insert_conversation(&self, conversation: &Conversation) -> Result<(), StorageError> {
         let c = conversation.clone();
-        self.write(move |tx| {
-            tx.execute(
-                "INSERT INTO conversations (business_id, id, customer_id, status, assigned_agent,
-                   last_message_at, last_inbound_at, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                params![
-                    id_bytes(c.business_id.as_uuid()),
-                    id_bytes(c.id.as_uuid()),
-                    id_bytes(c.customer_id.as_uuid()),
-                    enum_to_text(&c.status)?,
-                    c.assigned_agent.map(|a| id_bytes(a.as_uuid())),
-                    opt_micros(c.last_message_at),
-                    opt_micros(c.last_inbound_at),
-                    micros(c.created_at),
-                    micros(c.updated_at)
-                ],
-            )
-            .map_err(|e| map(CONVERSATION, e))?;
-            Ok(())
-        })
-        .await
+        self.write(move |tx| insert_conversation_tx(tx, &c)).await
     }
 
     async fn get_conversation(
@@ -184,6 +164,32 @@ impl ConversationStore for SqliteStorage {
                 conversation_row,
             )?
             .pop())
+        })
+        .await
+    }
+
+    async fn find_active_conversations(
+        &self,
+        business: BusinessId,
+        customers: &[CustomerId],
+    ) -> Result<Vec<Conversation>, StorageError> {
+        let customers: Vec<_> = customers.iter().map(|c| c.as_uuid()).collect();
+        self.read(move |c| {
+            let mut out = Vec::with_capacity(customers.len());
+            for chunk in customers.chunks(256) {
+                let marks = vec!["?"; chunk.len()].join(", ");
+                // The newest open conversation of each customer.
+                let sql = format!(
+                    "SELECT * FROM conversations WHERE id IN (
+                       SELECT max(id) FROM conversations WHERE business_id = ?
+                         AND status <> 'closed' AND customer_id IN ({marks}) GROUP BY customer_id)"
+                );
+                let args = std::iter::once(blob(business.as_uuid()))
+                    .chain(chunk.iter().map(|i| blob(*i)))
+                    .collect();
+                out.extend(query_all(c, CONVERSATION, &sql, args, conversation_row)?);
+            }
+            Ok(out)
         })
         .await
     }
@@ -328,4 +334,31 @@ pub(crate) fn update_delivery_tx(
         .map_err(|e| map(MESSAGE, e))?;
     let changed = stmt.execute(params_from_iter(args)).map_err(|e| map(MESSAGE, e))?;
     if changed == 0 { Err(StorageError::not_found("message")) } else { Ok(()) }
+}
+
+/// Stores a conversation inside a write transaction.
+pub(crate) fn insert_conversation_tx(
+    tx: &rusqlite::Transaction<'_>,
+    c: &Conversation,
+) -> Result<(), StorageError> {
+    let mut stmt = tx
+        .prepare_cached(
+            "INSERT INTO conversations (business_id, id, customer_id, status, assigned_agent,
+               last_message_at, last_inbound_at, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        )
+        .map_err(|e| map(CONVERSATION, e))?;
+    stmt.execute(params![
+        id_bytes(c.business_id.as_uuid()),
+        id_bytes(c.id.as_uuid()),
+        id_bytes(c.customer_id.as_uuid()),
+        enum_to_text(&c.status)?,
+        c.assigned_agent.map(|a| id_bytes(a.as_uuid())),
+        opt_micros(c.last_message_at),
+        opt_micros(c.last_inbound_at),
+        micros(c.created_at),
+        micros(c.updated_at)
+    ])
+    .map_err(|e| map(CONVERSATION, e))?;
+    Ok(())
 }

@@ -73,7 +73,7 @@ fn not_claimed_or_missing(tx: &rusqlite::Connection, key: Vec<Value>) -> Storage
     }
 }
 
-fn insert_item(tx: &Transaction<'_>, o: &OutboxItem) -> Result<(), StorageError> {
+pub(crate) fn insert_item(tx: &Transaction<'_>, o: &OutboxItem) -> Result<(), StorageError> {
     let mut stmt = tx
         .prepare_cached(
             "INSERT INTO outbox (business_id, message_id, sender, recipient, run_at, attempts,
@@ -347,6 +347,34 @@ impl OutboxStore for SqliteStorage {
                 let v = r.map_err(|e| map(OUTBOX, e))?;
                 DateTime::from_timestamp_micros(v)
                     .ok_or_else(|| StorageError::Corrupt("updated_at: out of range".into()))
+            })
+            .collect()
+        })
+        .await
+    }
+
+    async fn marketing_counts_since(
+        &self,
+        business: BusinessId,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<(PhoneNumber, u32)>, StorageError> {
+        self.read(move |c| {
+            let mut stmt = c
+                .prepare_cached(
+                    "SELECT recipient, count(*) FROM outbox WHERE business_id = ?1
+                       AND category = 'marketing' AND state = 'sent' AND updated_at >= ?2
+                     GROUP BY recipient",
+                )
+                .map_err(|e| map(OUTBOX, e))?;
+            let rows = stmt
+                .query_map(rusqlite::params![blob(business.as_uuid()), micros(since)], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+                })
+                .map_err(|e| map(OUTBOX, e))?;
+            rows.map(|r| {
+                let (phone, n) = r.map_err(|e| map(OUTBOX, e))?;
+                let phone = phone.parse().map_err(|e| crate::error::corrupt("recipient", e))?;
+                Ok((phone, u32::try_from(n).unwrap_or(u32::MAX)))
             })
             .collect()
         })

@@ -25,6 +25,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0005_segments.sql"),
     include_str!("../migrations/0006_outbox.sql"),
     include_str!("../migrations/0007_senders.sql"),
+    include_str!("../migrations/0008_broadcasts.sql"),
 ];
 
 /// The schema version this build writes.

@@ -118,6 +118,11 @@ define_id!(
     AgentId,
     "agent"
 );
+define_id!(
+    /// Identifies a broadcast.
+    BroadcastId,
+    "broadcast"
+);
 
 #[cfg(test)]
 mod tests {

@@ -188,7 +188,7 @@ impl MessageContent {
 
 /// Delivery status. Outbound messages move forward through `queued < sending <
 /// sent < delivered < read`; `failed` and `undelivered` end the journey.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum MessageStatus {

@@ -29,6 +29,7 @@ macro_rules! parse_via {
 
 mod agent;
 mod api_key;
+mod broadcast;
 mod business;
 mod commerce;
 mod conversation;
@@ -49,6 +50,10 @@ mod validation;
 
 pub use agent::{Agent, AgentRole};
 pub use api_key::{ApiKey, ApiKeyHash};
+pub use broadcast::{
+    AUTO_PAUSE_FAILURE_PERCENT, AUTO_PAUSE_MIN_SENDS, Audience, AutoPause,
+    BROADCAST_NAME_MAX_CHARS, Broadcast, BroadcastRecipient, BroadcastStatus, SkipReason,
+};
 pub use business::{BUSINESS_NAME_MAX_CHARS, Business, NewBusiness};
 pub use commerce::{
     LineItem, ORDER_LINES_MAX, Order, OrderError, OrderStatus, Product, order_total,
@@ -61,8 +66,8 @@ pub use customer::{
 };
 pub use events::{InboundMessage, Referral, StatusUpdate};
 pub use ids::{
-    AgentId, ApiKeyId, BusinessId, ConversationId, CustomerId, IdError, MessageId, OrderId,
-    ProductId, SegmentId, TemplateId,
+    AgentId, ApiKeyId, BroadcastId, BusinessId, ConversationId, CustomerId, IdError, MessageId,
+    OrderId, ProductId, SegmentId, TemplateId,
 };
 pub use message::{
     Direction, Interactive, ListRow, ListSection, MediaAttachment, Message, MessageContent,

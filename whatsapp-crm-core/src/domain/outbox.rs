@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::{BusinessId, MessageId, PhoneNumber, TemplateCategory};
 
 /// Where an outbox row is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum OutboxState {
@@ -28,6 +28,8 @@ pub enum OutboxState {
     Unknown,
     /// Withdrawn before it was sent.
     Cancelled,
+    /// Held back while its broadcast is paused; pending again on resume.
+    Held,
 }
 
 /// One message waiting to be sent, keyed by the message it sends.

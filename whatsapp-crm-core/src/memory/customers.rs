@@ -138,6 +138,22 @@ impl CustomerStore for InMemoryStorage {
         Ok(Page::from_overfetch(rows, limit, |c| c.id.to_string()))
     }
 
+    async fn segment_ids(
+        &self,
+        business: BusinessId,
+        rule: &Rule,
+        ctx: &SegmentContext,
+        created_by: DateTime<Utc>,
+    ) -> Result<Vec<CustomerId>, StorageError> {
+        let inner = self.read();
+        let Some(tenant) = inner.tenant(business) else { return Ok(Vec::new()) };
+        let (table, program) = compiled(tenant, rule, ctx);
+        let mut ids = table.select(&program);
+        ids.retain(|id| tenant.customers.get(id).is_some_and(|c| c.created_at <= created_by));
+        ids.sort_unstable();
+        Ok(ids)
+    }
+
     async fn select_segment(
         &self,
         business: BusinessId,
@@ -154,17 +170,7 @@ impl CustomerStore for InMemoryStorage {
                 customers: Page { items: Vec::new(), next_cursor: None },
             });
         };
-        let mut table = CustomerTable::new();
-        for c in tenant.customers.values() {
-            let orders: Vec<_> = tenant
-                .orders
-                .values()
-                .filter(|o| o.customer_id == c.id && o.status.counts_as_purchase())
-                .map(|o| o.created_at)
-                .collect();
-            table.push(c, &orders);
-        }
-        let program = table.compile(rule, ctx.now, ctx.time_zone);
+        let (table, program) = compiled(tenant, rule, ctx);
         let ids = table.select(&program);
         let rows: Vec<Customer> = ids
             .iter()
@@ -207,4 +213,24 @@ impl CustomerStore for InMemoryStorage {
         customer.updated_at = at;
         Ok(customer.clone())
     }
+}
+
+/// The business's customers as evaluator columns, with `rule` compiled for them.
+fn compiled(
+    tenant: &super::Tenant,
+    rule: &Rule,
+    ctx: &SegmentContext,
+) -> (CustomerTable, crate::segment::Program) {
+    let mut table = CustomerTable::new();
+    for c in tenant.customers.values() {
+        let orders: Vec<_> = tenant
+            .orders
+            .values()
+            .filter(|o| o.customer_id == c.id && o.status.counts_as_purchase())
+            .map(|o| o.created_at)
+            .collect();
+        table.push(c, &orders);
+    }
+    let program = table.compile(rule, ctx.now, ctx.time_zone);
+    (table, program)
 }

@@ -83,6 +83,25 @@ impl ConversationStore for InMemoryStorage {
             .cloned())
     }
 
+    async fn find_active_conversations(
+        &self,
+        business: BusinessId,
+        customers: &[CustomerId],
+    ) -> Result<Vec<Conversation>, StorageError> {
+        let inner = self.read();
+        let Some(tenant) = inner.tenant(business) else { return Ok(Vec::new()) };
+        let wanted: std::collections::HashSet<&CustomerId> = customers.iter().collect();
+        let mut latest: std::collections::HashMap<CustomerId, &Conversation> =
+            std::collections::HashMap::new();
+        for c in tenant.conversations.values() {
+            if c.status != ConversationStatus::Closed && wanted.contains(&c.customer_id) {
+                // Ids grow with time, so the last seen is the most recent.
+                latest.insert(c.customer_id, c);
+            }
+        }
+        Ok(latest.into_values().cloned().collect())
+    }
+
     async fn list_conversations(
         &self,
         business: BusinessId,

@@ -2,6 +2,7 @@
 //! memory. For embedders' tests, demos and single-process tools; it passes the same
 //! conformance suite as the SQLite and PostgreSQL backends.
 
+mod broadcasts;
 mod customers;
 mod messaging;
 mod orders;
@@ -16,9 +17,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::domain::{
-    ApiKey, ApiKeyHash, ApiKeyId, Business, BusinessId, Conversation, ConversationId, Customer,
-    CustomerId, Message, MessageId, MessageTemplate, Order, OrderId, OutboxItem, PhoneNumber,
-    Segment, SegmentId, TemplateId, TemplateVersion,
+    ApiKey, ApiKeyHash, ApiKeyId, Broadcast, BroadcastId, BroadcastRecipient, Business, BusinessId,
+    Conversation, ConversationId, Customer, CustomerId, Message, MessageId, MessageTemplate, Order,
+    OrderId, OutboxItem, PhoneNumber, Segment, SegmentId, TemplateId, TemplateVersion,
 };
 use crate::policy::SenderLedger;
 use crate::ports::{ApiKeyStore, BusinessStore, SENDER_TAKEN, StorageError};
@@ -68,6 +69,9 @@ struct Tenant {
     segments: BTreeMap<SegmentId, Segment>,
     templates: BTreeMap<TemplateId, MessageTemplate>,
     template_versions: BTreeMap<(TemplateId, u32), TemplateVersion>,
+    broadcasts: BTreeMap<BroadcastId, Broadcast>,
+    recipients: BTreeMap<(BroadcastId, CustomerId), BroadcastRecipient>,
+    message_broadcast: HashMap<MessageId, BroadcastId>,
 }
 
 impl InMemoryStorage {
@@ -126,6 +130,9 @@ impl BusinessStore for InMemoryStorage {
                 segments: BTreeMap::new(),
                 templates: BTreeMap::new(),
                 template_versions: BTreeMap::new(),
+                broadcasts: BTreeMap::new(),
+                recipients: BTreeMap::new(),
+                message_broadcast: HashMap::new(),
             },
         );
         Ok(())

@@ -315,6 +315,25 @@ impl OutboxStore for InMemoryStorage {
         Ok(out)
     }
 
+    async fn marketing_counts_since(
+        &self,
+        business: BusinessId,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<(PhoneNumber, u32)>, StorageError> {
+        let inner = self.read();
+        let mut counts: std::collections::HashMap<PhoneNumber, u32> =
+            std::collections::HashMap::new();
+        for o in inner.tenant(business).into_iter().flat_map(|t| t.outbox.values()) {
+            if o.state == OutboxState::Sent
+                && o.category == Some(TemplateCategory::Marketing)
+                && o.updated_at >= since
+            {
+                *counts.entry(o.recipient.clone()).or_default() += 1;
+            }
+        }
+        Ok(counts.into_iter().collect())
+    }
+
     async fn cancel_pending(
         &self,
         business: BusinessId,

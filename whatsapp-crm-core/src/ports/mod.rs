@@ -1,6 +1,7 @@
 //! Ports: the traits through which the SDK touches the world. Each is used as
 //! `Arc<dyn Port>` so backends and providers can be swapped without generics.
 
+mod broadcasts;
 mod clock;
 mod codec;
 mod error;
@@ -8,6 +9,10 @@ mod storage;
 mod templates;
 mod transport;
 
+pub use broadcasts::{
+    BROADCAST_CHANGED, BroadcastCounts, BroadcastSpec, BroadcastStore, LaunchBatch,
+    RecipientStatus, counts_from_statuses,
+};
 pub use clock::{Clock, ManualClock, SystemClock, to_storage_precision};
 pub use codec::{enum_from_text, enum_to_text};
 pub use error::{PHONE_TAKEN, PROVIDER_ID_TAKEN, StorageError};

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::StorageError;
+use super::{BroadcastStore, StorageError};
 use crate::domain::{
     ApiKey, ApiKeyHash, ApiKeyId, Business, BusinessId, Conversation, ConversationId,
     ConversationStatus, Customer, CustomerId, Message, MessageId, MessageTemplate, Order, OrderId,
@@ -217,6 +217,16 @@ pub trait CustomerStore: Send + Sync {
         limit: u32,
         after: Option<CustomerId>,
     ) -> Result<SegmentMatch, StorageError>;
+    /// Every customer `rule` selects at `ctx` that was created by
+    /// `created_by`, in id order, without the rows: a broadcast's audience,
+    /// fixed at launch.
+    async fn segment_ids(
+        &self,
+        business: BusinessId,
+        rule: &Rule,
+        ctx: &SegmentContext,
+        created_by: DateTime<Utc>,
+    ) -> Result<Vec<CustomerId>, StorageError>;
     /// Adds tags atomically (already present tags are kept once) and returns the result.
     async fn add_customer_tags(
         &self,
@@ -260,6 +270,13 @@ pub trait ConversationStore: Send + Sync {
         business: BusinessId,
         customer: CustomerId,
     ) -> Result<Option<Conversation>, StorageError>;
+    /// The most recent conversation that is not closed of each of `customers`
+    /// that has one, in no set order.
+    async fn find_active_conversations(
+        &self,
+        business: BusinessId,
+        customers: &[CustomerId],
+    ) -> Result<Vec<Conversation>, StorageError>;
     /// Lists conversations in id order.
     async fn list_conversations(
         &self,
@@ -512,6 +529,13 @@ pub trait OutboxStore: Send + Sync {
         recipient: &PhoneNumber,
         since: DateTime<Utc>,
     ) -> Result<Vec<DateTime<Utc>>, StorageError>;
+    /// How many marketing rows each recipient of the business was sent since
+    /// `since`: the frequency cap for a whole audience in one read.
+    async fn marketing_counts_since(
+        &self,
+        business: BusinessId,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<(PhoneNumber, u32)>, StorageError>;
     /// Cancels pending rows of the business; returns how many.
     async fn cancel_pending(
         &self,
@@ -640,6 +664,7 @@ pub trait Storage:
     + OrderStore
     + OutboxStore
     + SenderLimitStore
+    + BroadcastStore
     + SegmentStore
     + TemplateStore
     + Send
@@ -657,6 +682,7 @@ impl<T> Storage for T where
         + OrderStore
         + OutboxStore
         + SenderLimitStore
+        + BroadcastStore
         + SegmentStore
         + TemplateStore
         + Send

@@ -6,14 +6,11 @@ use serde::Serialize;
 
 use crate::domain::{
     BusinessId, Conversation, ConversationId, ConversationStatus, CustomerId, Message, MessageId,
-    OutboxItem, ValidationError,
+    OutboxItem,
 };
-use crate::ports::{
-    ConversationQuery, MessageQuery, PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX, Page, Storage,
-    StorageError,
-};
+use crate::ports::{ConversationQuery, MessageQuery, Page, Storage, StorageError};
 
-use super::ServiceError;
+use super::{ServiceError, page_params};
 
 /// Filters and paging for a conversation list.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -43,21 +40,6 @@ pub struct MessageView {
 #[derive(Clone)]
 pub struct Conversations {
     storage: Arc<dyn Storage>,
-}
-
-fn page_params<T: std::str::FromStr>(
-    limit: Option<u32>,
-    cursor: Option<&str>,
-) -> Result<(u32, Option<T>), ValidationError> {
-    let mut v = ValidationError::default();
-    let limit = limit.unwrap_or(PAGE_LIMIT_DEFAULT);
-    if !(1..=PAGE_LIMIT_MAX).contains(&limit) {
-        v.push("limit", format!("must be between 1 and {PAGE_LIMIT_MAX}"));
-    }
-    let after = cursor.and_then(|c| {
-        v.check("cursor", c.parse::<T>().map_err(|_| "is not a cursor from a previous page"))
-    });
-    v.into_result(|| (limit, after))
 }
 
 impl Conversations {

@@ -2,6 +2,7 @@
 //! persist, and return typed errors. The reference server and every embedder call
 //! these; neither re-implements a rule.
 
+mod broadcasts;
 mod businesses;
 mod conversations;
 mod customers;
@@ -14,6 +15,11 @@ mod templates;
 
 use std::sync::Arc;
 
+pub use broadcasts::{
+    BroadcastMetrics, BroadcastPreview, BroadcastReport, Broadcasts, LAUNCH_BATCH,
+    LAUNCH_BATCHES_PER_ROUND, NewBroadcast, PREVIEW_SAMPLES, QUALITY_ERROR_CODES,
+    REPLY_WINDOW_HOURS, SampleMessage, auto_pause_reason,
+};
 pub use businesses::Businesses;
 pub use conversations::{ConversationListParams, Conversations, MessageView};
 pub use customers::{CustomerListParams, Customers};
@@ -103,6 +109,15 @@ impl Crm {
         Inbox::new(self.storage.clone(), self.clock.clone())
     }
 
+    /// Broadcasts, with the default send policy's frequency cap.
+    pub fn broadcasts(&self) -> Broadcasts {
+        Broadcasts::new(
+            self.storage.clone(),
+            self.clock.clone(),
+            crate::policy::SendPolicy::default(),
+        )
+    }
+
     /// Conversations and message history.
     pub fn conversations(&self) -> Conversations {
         Conversations::new(self.storage.clone())
@@ -128,4 +143,35 @@ impl std::fmt::Debug for Crm {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Crm").finish_non_exhaustive()
     }
+}
+
+/// Trims a required text field and checks its length.
+pub(crate) fn text_field(
+    v: &mut crate::domain::ValidationError,
+    field: &str,
+    value: &str,
+    max: usize,
+) -> Option<String> {
+    let t = value.trim();
+    if t.is_empty() || t.chars().count() > max {
+        v.push(field, format!("must be 1 to {max} characters"));
+        return None;
+    }
+    Some(t.to_owned())
+}
+
+/// Checks a page size (1–200, default 50) and reads a cursor.
+pub(crate) fn page_params<Id: std::str::FromStr>(
+    limit: Option<u32>,
+    cursor: Option<&str>,
+) -> Result<(u32, Option<Id>), crate::domain::ValidationError> {
+    let mut v = crate::domain::ValidationError::default();
+    let limit = limit.unwrap_or(crate::ports::PAGE_LIMIT_DEFAULT);
+    if !(1..=crate::ports::PAGE_LIMIT_MAX).contains(&limit) {
+        v.push("limit", format!("must be between 1 and {}", crate::ports::PAGE_LIMIT_MAX));
+    }
+    let after = cursor.and_then(|c| {
+        v.check("cursor", c.parse::<Id>().map_err(|_| "is not a cursor from a previous page"))
+    });
+    v.into_result(|| (limit, after))
 }

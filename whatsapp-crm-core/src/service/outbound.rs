@@ -11,7 +11,8 @@ use serde::Deserialize;
 
 use crate::domain::{
     BusinessId, Conversation, Customer, CustomerId, Direction, Message, MessageContent, MessageId,
-    MessageStatus, OutboxItem, StatusTimes, TemplateCategory, TemplateId, ValidationError,
+    MessageStatus, MessageTemplate, OutboxItem, StatusTimes, TemplateCategory, TemplateContent,
+    TemplateId, ValidationError,
 };
 use crate::policy::{SendFacts, SendPolicy, check_content};
 use crate::ports::{Clock, Storage, StorageError, to_storage_precision};
@@ -170,25 +171,8 @@ impl Outbound {
         customer: &Customer,
         req: TemplateSend,
     ) -> Result<(MessageContent, Option<TemplateCategory>), ServiceError> {
-        let s = &self.storage;
-        let t = s.get_template(business, req.template_id).await?;
-        let (Some(version), Some(content_sid), None) =
-            (t.approved_version, t.approved_provider_id.clone(), t.archived_at)
-        else {
-            return Err(ServiceError::InvalidState {
-                message: format!("template {} has no approved version to send", t.name),
-            });
-        };
-        let content = if version == t.version {
-            t.content.clone()
-        } else {
-            s.list_template_versions(business, t.id)
-                .await?
-                .into_iter()
-                .find(|v| v.version == version)
-                .map(|v| v.content)
-                .ok_or(StorageError::not_found("template version"))?
-        };
+        let (t, content, content_sid) =
+            approved_content(&*self.storage, business, req.template_id).await?;
         let plan = TemplatePlan::compile(&content)
             .map_err(|e| ValidationError::field("template", e.to_string()))?;
         let mut values = customer_values(customer);
@@ -211,4 +195,32 @@ impl Outbound {
             Some(t.category),
         ))
     }
+}
+
+/// A template with the content and provider id of its approved version:
+/// what is sent, even while a later edit waits for review.
+pub(crate) async fn approved_content(
+    s: &dyn Storage,
+    business: BusinessId,
+    id: TemplateId,
+) -> Result<(MessageTemplate, TemplateContent, String), ServiceError> {
+    let t = s.get_template(business, id).await?;
+    let (Some(version), Some(content_sid), None) =
+        (t.approved_version, t.approved_provider_id.clone(), t.archived_at)
+    else {
+        return Err(ServiceError::InvalidState {
+            message: format!("template {} has no approved version to send", t.name),
+        });
+    };
+    let content = if version == t.version {
+        t.content.clone()
+    } else {
+        s.list_template_versions(business, t.id)
+            .await?
+            .into_iter()
+            .find(|v| v.version == version)
+            .map(|v| v.content)
+            .ok_or(StorageError::not_found("template version"))?
+    };
+    Ok((t, content, content_sid))
 }

@@ -9,10 +9,10 @@ use crate::domain::{
     Business, BusinessId, CustomerId, FieldError, SEGMENT_DESCRIPTION_MAX_CHARS,
     SEGMENT_NAME_MAX_CHARS, Segment, SegmentId, ValidationError,
 };
-use crate::ports::{Clock, PAGE_LIMIT_MAX, Page, SegmentMatch, Storage};
+use crate::ports::{Clock, Page, SegmentMatch, Storage};
 use crate::segment::{Rule, RuleError, SegmentContext, parse_rule, rule_to_text, validate_rule};
 
-use super::ServiceError;
+use super::{ServiceError, page_params, text_field};
 
 /// Customers in a preview sample when the caller does not say.
 pub const PREVIEW_SAMPLE_DEFAULT: u32 = 10;
@@ -67,15 +67,6 @@ fn rule_error(e: RuleError, code: &str) -> ValidationError {
             position: (e.column > 0).then_some(e.column),
         }],
     }
-}
-
-fn text_field(v: &mut ValidationError, field: &str, value: &str, max: usize) -> Option<String> {
-    let t = value.trim();
-    if t.is_empty() || t.chars().count() > max {
-        v.push(field, format!("must be 1 to {max} characters"));
-        return None;
-    }
-    Some(t.to_owned())
 }
 
 impl Segments {
@@ -235,24 +226,9 @@ impl Segments {
     }
 }
 
-fn page_params<Id: std::str::FromStr>(
-    limit: Option<u32>,
-    cursor: Option<&str>,
-) -> Result<(u32, Option<Id>), ServiceError> {
-    let limit = limit.unwrap_or(crate::ports::PAGE_LIMIT_DEFAULT);
-    let mut v = ValidationError::default();
-    if !(1..=PAGE_LIMIT_MAX).contains(&limit) {
-        v.push("limit", format!("must be between 1 and {PAGE_LIMIT_MAX}"));
-    }
-    let after = cursor.and_then(|c| {
-        v.check("cursor", c.parse::<Id>().map_err(|_| "is not a cursor from a previous page"))
-    });
-    if v.is_empty() { Ok((limit, after)) } else { Err(v.into()) }
-}
-
 fn sample_params(
     limit: Option<u32>,
     cursor: Option<&str>,
 ) -> Result<(u32, Option<CustomerId>), ServiceError> {
-    page_params(Some(limit.unwrap_or(PREVIEW_SAMPLE_DEFAULT)), cursor)
+    Ok(page_params(Some(limit.unwrap_or(PREVIEW_SAMPLE_DEFAULT)), cursor)?)
 }

@@ -17,6 +17,7 @@
 // Test support: a failed expectation is meant to panic.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod broadcasts;
 mod customers;
 mod fixtures;
 mod identity;
@@ -30,6 +31,7 @@ mod templates;
 use std::any::Any;
 use std::sync::Arc;
 
+pub use broadcasts::*;
 pub use customers::*;
 pub use fixtures::*;
 pub use identity::*;
@@ -153,6 +155,11 @@ macro_rules! storage_conformance_tests {
             template_save_keeps_name_and_language,
             template_list_filters_and_pages,
             template_tenant_isolation,
+            broadcast_round_trip_and_guarded_updates,
+            broadcast_launch_batches_are_atomic,
+            broadcast_rows_move_and_counts_add_up,
+            broadcast_active_ones_are_found,
+            broadcast_reads_for_a_launch,
         );
     };
 }

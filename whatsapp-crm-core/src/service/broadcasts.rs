@@ -1,0 +1,883 @@
+//! Broadcasts: one approved template to an audience, launched a batch at a
+//! time into the outbox, paused, resumed or cancelled at any moment, and
+//! measured per recipient.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{
+    Audience, AutoPause, BROADCAST_NAME_MAX_CHARS, Broadcast, BroadcastId, BroadcastRecipient,
+    BroadcastStatus, Business, BusinessId, ConsentStatus, Conversation, Customer, CustomerId,
+    Direction, Message, MessageContent, MessageId, MessageStatus, OutboxItem, OutboxState,
+    PhoneNumber, SkipReason, StatusTimes, TemplateCategory, TemplateContent, TemplateId,
+    ValidationError,
+};
+use crate::policy::SendPolicy;
+use crate::ports::{
+    BroadcastCounts, Clock, LaunchBatch, Page, RecipientStatus, Storage, to_storage_precision,
+};
+use crate::segment::{Rule, SegmentContext, TagTest, parse_rule};
+use crate::template::{ATTRIBUTE_PREFIX, TemplatePlan, customer_values};
+
+use super::outbound::approved_content;
+use super::{ServiceError, page_params, text_field};
+
+/// Customers handled per launch transaction: large enough to be quick, small
+/// enough that inbound traffic never waits long for the writer.
+pub const LAUNCH_BATCH: usize = 500;
+/// Launch batches per broadcast in one `run_due` round.
+pub const LAUNCH_BATCHES_PER_ROUND: usize = 40;
+/// How long after a broadcast message a customer's message counts as a reply.
+pub const REPLY_WINDOW_HOURS: i64 = 72;
+/// Rendered samples a preview shows.
+pub const PREVIEW_SAMPLES: usize = 3;
+/// Provider codes that call for a pause: spam and quality signals, and a
+/// sender over its rate (platform-rules 3.4).
+pub const QUALITY_ERROR_CODES: &[u32] = &[131_048, 132_015, 132_016, 63_018];
+
+/// What a caller supplies to create a broadcast.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewBroadcast {
+    /// Name shown to the team.
+    pub name: String,
+    /// An approved template.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub template_id: TemplateId,
+    /// Where variables take their values; see [`Broadcast::variables`].
+    #[serde(default)]
+    pub variables: BTreeMap<String, String>,
+    /// Who it goes to.
+    pub audience: Audience,
+    /// Launch then; at once when absent.
+    #[serde(default)]
+    pub send_at: Option<DateTime<Utc>>,
+    /// When it pauses itself; the defaults when absent.
+    #[serde(default)]
+    pub auto_pause: Option<AutoPause>,
+}
+
+/// One rendered message of a preview.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SampleMessage {
+    /// The customer.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub customer_id: CustomerId,
+    /// Their number.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub phone: PhoneNumber,
+    /// The text they would read.
+    pub text: String,
+}
+
+/// What launching now would do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BroadcastPreview {
+    /// Customers in the audience.
+    pub audience: u32,
+    /// Messages that would be queued.
+    pub will_send: u32,
+    /// Customers who would be skipped, by reason.
+    pub skipped: Vec<(SkipReason, u32)>,
+    /// A few messages as they would read.
+    pub samples: Vec<SampleMessage>,
+}
+
+/// Where a broadcast stands: counts per stage and the rates that matter.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BroadcastMetrics {
+    /// The broadcast.
+    pub broadcast: Broadcast,
+    /// Messages queued.
+    pub queued: u32,
+    /// Not yet accepted by the provider (waiting, held or being sent).
+    pub pending: u32,
+    /// Accepted by the provider (sent, delivered or read).
+    pub sent: u32,
+    /// Delivered (or read).
+    pub delivered: u32,
+    /// Read.
+    pub read: u32,
+    /// Failed or undelivered.
+    pub failed: u32,
+    /// Failed sends by provider code (none: refused by the send policy).
+    pub failed_by_code: Vec<(Option<u32>, u32)>,
+    /// Whose outcome is unknown (a crash mid-send), until a callback settles it.
+    pub unknown: u32,
+    /// Withdrawn by a cancel.
+    pub cancelled: u32,
+    /// Customers skipped, by reason.
+    pub skipped: Vec<(SkipReason, u32)>,
+    /// Recipients who wrote back within 72 hours.
+    pub replies: u32,
+    /// Recipients who tapped a button or list row within 72 hours.
+    pub clicks: u32,
+    /// Delivered over sent.
+    pub delivery_rate: f64,
+    /// Read over delivered.
+    pub read_rate: f64,
+    /// Replies over delivered.
+    pub reply_rate: f64,
+    /// Clicks over delivered.
+    pub click_rate: f64,
+}
+
+/// What one `run_due` round did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct BroadcastReport {
+    /// Broadcasts whose audience was fixed this round.
+    pub launched: u32,
+    /// Messages queued.
+    pub queued: u32,
+    /// Customers skipped.
+    pub skipped: u32,
+    /// Broadcasts that paused themselves.
+    pub paused: u32,
+    /// Broadcasts that completed.
+    pub completed: u32,
+}
+
+/// Where a variable's value comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Source {
+    Field { key: String, fallback: Option<String> },
+    Literal(String),
+}
+
+const FIELDS: &[&str] = &["name", "first_name", "phone", "city", "country"];
+
+fn read_source(text: &str) -> Result<Source, String> {
+    let t = text.trim();
+    if t.len() >= 2 && t.starts_with('"') && t.ends_with('"') {
+        return Ok(Source::Literal(t[1..t.len() - 1].to_owned()));
+    }
+    let (key, fallback) = match t.split_once('|') {
+        Some((k, f)) => (k.trim(), Some(f.trim().to_owned())),
+        None => (t, None),
+    };
+    let known =
+        FIELDS.contains(&key) || key.strip_prefix(ATTRIBUTE_PREFIX).is_some_and(|a| !a.is_empty());
+    if !known {
+        return Err(format!(
+            "{key:?} is not a customer field (name, first_name, phone, city, country, attr.<key>) or a \"quoted\" value"
+        ));
+    }
+    Ok(Source::Field { key: key.to_owned(), fallback })
+}
+
+/// A template ready to render for many customers.
+struct Prepared {
+    name: String,
+    category: TemplateCategory,
+    content: TemplateContent,
+    content_sid: String,
+    plan: TemplatePlan,
+    sources: BTreeMap<String, Source>,
+}
+
+impl Prepared {
+    /// The message for one customer, or `None` when it cannot be made.
+    fn render(&self, c: &Customer) -> Option<MessageContent> {
+        let values = customer_values(c);
+        let lookup = |var: &str| -> Option<&str> {
+            match self.sources.get(var) {
+                Some(Source::Literal(v)) => Some(v.as_str()),
+                Some(Source::Field { key, fallback }) => {
+                    values.get(key).map(String::as_str).or(fallback.as_deref())
+                }
+                None => values.get(var).map(String::as_str),
+            }
+        };
+        let variables = self.plan.content_variables(lookup).ok()?;
+        let rendered = self.plan.preview(&self.content, lookup).ok()?.body;
+        Some(MessageContent::Template {
+            name: self.name.clone(),
+            content_sid: Some(self.content_sid.clone()),
+            variables,
+            rendered: Some(rendered),
+        })
+    }
+}
+
+/// Decides one customer: their message, or why they get none.
+struct Audit<'a> {
+    prepared: &'a Prepared,
+    cap: u32,
+    recent: HashMap<PhoneNumber, u32>,
+}
+
+impl Audit<'_> {
+    fn judge(&self, c: &Customer) -> Result<MessageContent, SkipReason> {
+        // A broadcast is business-initiated: an opt-out is always honoured.
+        match c.marketing.status {
+            ConsentStatus::OptedOut => return Err(SkipReason::OptedOut),
+            ConsentStatus::Unknown if self.prepared.category == TemplateCategory::Marketing => {
+                return Err(SkipReason::NotOptedIn);
+            }
+            _ => {}
+        }
+        if self.prepared.category == TemplateCategory::Marketing
+            && self.recent.get(&c.phone).copied().unwrap_or(0) >= self.cap
+        {
+            return Err(SkipReason::Capped);
+        }
+        self.prepared.render(c).ok_or(SkipReason::Invalid)
+    }
+}
+
+/// Broadcast use cases, and the worker that launches and watches them.
+#[derive(Clone)]
+pub struct Broadcasts {
+    storage: Arc<dyn Storage>,
+    clock: Arc<dyn Clock>,
+    policy: SendPolicy,
+}
+
+impl Broadcasts {
+    /// A service over `storage`; `policy` gives the marketing frequency cap.
+    pub fn new(storage: Arc<dyn Storage>, clock: Arc<dyn Clock>, policy: SendPolicy) -> Self {
+        Self { storage, clock, policy }
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        to_storage_precision(self.clock.now())
+    }
+
+    async fn prepare(
+        &self,
+        business: BusinessId,
+        template: TemplateId,
+        variables: &BTreeMap<String, String>,
+    ) -> Result<Prepared, ServiceError> {
+        let (t, content, content_sid) =
+            approved_content(&*self.storage, business, template).await?;
+        let plan = TemplatePlan::compile(&content)
+            .map_err(|e| ValidationError::field("template_id", e.to_string()))?;
+        let mut v = ValidationError::default();
+        let mut sources = BTreeMap::new();
+        for (var, text) in variables {
+            if !plan.variables().any(|p| p == var) {
+                v.push(format!("variables.{var}"), "the template has no such variable");
+            }
+            match read_source(text) {
+                Ok(s) => {
+                    sources.insert(var.clone(), s);
+                }
+                Err(e) => v.push(format!("variables.{var}"), e),
+            }
+        }
+        v.into_result(|| Prepared {
+            name: t.name,
+            category: t.category,
+            content,
+            content_sid,
+            plan,
+            sources,
+        })
+        .map_err(ServiceError::from)
+    }
+
+    /// The rule an audience stands for.
+    async fn rule(&self, business: &Business, audience: &Audience) -> Result<Rule, ServiceError> {
+        Ok(match audience {
+            Audience::OptedIn => Rule::OptedIn(true),
+            Audience::Segment { segment_id } => {
+                self.storage.get_segment(business.id, *segment_id).await?.rule
+            }
+            Audience::Rule { rule } => parse_rule(rule, business.currency)
+                .map_err(|e| ValidationError::field("audience.rule", e.to_string()))?,
+            Audience::Tags { tags } if tags.is_empty() => {
+                return Err(ValidationError::field("audience.tags", "give at least one tag").into());
+            }
+            Audience::Tags { tags } => Rule::Tag(TagTest::Any(tags.clone())),
+        })
+    }
+
+    /// Validates and stores a draft broadcast.
+    pub async fn create(
+        &self,
+        business: BusinessId,
+        input: NewBroadcast,
+    ) -> Result<Broadcast, ServiceError> {
+        let b = self.storage.get_business(business).await?;
+        let mut v = ValidationError::default();
+        let name = text_field(&mut v, "name", &input.name, BROADCAST_NAME_MAX_CHARS);
+        let now = self.now();
+        if input.send_at.is_some_and(|t| t < now - Duration::minutes(1)) {
+            v.push("send_at", "is in the past");
+        }
+        if let Err(ServiceError::Invalid(e)) = self.rule(&b, &input.audience).await {
+            v.errors.extend(e.errors);
+        }
+        if let Err(ServiceError::Invalid(e)) =
+            self.prepare(business, input.template_id, &input.variables).await
+        {
+            v.errors.extend(e.errors);
+        }
+        let Some(name) = name.filter(|_| v.is_empty()) else { return Err(v.into()) };
+        // Not-found and not-approved errors come after field problems.
+        self.rule(&b, &input.audience).await?;
+        self.prepare(business, input.template_id, &input.variables).await?;
+        let broadcast = Broadcast {
+            id: BroadcastId::new(),
+            business_id: business,
+            name,
+            template_id: input.template_id,
+            variables: input.variables,
+            audience: input.audience,
+            send_at: input.send_at.map(to_storage_precision),
+            status: BroadcastStatus::Draft,
+            pause_reason: None,
+            auto_pause: input.auto_pause.unwrap_or_default(),
+            recipients: 0,
+            queued: 0,
+            skipped: 0,
+            launch_cursor: None,
+            launch_complete: false,
+            created_at: now,
+            updated_at: now,
+            launched_at: None,
+            finished_at: None,
+        };
+        self.storage.insert_broadcast(&broadcast).await?;
+        Ok(broadcast)
+    }
+
+    /// Reads a broadcast.
+    pub async fn get(
+        &self,
+        business: BusinessId,
+        id: BroadcastId,
+    ) -> Result<Broadcast, ServiceError> {
+        Ok(self.storage.get_broadcast(business, id).await?)
+    }
+
+    /// Lists broadcasts, oldest first.
+    pub async fn list(
+        &self,
+        business: BusinessId,
+        limit: Option<u32>,
+        cursor: Option<&str>,
+    ) -> Result<Page<Broadcast>, ServiceError> {
+        let (limit, after) = page_params(limit, cursor)?;
+        Ok(self.storage.list_broadcasts(business, limit, after).await?)
+    }
+
+    /// Everyone the broadcast would reach now, who would be skipped and why,
+    /// and a few rendered messages. Nothing is stored.
+    pub async fn preview(
+        &self,
+        business: BusinessId,
+        id: BroadcastId,
+    ) -> Result<BroadcastPreview, ServiceError> {
+        let bc = self.storage.get_broadcast(business, id).await?;
+        let b = self.storage.get_business(business).await?;
+        let prepared = self.prepare(business, bc.template_id, &bc.variables).await?;
+        let now = self.now();
+        let ids = self.audience_ids(&b, &bc, now).await?;
+        let audit = self.audit(&prepared, business, now).await?;
+        let mut skipped: BTreeMap<SkipReason, u32> = BTreeMap::new();
+        let mut samples = Vec::new();
+        let mut will_send = 0;
+        for chunk in ids.chunks(LAUNCH_BATCH) {
+            for c in self.storage.get_customers(business, chunk).await? {
+                match audit.judge(&c) {
+                    Ok(content) => {
+                        will_send += 1;
+                        if samples.len() < PREVIEW_SAMPLES
+                            && let MessageContent::Template { rendered: Some(text), .. } = content
+                        {
+                            samples.push(SampleMessage { customer_id: c.id, phone: c.phone, text });
+                        }
+                    }
+                    Err(reason) => *skipped.entry(reason).or_default() += 1,
+                }
+            }
+        }
+        Ok(BroadcastPreview {
+            audience: u32::try_from(ids.len()).unwrap_or(u32::MAX),
+            will_send,
+            skipped: skipped.into_iter().collect(),
+            samples,
+        })
+    }
+
+    async fn audience_ids(
+        &self,
+        b: &Business,
+        bc: &Broadcast,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<CustomerId>, ServiceError> {
+        let rule = self.rule(b, &bc.audience).await?;
+        // The snapshot: rules about time are judged at launch, and customers
+        // who arrive after it are not in it.
+        let at = bc.launched_at.unwrap_or(now);
+        let ctx = SegmentContext { now: at, time_zone: b.time_zone };
+        Ok(self.storage.segment_ids(b.id, &rule, &ctx, at).await?)
+    }
+
+    async fn audit<'a>(
+        &self,
+        prepared: &'a Prepared,
+        business: BusinessId,
+        now: DateTime<Utc>,
+    ) -> Result<Audit<'a>, ServiceError> {
+        let recent = if prepared.category == TemplateCategory::Marketing {
+            let since = now - Duration::hours(self.policy.marketing_cap_window_hours);
+            self.storage.marketing_counts_since(business, since).await?.into_iter().collect()
+        } else {
+            HashMap::new()
+        };
+        Ok(Audit { prepared, cap: self.policy.marketing_cap, recent })
+    }
+
+    /// Starts a draft: at its `send_at`, or now. The audience is fixed when it
+    /// starts, and queued by `run_due`.
+    pub async fn launch(
+        &self,
+        business: BusinessId,
+        id: BroadcastId,
+    ) -> Result<Broadcast, ServiceError> {
+        let mut bc = self.storage.get_broadcast(business, id).await?;
+        if bc.status != BroadcastStatus::Draft {
+            return Err(invalid_state(&bc, "launch"));
+        }
+        // The template must still be approved.
+        self.prepare(business, bc.template_id, &bc.variables).await?;
+        let now = self.now();
+        bc.updated_at = now;
+        match bc.send_at {
+            Some(at) if at > now => bc.status = BroadcastStatus::Scheduled,
+            _ => start(&mut bc, now),
+        }
+        self.storage.update_broadcast(&bc, BroadcastStatus::Draft).await?;
+        Ok(bc)
+    }
+
+    /// Pauses a scheduled, launching or sending broadcast: nothing more is
+    /// queued or sent until it resumes (messages already with the provider
+    /// go on).
+    pub async fn pause(
+        &self,
+        business: BusinessId,
+        id: BroadcastId,
+        reason: &str,
+    ) -> Result<Broadcast, ServiceError> {
+        let mut bc = self.storage.get_broadcast(business, id).await?;
+        let was = bc.status;
+        if !matches!(
+            was,
+            BroadcastStatus::Scheduled | BroadcastStatus::Launching | BroadcastStatus::Sending
+        ) {
+            return Err(invalid_state(&bc, "pause"));
+        }
+        let now = self.now();
+        bc.status = BroadcastStatus::Paused;
+        bc.pause_reason = Some(reason.to_owned());
+        bc.updated_at = now;
+        self.storage.update_broadcast(&bc, was).await?;
+        self.storage
+            .move_broadcast_rows(business, id, OutboxState::Pending, OutboxState::Held, now)
+            .await?;
+        Ok(bc)
+    }
+
+    /// Resumes a paused broadcast where it stopped.
+    pub async fn resume(
+        &self,
+        business: BusinessId,
+        id: BroadcastId,
+    ) -> Result<Broadcast, ServiceError> {
+        let mut bc = self.storage.get_broadcast(business, id).await?;
+        if bc.status != BroadcastStatus::Paused {
+            return Err(invalid_state(&bc, "resume"));
+        }
+        let now = self.now();
+        bc.status = if bc.launched_at.is_none() {
+            BroadcastStatus::Scheduled
+        } else if bc.launch_complete {
+            BroadcastStatus::Sending
+        } else {
+            BroadcastStatus::Launching
+        };
+        bc.pause_reason = None;
+        bc.updated_at = now;
+        self.storage.update_broadcast(&bc, BroadcastStatus::Paused).await?;
+        self.storage
+            .move_broadcast_rows(business, id, OutboxState::Held, OutboxState::Pending, now)
+            .await?;
+        Ok(bc)
+    }
+
+    /// Cancels a broadcast for good: nothing more is queued or sent.
+    pub async fn cancel(
+        &self,
+        business: BusinessId,
+        id: BroadcastId,
+    ) -> Result<Broadcast, ServiceError> {
+        let mut bc = self.storage.get_broadcast(business, id).await?;
+        let was = bc.status;
+        if was.is_final() {
+            return Err(invalid_state(&bc, "cancel"));
+        }
+        let now = self.now();
+        bc.status = BroadcastStatus::Cancelled;
+        bc.updated_at = now;
+        bc.finished_at = Some(now);
+        self.storage.update_broadcast(&bc, was).await?;
+        for from in [OutboxState::Pending, OutboxState::Held] {
+            self.storage
+                .move_broadcast_rows(business, id, from, OutboxState::Cancelled, now)
+                .await?;
+        }
+        Ok(bc)
+    }
+
+    /// Counts and rates, per stage.
+    pub async fn metrics(
+        &self,
+        business: BusinessId,
+        id: BroadcastId,
+    ) -> Result<BroadcastMetrics, ServiceError> {
+        let broadcast = self.storage.get_broadcast(business, id).await?;
+        let counts = self
+            .storage
+            .broadcast_counts(business, id, Duration::hours(REPLY_WINDOW_HOURS))
+            .await?;
+        Ok(metrics_of(broadcast, counts))
+    }
+
+    /// The recipients, with where each one's message is.
+    pub async fn recipients(
+        &self,
+        business: BusinessId,
+        id: BroadcastId,
+        limit: Option<u32>,
+        cursor: Option<&str>,
+    ) -> Result<Page<RecipientStatus>, ServiceError> {
+        let (limit, after) = page_params(limit, cursor)?;
+        Ok(self.storage.list_broadcast_recipients(business, id, limit, after).await?)
+    }
+
+    /// One round at `now`: starts scheduled broadcasts whose time came,
+    /// queues launching ones a batch at a time, pauses sending ones that break
+    /// their auto-pause rules, and completes those with nothing left to send.
+    pub async fn run_due(&self, now: DateTime<Utc>) -> Result<BroadcastReport, ServiceError> {
+        let now = to_storage_precision(now);
+        let mut report = BroadcastReport::default();
+        for (business, id) in self.storage.active_broadcasts(now).await? {
+            let mut bc = self.storage.get_broadcast(business, id).await?;
+            let outcome = match bc.status {
+                BroadcastStatus::Scheduled => {
+                    start(&mut bc, now);
+                    report.launched += 1;
+                    match self.storage.update_broadcast(&bc, BroadcastStatus::Scheduled).await {
+                        Ok(()) => self.launch_batches(&bc, now, &mut report).await,
+                        Err(e) => Err(e.into()),
+                    }
+                }
+                BroadcastStatus::Launching => self.launch_batches(&bc, now, &mut report).await,
+                BroadcastStatus::Sending => self.watch(bc, now, &mut report).await,
+                _ => Ok(()),
+            };
+            match outcome {
+                // Paused or cancelled meanwhile: the person's choice stands.
+                Err(ServiceError::Conflict { .. }) => {}
+                other => other?,
+            }
+        }
+        Ok(report)
+    }
+
+    /// Queues up to [`LAUNCH_BATCHES_PER_ROUND`] batches of the audience.
+    async fn launch_batches(
+        &self,
+        bc: &Broadcast,
+        now: DateTime<Utc>,
+        report: &mut BroadcastReport,
+    ) -> Result<(), ServiceError> {
+        let s = &self.storage;
+        let business = s.get_business(bc.business_id).await?;
+        let prepared = self.prepare(bc.business_id, bc.template_id, &bc.variables).await?;
+        let audit = self.audit(&prepared, bc.business_id, now).await?;
+        let mut ids = self.audience_ids(&business, bc, now).await?;
+        if let Some(cursor) = bc.launch_cursor {
+            ids.retain(|id| *id > cursor);
+        }
+        let mut chunks = ids.chunks(LAUNCH_BATCH).peekable();
+        if chunks.peek().is_none() {
+            let batch = self.batch(bc, Vec::new(), None, true, now);
+            return Ok(s.record_launch_batch(&batch).await?);
+        }
+        for _ in 0..LAUNCH_BATCHES_PER_ROUND {
+            let Some(chunk) = chunks.next() else { break };
+            let last = chunks.peek().is_none();
+            let customers = s.get_customers(bc.business_id, chunk).await?;
+            let open: HashMap<CustomerId, Conversation> = s
+                .find_active_conversations(bc.business_id, chunk)
+                .await?
+                .into_iter()
+                .map(|c| (c.customer_id, c))
+                .collect();
+            let mut batch = self.batch(bc, Vec::new(), chunk.last().copied(), last, now);
+            for c in customers {
+                let message = match audit.judge(&c) {
+                    Ok(content) => content,
+                    Err(reason) => {
+                        batch.recipients.push(BroadcastRecipient {
+                            broadcast_id: bc.id,
+                            customer_id: c.id,
+                            message_id: None,
+                            skipped: Some(reason),
+                        });
+                        continue;
+                    }
+                };
+                let conversation = match open.get(&c.id) {
+                    Some(conv) => conv.id,
+                    None => {
+                        let conv = Conversation::new(bc.business_id, c.id, now);
+                        let id = conv.id;
+                        batch.conversations.push(conv);
+                        id
+                    }
+                };
+                let m = Message {
+                    id: MessageId::new(),
+                    business_id: bc.business_id,
+                    conversation_id: conversation,
+                    customer_id: c.id,
+                    direction: Direction::Outbound,
+                    content: message,
+                    status: MessageStatus::Queued,
+                    provider_id: None,
+                    error_code: None,
+                    times: StatusTimes { queued_at: Some(now), ..StatusTimes::default() },
+                    created_at: now,
+                };
+                let row = OutboxItem::new(
+                    bc.business_id,
+                    m.id,
+                    business.whatsapp_sender.clone(),
+                    c.phone.clone(),
+                    now,
+                    now,
+                )
+                .with_category(prepared.category);
+                batch.recipients.push(BroadcastRecipient {
+                    broadcast_id: bc.id,
+                    customer_id: c.id,
+                    message_id: Some(m.id),
+                    skipped: None,
+                });
+                batch.messages.push((m, row));
+            }
+            let queued = batch.messages.len() as u32;
+            report.queued += queued;
+            report.skipped += batch.recipients.len() as u32 - queued;
+            s.record_launch_batch(&batch).await?;
+        }
+        Ok(())
+    }
+
+    fn batch(
+        &self,
+        bc: &Broadcast,
+        recipients: Vec<BroadcastRecipient>,
+        cursor: Option<CustomerId>,
+        last: bool,
+        at: DateTime<Utc>,
+    ) -> LaunchBatch {
+        LaunchBatch {
+            business: bc.business_id,
+            broadcast: bc.id,
+            conversations: Vec::new(),
+            messages: Vec::new(),
+            recipients,
+            cursor,
+            last,
+            at,
+        }
+    }
+
+    /// Pauses a sending broadcast that breaks its rules, or completes it.
+    async fn watch(
+        &self,
+        mut bc: Broadcast,
+        now: DateTime<Utc>,
+        report: &mut BroadcastReport,
+    ) -> Result<(), ServiceError> {
+        let counts = self
+            .storage
+            .broadcast_counts(bc.business_id, bc.id, Duration::hours(REPLY_WINDOW_HOURS))
+            .await?;
+        if let Some(reason) = auto_pause_reason(&bc.auto_pause, &counts) {
+            self.pause(bc.business_id, bc.id, &reason).await?;
+            report.paused += 1;
+            return Ok(());
+        }
+        let open = counts.by_outbox_state.iter().any(|(state, n)| {
+            *n > 0
+                && matches!(
+                    state,
+                    OutboxState::Pending
+                        | OutboxState::Claimed
+                        | OutboxState::Sending
+                        | OutboxState::Held
+                )
+        });
+        if !open {
+            bc.status = BroadcastStatus::Completed;
+            bc.finished_at = Some(now);
+            bc.updated_at = now;
+            self.storage.update_broadcast(&bc, BroadcastStatus::Sending).await?;
+            report.completed += 1;
+        }
+        Ok(())
+    }
+}
+
+fn start(bc: &mut Broadcast, now: DateTime<Utc>) {
+    bc.status = BroadcastStatus::Launching;
+    bc.launched_at = Some(now);
+    bc.updated_at = now;
+}
+
+fn invalid_state(bc: &Broadcast, action: &str) -> ServiceError {
+    let status = serde_json::to_value(bc.status)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    ServiceError::InvalidState { message: format!("cannot {action} a broadcast that is {status}") }
+}
+
+/// Why `counts` break `rules`, if they do.
+pub fn auto_pause_reason(rules: &AutoPause, counts: &BroadcastCounts) -> Option<String> {
+    if rules.on_quality_errors
+        && let Some(code) = counts
+            .failed_by_code
+            .iter()
+            .filter_map(|(c, _)| *c)
+            .find(|c| QUALITY_ERROR_CODES.contains(c))
+    {
+        return Some(format!("provider error {code}: spam or quality signal"));
+    }
+    let finished: u32 = counts
+        .by_status
+        .iter()
+        .filter(|(s, _)| s.rank().is_some_and(|r| r >= 2) || s.is_failure())
+        .map(|(_, n)| n)
+        .sum();
+    let failed: u32 = counts.failed_by_code.iter().map(|(_, n)| n).sum();
+    let limit = rules.max_failure_percent?;
+    (finished >= rules.min_sends.max(1) && failed * 100 > u32::from(limit) * finished).then(|| {
+        format!("{}% of {finished} sends failed (limit {limit}%)", failed * 100 / finished)
+    })
+}
+
+fn metrics_of(broadcast: Broadcast, counts: BroadcastCounts) -> BroadcastMetrics {
+    let count = |f: &dyn Fn(MessageStatus) -> bool| -> u32 {
+        counts.by_status.iter().filter(|(s, _)| f(*s)).map(|(_, n)| n).sum()
+    };
+    let state = |want: OutboxState| -> u32 {
+        counts.by_outbox_state.iter().filter(|(s, _)| *s == want).map(|(_, n)| n).sum()
+    };
+    let sent = count(&|s| {
+        matches!(s, MessageStatus::Sent | MessageStatus::Delivered | MessageStatus::Read)
+    });
+    let delivered = count(&|s| matches!(s, MessageStatus::Delivered | MessageStatus::Read));
+    let read = count(&|s| s == MessageStatus::Read);
+    let failed = count(&|s| s.is_failure());
+    let pending = count(&|s| matches!(s, MessageStatus::Queued | MessageStatus::Sending))
+        .saturating_sub(state(OutboxState::Unknown) + state(OutboxState::Cancelled));
+    let rate = |a: u32, b: u32| if b == 0 { 0.0 } else { f64::from(a) / f64::from(b) };
+    BroadcastMetrics {
+        queued: broadcast.queued,
+        pending,
+        sent,
+        delivered,
+        read,
+        failed,
+        failed_by_code: counts.failed_by_code.clone(),
+        unknown: state(OutboxState::Unknown),
+        cancelled: state(OutboxState::Cancelled),
+        skipped: counts.skipped.clone(),
+        replies: counts.replies,
+        clicks: counts.clicks,
+        delivery_rate: rate(delivered, sent),
+        read_rate: rate(read, delivered),
+        reply_rate: rate(counts.replies, delivered),
+        click_rate: rate(counts.clicks, delivered),
+        broadcast,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn counts(statuses: &[(MessageStatus, u32)], failed: &[(Option<u32>, u32)]) -> BroadcastCounts {
+        BroadcastCounts {
+            by_status: statuses.to_vec(),
+            failed_by_code: failed.to_vec(),
+            ..BroadcastCounts::default()
+        }
+    }
+
+    #[test]
+    fn auto_pause_waits_for_enough_sends_then_judges_the_rate() {
+        let rules = AutoPause::default();
+        // 20 of 40 failed: too few sends to judge.
+        let few = counts(
+            &[(MessageStatus::Delivered, 20), (MessageStatus::Failed, 20)],
+            &[(Some(63016), 20)],
+        );
+        assert_eq!(auto_pause_reason(&rules, &few), None);
+        // 13 of 50 failed is 26%: over the 25% limit.
+        let bad = counts(
+            &[(MessageStatus::Delivered, 37), (MessageStatus::Failed, 13)],
+            &[(Some(63016), 13)],
+        );
+        assert_eq!(
+            auto_pause_reason(&rules, &bad).as_deref(),
+            Some("26% of 50 sends failed (limit 25%)")
+        );
+        // 12 of 50 is 24%: fine. Queued messages are not judged.
+        let fine = counts(
+            &[
+                (MessageStatus::Queued, 500),
+                (MessageStatus::Read, 38),
+                (MessageStatus::Undelivered, 12),
+            ],
+            &[(None, 12)],
+        );
+        assert_eq!(auto_pause_reason(&rules, &fine), None);
+        // One spam signal is enough, unless that rule is off.
+        let spam = counts(&[(MessageStatus::Failed, 1)], &[(Some(131_048), 1)]);
+        assert!(auto_pause_reason(&rules, &spam).unwrap().contains("131048"));
+        let off = AutoPause { on_quality_errors: false, max_failure_percent: None, ..rules };
+        assert_eq!(auto_pause_reason(&off, &spam), None);
+    }
+
+    #[test]
+    fn variable_sources_are_fields_with_fallbacks_or_quoted_values() {
+        assert_eq!(
+            read_source("first_name|rafiki"),
+            Ok(Source::Field { key: "first_name".into(), fallback: Some("rafiki".into()) })
+        );
+        assert_eq!(read_source("\"50% off\""), Ok(Source::Literal("50% off".into())));
+        assert_eq!(
+            read_source("attr.tier"),
+            Ok(Source::Field { key: "attr.tier".into(), fallback: None })
+        );
+        assert!(read_source("password").is_err());
+        assert!(read_source("attr.").is_err());
+    }
+}

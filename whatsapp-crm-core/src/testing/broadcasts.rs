@@ -1,0 +1,401 @@
+//! Conformance cases for broadcasts, their recipients and the reads a launch
+//! needs.
+
+use std::collections::BTreeMap;
+
+use chrono::Duration;
+
+use crate::domain::{
+    Audience, AutoPause, Broadcast, BroadcastId, BroadcastRecipient, BroadcastStatus, Business,
+    BusinessId, Conversation, Customer, Direction, Interactive, Message, MessageContent,
+    MessageStatus, OutboxItem, OutboxState, SkipReason, TemplateCategory,
+};
+use crate::ports::{BROADCAST_CHANGED, LaunchBatch, OutboxOutcome, Storage, StorageError};
+use crate::segment::{Rule, SegmentContext, TagTest};
+
+use super::{
+    at, bare_customer, full_customer, insert, new_business, new_conversation, ok, tag, template,
+    text_message,
+};
+
+/// A stored draft broadcast of a stored template.
+async fn draft(s: &dyn Storage, b: &Business) -> Broadcast {
+    let t = template(b.id, &format!("offer_{}", BroadcastId::new().as_uuid().simple()));
+    ok(s.insert_template(&t).await, "template");
+    let bc = Broadcast {
+        id: BroadcastId::new(),
+        business_id: b.id,
+        name: "Weekend offer".into(),
+        template_id: t.id,
+        variables: BTreeMap::from([("name".into(), "first_name|rafiki".into())]),
+        audience: Audience::Tags { tags: vec![tag("vip")] },
+        send_at: Some(at(3_600)),
+        status: BroadcastStatus::Draft,
+        pause_reason: None,
+        auto_pause: AutoPause::default(),
+        recipients: 0,
+        queued: 0,
+        skipped: 0,
+        launch_cursor: None,
+        launch_complete: false,
+        created_at: at(0),
+        updated_at: at(0),
+        launched_at: None,
+        finished_at: None,
+    };
+    ok(s.insert_broadcast(&bc).await, "insert broadcast");
+    bc
+}
+
+fn conflict<T: std::fmt::Debug>(r: Result<T, StorageError>) -> bool {
+    matches!(r, Err(StorageError::Conflict { constraint, .. }) if constraint == BROADCAST_CHANGED)
+}
+
+fn not_found<T: std::fmt::Debug>(r: Result<T, StorageError>) -> bool {
+    matches!(r, Err(StorageError::NotFound { .. }))
+}
+
+async fn set_status(s: &dyn Storage, bc: &mut Broadcast, status: BroadcastStatus) {
+    let was = bc.status;
+    bc.status = status;
+    ok(s.update_broadcast(bc, was).await, "status");
+}
+
+/// A queued broadcast message to `c` in `conv`, with its outbox row.
+fn queued(b: &Business, c: &Customer, conv: &Conversation) -> (Message, OutboxItem) {
+    let mut m = text_message(conv, "");
+    m.content = MessageContent::Template {
+        name: "offer".into(),
+        content_sid: Some("HX00000000000000000000000000000000".into()),
+        variables: BTreeMap::new(),
+        rendered: Some("Hello".into()),
+    };
+    let row =
+        OutboxItem::new(b.id, m.id, b.whatsapp_sender.clone(), c.phone.clone(), at(10), at(10))
+            .with_category(TemplateCategory::Marketing);
+    (m, row)
+}
+
+/// A broadcast reads back as stored; updates need the status it had; lists
+/// page; another business sees none of it.
+pub async fn broadcast_round_trip_and_guarded_updates(s: &dyn Storage) {
+    let b = new_business(s, "Shop").await;
+    let mut bc = draft(s, &b).await;
+    assert_eq!(ok(s.get_broadcast(b.id, bc.id).await, "get"), bc);
+    bc.name = "Renamed".into();
+    bc.pause_reason = Some("checking prices".into());
+    bc.launch_cursor = Some(crate::domain::CustomerId::new());
+    ok(s.update_broadcast(&bc, BroadcastStatus::Draft).await, "update");
+    assert_eq!(ok(s.get_broadcast(b.id, bc.id).await, "get"), bc);
+    // A stale writer expecting another status changes nothing.
+    let mut stale = bc.clone();
+    stale.status = BroadcastStatus::Cancelled;
+    assert!(conflict(s.update_broadcast(&stale, BroadcastStatus::Scheduled).await));
+    assert_eq!(ok(s.get_broadcast(b.id, bc.id).await, "get").status, BroadcastStatus::Draft);
+    let second = draft(s, &b).await;
+    let page = ok(s.list_broadcasts(b.id, 1, None).await, "page 1");
+    assert_eq!(page.items.iter().map(|x| x.id).collect::<Vec<_>>(), vec![bc.id]);
+    let after = page.next_cursor.unwrap().parse().ok();
+    let rest = ok(s.list_broadcasts(b.id, 5, after).await, "page 2");
+    assert_eq!(rest.items.iter().map(|x| x.id).collect::<Vec<_>>(), vec![second.id]);
+    let other = new_business(s, "Other").await;
+    assert!(not_found(s.get_broadcast(other.id, bc.id).await));
+    assert!(ok(s.list_broadcasts(other.id, 5, None).await, "other").items.is_empty());
+    let mut hijack = bc.clone();
+    hijack.business_id = other.id;
+    assert!(not_found(s.update_broadcast(&hijack, BroadcastStatus::Draft).await));
+    assert!(not_found(s.broadcast_counts(other.id, bc.id, Duration::hours(1)).await));
+    assert!(not_found(s.list_broadcast_recipients(other.id, bc.id, 5, None).await));
+}
+
+/// A launch batch is stored whole, only while the broadcast is launching;
+/// the last one makes it sending.
+pub async fn broadcast_launch_batches_are_atomic(s: &dyn Storage) {
+    let b = new_business(s, "Shop").await;
+    let mut bc = draft(s, &b).await;
+    let known = full_customer(b.id, "+254712000001", "Known");
+    let fresh = bare_customer(b.id, "+254712000002");
+    let skipped = bare_customer(b.id, "+254712000003");
+    for c in [&known, &fresh, &skipped] {
+        insert(s, c).await;
+    }
+    let conv = new_conversation(s, &known).await;
+    let opened = Conversation::new(b.id, fresh.id, at(10));
+    let first = queued(&b, &known, &conv);
+    let second = queued(&b, &fresh, &opened);
+    let recipient = |c: &Customer, m: Option<&Message>, skip| BroadcastRecipient {
+        broadcast_id: bc.id,
+        customer_id: c.id,
+        message_id: m.map(|m| m.id),
+        skipped: skip,
+    };
+    let mut batch = LaunchBatch {
+        business: b.id,
+        broadcast: bc.id,
+        conversations: vec![opened.clone()],
+        messages: vec![first.clone(), second.clone()],
+        recipients: vec![
+            recipient(&known, Some(&first.0), None),
+            recipient(&fresh, Some(&second.0), None),
+            recipient(&skipped, None, Some(SkipReason::NotOptedIn)),
+        ],
+        cursor: Some(skipped.id),
+        last: false,
+        at: at(10),
+    };
+    // A draft takes no batch, and nothing of it is stored.
+    assert!(conflict(s.record_launch_batch(&batch).await));
+    assert!(not_found(s.get_message(b.id, first.0.id).await));
+    assert!(not_found(s.get_conversation(b.id, opened.id).await));
+    set_status(s, &mut bc, BroadcastStatus::Launching).await;
+    ok(s.record_launch_batch(&batch).await, "batch");
+    assert_eq!(ok(s.get_message(b.id, second.0.id).await, "message"), second.0);
+    assert_eq!(ok(s.get_outbox_item(b.id, second.0.id).await, "row"), second.1);
+    assert_eq!(ok(s.get_conversation(b.id, opened.id).await, "opened"), opened);
+    let read = ok(s.get_broadcast(b.id, bc.id).await, "read");
+    assert_eq!(
+        (read.status, read.recipients, read.queued, read.skipped, read.launch_cursor),
+        (BroadcastStatus::Launching, 3, 2, 1, Some(skipped.id))
+    );
+    assert_eq!(ok(s.broadcast_of_message(b.id, first.0.id).await, "of"), Some(bc.id));
+    assert_eq!(ok(s.broadcast_of_message(b.id, conv.id.as_uuid().into()).await, "none"), None);
+    let page = ok(s.list_broadcast_recipients(b.id, bc.id, 2, None).await, "recipients");
+    assert_eq!(page.items.len(), 2);
+    assert_eq!(page.items[0].recipient.customer_id, known.id.min(fresh.id).min(skipped.id));
+    let rest = ok(
+        s.list_broadcast_recipients(b.id, bc.id, 5, page.next_cursor.unwrap().parse().ok()).await,
+        "rest",
+    );
+    let all: Vec<_> = page.items.iter().chain(&rest.items).collect();
+    assert_eq!(all.len(), 3);
+    let skip = all.iter().find(|r| r.recipient.customer_id == skipped.id).unwrap();
+    assert_eq!((skip.recipient.skipped, skip.status), (Some(SkipReason::NotOptedIn), None));
+    let sent = all.iter().find(|r| r.recipient.customer_id == known.id).unwrap();
+    assert_eq!(sent.status, Some(MessageStatus::Queued));
+    // The last (empty) batch ends the launch.
+    batch.conversations.clear();
+    batch.messages.clear();
+    batch.recipients.clear();
+    batch.cursor = None;
+    batch.last = true;
+    ok(s.record_launch_batch(&batch).await, "last");
+    let read = ok(s.get_broadcast(b.id, bc.id).await, "read");
+    assert_eq!(
+        (read.status, read.launch_complete, read.launch_cursor),
+        (BroadcastStatus::Sending, true, Some(skipped.id))
+    );
+}
+
+/// Rows move as a pause, resume or cancel asks; held rows are never claimed;
+/// counts add up statuses, codes, skips, replies and clicks.
+pub async fn broadcast_rows_move_and_counts_add_up(s: &dyn Storage) {
+    let b = new_business(s, "Shop").await;
+    let mut bc = draft(s, &b).await;
+    set_status(s, &mut bc, BroadcastStatus::Launching).await;
+    let mut messages = Vec::new();
+    let mut recipients = Vec::new();
+    let mut customers = Vec::new();
+    for i in 0..4 {
+        let c = bare_customer(b.id, &format!("+25471300000{i}"));
+        insert(s, &c).await;
+        let conv = new_conversation(s, &c).await;
+        let (m, row) = queued(&b, &c, &conv);
+        recipients.push(BroadcastRecipient {
+            broadcast_id: bc.id,
+            customer_id: c.id,
+            message_id: Some(m.id),
+            skipped: None,
+        });
+        messages.push((m, row));
+        customers.push((c, conv));
+    }
+    let opted_out = bare_customer(b.id, "+254713000009");
+    insert(s, &opted_out).await;
+    recipients.push(BroadcastRecipient {
+        broadcast_id: bc.id,
+        customer_id: opted_out.id,
+        message_id: None,
+        skipped: Some(SkipReason::OptedOut),
+    });
+    let batch = LaunchBatch {
+        business: b.id,
+        broadcast: bc.id,
+        conversations: Vec::new(),
+        messages: messages.clone(),
+        recipients,
+        cursor: Some(opted_out.id),
+        last: true,
+        at: at(10),
+    };
+    ok(s.record_launch_batch(&batch).await, "batch");
+    // Pause: held rows are not claimed; resume: they are.
+    assert_eq!(
+        ok(
+            s.move_broadcast_rows(b.id, bc.id, OutboxState::Pending, OutboxState::Held, at(11))
+                .await,
+            "hold"
+        ),
+        4
+    );
+    assert!(ok(s.claim_due(at(20), 10, at(80)).await, "claim").is_empty());
+    let other = new_business(s, "Other").await;
+    assert_eq!(
+        ok(
+            s.move_broadcast_rows(other.id, bc.id, OutboxState::Held, OutboxState::Pending, at(12))
+                .await,
+            "other"
+        ),
+        0
+    );
+    assert_eq!(
+        ok(
+            s.move_broadcast_rows(b.id, bc.id, OutboxState::Held, OutboxState::Pending, at(12))
+                .await,
+            "release"
+        ),
+        4
+    );
+    let claimed = ok(s.claim_due(at(20), 3, at(80)).await, "claim");
+    assert_eq!(claimed.len(), 3);
+    // Two delivered (one read), one failed with a code; one still pending.
+    let outcomes = [MessageStatus::Read, MessageStatus::Delivered, MessageStatus::Failed];
+    for (row, status) in claimed.iter().zip(outcomes) {
+        let mut m = ok(s.get_message(b.id, row.message_id).await, "message");
+        let code = (status == MessageStatus::Failed).then_some(63_016);
+        m.apply_status(MessageStatus::Sent, at(21), None);
+        m.apply_status(status, at(22), code);
+        ok(s.update_message(&m).await, "status");
+        let outcome = if code.is_some() {
+            OutboxOutcome::Failed { error: "failed".into(), code }
+        } else {
+            OutboxOutcome::Sent
+        };
+        ok(s.finish(b.id, row.message_id, &outcome, at(21)).await, "finish");
+    }
+    // The first two customers answer, one with a button; one answer is too late.
+    let answer = |i: usize, content: MessageContent, minutes: i64| {
+        let (c, conv) = &customers[i];
+        let mut m = text_message(conv, "");
+        m.direction = Direction::Inbound;
+        m.status = MessageStatus::Received;
+        m.content = content;
+        m.created_at = messages[i].0.created_at + Duration::minutes(minutes);
+        m.customer_id = c.id;
+        m
+    };
+    let reply = |i, minutes| answer(i, MessageContent::text("asante"), minutes);
+    let tap = answer(
+        1,
+        MessageContent::Interactive {
+            interactive: Interactive::Reply { payload: Some("yes".into()), title: "Yes".into() },
+        },
+        5,
+    );
+    for m in [reply(0, 3), tap, reply(2, 60 * 24 * 10)] {
+        ok(s.insert_message(&m).await, "answer");
+    }
+    let counts = ok(s.broadcast_counts(b.id, bc.id, Duration::hours(72)).await, "counts");
+    let status_count = |st| counts.by_status.iter().find(|(x, _)| *x == st).map_or(0, |(_, n)| *n);
+    assert_eq!(
+        [
+            MessageStatus::Queued,
+            MessageStatus::Delivered,
+            MessageStatus::Read,
+            MessageStatus::Failed
+        ]
+        .map(status_count),
+        [1, 1, 1, 1]
+    );
+    assert_eq!(counts.failed_by_code, vec![(Some(63_016), 1)]);
+    assert_eq!(counts.skipped, vec![(SkipReason::OptedOut, 1)]);
+    assert_eq!(
+        counts.by_outbox_state,
+        vec![(OutboxState::Pending, 1), (OutboxState::Sent, 2), (OutboxState::Failed, 1)]
+    );
+    assert_eq!((counts.replies, counts.clicks), (2, 1));
+    // Cancel withdraws the pending row only.
+    assert_eq!(
+        ok(
+            s.move_broadcast_rows(
+                b.id,
+                bc.id,
+                OutboxState::Pending,
+                OutboxState::Cancelled,
+                at(30)
+            )
+            .await,
+            "cancel"
+        ),
+        1
+    );
+    assert!(ok(s.claim_due(at(100), 10, at(160)).await, "claim").is_empty());
+}
+
+/// The worker finds scheduled broadcasts once due, and launching or sending
+/// ones always, across businesses; paused and finished ones never.
+pub async fn broadcast_active_ones_are_found(s: &dyn Storage) {
+    let a = new_business(s, "A").await;
+    let b = new_business(s, "B").await;
+    let mut later = draft(s, &a).await;
+    set_status(s, &mut later, BroadcastStatus::Scheduled).await;
+    let mut launching = draft(s, &b).await;
+    set_status(s, &mut launching, BroadcastStatus::Launching).await;
+    let mut paused = draft(s, &a).await;
+    set_status(s, &mut paused, BroadcastStatus::Paused).await;
+    let _draft = draft(s, &a).await;
+    let ids =
+        |v: Vec<(BusinessId, BroadcastId)>| v.into_iter().map(|(_, id)| id).collect::<Vec<_>>();
+    assert_eq!(ids(ok(s.active_broadcasts(at(3_599)).await, "early")), vec![launching.id]);
+    assert_eq!(ids(ok(s.active_broadcasts(at(3_600)).await, "due")), vec![later.id, launching.id]);
+}
+
+/// Audience ids follow the rule and the snapshot time; open conversations
+/// and marketing counts come back for many customers at once.
+pub async fn broadcast_reads_for_a_launch(s: &dyn Storage) {
+    let b = new_business(s, "Shop").await;
+    let other = new_business(s, "Other").await;
+    let mut vip = bare_customer(b.id, "+254714000001");
+    vip.tags.insert(tag("vip"));
+    let mut late = bare_customer(b.id, "+254714000002");
+    late.tags.insert(tag("vip"));
+    late.created_at = at(500);
+    let plain = bare_customer(b.id, "+254714000003");
+    let mut foreign = bare_customer(other.id, "+254714000004");
+    foreign.tags.insert(tag("vip"));
+    for c in [&vip, &late, &plain, &foreign] {
+        insert(s, c).await;
+    }
+    let rule = Rule::Tag(TagTest::Any(vec![tag("vip")]));
+    let ctx = SegmentContext { now: at(100), time_zone: b.time_zone };
+    assert_eq!(ok(s.segment_ids(b.id, &rule, &ctx, at(100)).await, "ids"), vec![vip.id]);
+    let mut both = vec![vip.id, late.id];
+    both.sort();
+    assert_eq!(ok(s.segment_ids(b.id, &rule, &ctx, at(600)).await, "later"), both);
+    // The newest open conversation of each customer asked about.
+    let old = new_conversation(s, &vip).await;
+    let mut closed = Conversation::new(b.id, vip.id, at(1));
+    closed.status = crate::domain::ConversationStatus::Closed;
+    ok(s.insert_conversation(&closed).await, "closed");
+    let plain_conv = new_conversation(s, &plain).await;
+    let mut found =
+        ok(s.find_active_conversations(b.id, &[vip.id, plain.id, late.id]).await, "open");
+    found.sort_by_key(|c| c.id);
+    let mut expected = vec![old, plain_conv];
+    expected.sort_by_key(|c| c.id);
+    assert_eq!(found, expected);
+    assert!(ok(s.find_active_conversations(other.id, &[vip.id]).await, "other").is_empty());
+    // Sent marketing per recipient since a time.
+    let conv = ok(s.find_active_conversation(b.id, vip.id).await, "conv").unwrap();
+    for (i, secs) in [(0, 50), (1, 200)] {
+        let (m, row) = queued(&b, &vip, &conv);
+        let _ = i;
+        ok(s.insert_message(&m).await, "message");
+        ok(s.enqueue(&[OutboxItem { run_at: at(secs), ..row }]).await, "enqueue");
+        let claimed = ok(s.claim_due(at(secs), 1, at(secs + 60)).await, "claim");
+        ok(s.finish(b.id, claimed[0].message_id, &OutboxOutcome::Sent, at(secs)).await, "sent");
+    }
+    let counts = ok(s.marketing_counts_since(b.id, at(100)).await, "since");
+    assert_eq!(counts, vec![(vip.phone.clone(), 1)]);
+    assert_eq!(ok(s.marketing_counts_since(b.id, at(0)).await, "all"), vec![(vip.phone, 2)]);
+    assert!(ok(s.marketing_counts_since(other.id, at(0)).await, "other").is_empty());
+}
