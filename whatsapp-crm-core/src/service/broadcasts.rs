@@ -769,10 +769,11 @@ pub fn auto_pause_reason(rules: &AutoPause, counts: &BroadcastCounts) -> Option<
     {
         return Some(format!("provider error {code}: spam or quality signal"));
     }
+    // Sends the provider took or refused; queued ones are not judged yet.
     let finished: u32 = counts
-        .by_status
+        .by_outbox_state
         .iter()
-        .filter(|(s, _)| s.rank().is_some_and(|r| r >= 2) || s.is_failure())
+        .filter(|(s, _)| matches!(s, OutboxState::Sent | OutboxState::Failed))
         .map(|(_, n)| n)
         .sum();
     let failed: u32 = counts.failed_by_code.iter().map(|(_, n)| n).sum();
@@ -823,10 +824,16 @@ fn metrics_of(broadcast: Broadcast, counts: BroadcastCounts) -> BroadcastMetrics
 mod tests {
     use super::*;
 
-    fn counts(statuses: &[(MessageStatus, u32)], failed: &[(Option<u32>, u32)]) -> BroadcastCounts {
+    /// Counts with `ok` sends the provider took and `failed` it refused (by code).
+    fn counts(ok: u32, failed: &[(Option<u32>, u32)], queued: u32) -> BroadcastCounts {
+        let refused: u32 = failed.iter().map(|(_, n)| n).sum();
         BroadcastCounts {
-            by_status: statuses.to_vec(),
             failed_by_code: failed.to_vec(),
+            by_outbox_state: vec![
+                (OutboxState::Pending, queued),
+                (OutboxState::Sent, ok),
+                (OutboxState::Failed, refused),
+            ],
             ..BroadcastCounts::default()
         }
     }
@@ -835,32 +842,16 @@ mod tests {
     fn auto_pause_waits_for_enough_sends_then_judges_the_rate() {
         let rules = AutoPause::default();
         // 20 of 40 failed: too few sends to judge.
-        let few = counts(
-            &[(MessageStatus::Delivered, 20), (MessageStatus::Failed, 20)],
-            &[(Some(63016), 20)],
-        );
-        assert_eq!(auto_pause_reason(&rules, &few), None);
+        assert_eq!(auto_pause_reason(&rules, &counts(20, &[(Some(63016), 20)], 0)), None);
         // 13 of 50 failed is 26%: over the 25% limit.
-        let bad = counts(
-            &[(MessageStatus::Delivered, 37), (MessageStatus::Failed, 13)],
-            &[(Some(63016), 13)],
-        );
         assert_eq!(
-            auto_pause_reason(&rules, &bad).as_deref(),
+            auto_pause_reason(&rules, &counts(37, &[(Some(63016), 13)], 0)).as_deref(),
             Some("26% of 50 sends failed (limit 25%)")
         );
         // 12 of 50 is 24%: fine. Queued messages are not judged.
-        let fine = counts(
-            &[
-                (MessageStatus::Queued, 500),
-                (MessageStatus::Read, 38),
-                (MessageStatus::Undelivered, 12),
-            ],
-            &[(None, 12)],
-        );
-        assert_eq!(auto_pause_reason(&rules, &fine), None);
+        assert_eq!(auto_pause_reason(&rules, &counts(38, &[(None, 12)], 500)), None);
         // One spam signal is enough, unless that rule is off.
-        let spam = counts(&[(MessageStatus::Failed, 1)], &[(Some(131_048), 1)]);
+        let spam = counts(0, &[(Some(131_048), 1)], 0);
         assert!(auto_pause_reason(&rules, &spam).unwrap().contains("131048"));
         let off = AutoPause { on_quality_errors: false, max_failure_percent: None, ..rules };
         assert_eq!(auto_pause_reason(&off, &spam), None);
