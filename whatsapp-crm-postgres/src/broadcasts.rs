@@ -400,22 +400,6 @@ impl BroadcastStore for PostgresStorage {
         let rows = rows.iter().map(recipient_row).collect::<Result<Vec<_>, _>>()?;
         Ok(Page::from_overfetch(rows, limit, |r| r.recipient.customer_id.to_string()))
     }
-
-    async fn broadcast_of_message(
-        &self,
-        business: BusinessId,
-        message: MessageId,
-    ) -> Result<Option<BroadcastId>, StorageError> {
-        let id: Option<uuid::Uuid> = sqlx::query_scalar(
-            "SELECT broadcast_id FROM broadcast_recipients WHERE business_id = $1 AND message_id = $2",
-        )
-        .bind(business.as_uuid())
-        .bind(message.as_uuid())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(|e| map(RECIPIENT, e))?;
-        Ok(id.map(BroadcastId::from_uuid))
-    }
 }
 
 /// A stored enum's text, read back.

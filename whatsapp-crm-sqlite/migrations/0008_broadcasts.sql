@@ -37,6 +37,3 @@ CREATE TABLE broadcast_recipients (
     PRIMARY KEY (business_id, broadcast_id, customer_id),
     FOREIGN KEY (business_id, broadcast_id) REFERENCES broadcasts (business_id, id) ON DELETE CASCADE
 ) STRICT, WITHOUT ROWID;
-
-CREATE INDEX broadcast_recipients_by_message ON broadcast_recipients (business_id, message_id)
-    WHERE message_id IS NOT NULL;

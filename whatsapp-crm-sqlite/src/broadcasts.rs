@@ -422,23 +422,4 @@ impl BroadcastStore for SqliteStorage {
         })
         .await
     }
-
-    async fn broadcast_of_message(
-        &self,
-        business: BusinessId,
-        message: MessageId,
-    ) -> Result<Option<BroadcastId>, StorageError> {
-        self.read(move |c| {
-            Ok(query_all(
-                c,
-                RECIPIENT,
-                "SELECT broadcast_id FROM broadcast_recipients
-                 WHERE business_id = ?1 AND message_id = ?2",
-                vec![blob(business.as_uuid()), blob(message.as_uuid())],
-                |r| Ok(BroadcastId::from_uuid(get_uuid(r, "broadcast_id")?)),
-            )?
-            .pop())
-        })
-        .await
-    }
 }

@@ -55,7 +55,7 @@ pub(crate) fn by_ids<T>(
 ) -> Result<Vec<T>, StorageError> {
     let mut out = Vec::with_capacity(ids.len());
     // Chunks of one size keep the statement cache warm.
-    for chunk in ids.chunks(64) {
+    for chunk in ids.chunks(500) {
         let marks = vec!["?"; chunk.len()].join(", ");
         let sql = format!("{select} WHERE {prefix}business_id = ? AND {prefix}id IN ({marks})");
         let args = std::iter::once(blob(business.as_uuid())).chain(chunk.iter().map(|i| blob(*i)));

@@ -176,12 +176,12 @@ impl ConversationStore for SqliteStorage {
         let customers: Vec<_> = customers.iter().map(|c| c.as_uuid()).collect();
         self.read(move |c| {
             let mut out = Vec::with_capacity(customers.len());
-            for chunk in customers.chunks(256) {
+            for chunk in customers.chunks(500) {
                 let marks = vec!["?"; chunk.len()].join(", ");
                 // The newest open conversation of each customer.
                 let sql = format!(
-                    "SELECT * FROM conversations WHERE id IN (
-                       SELECT max(id) FROM conversations WHERE business_id = ?
+                    "SELECT * FROM conversations WHERE business_id = ?1 AND id IN (
+                       SELECT max(id) FROM conversations WHERE business_id = ?1
                          AND status <> 'closed' AND customer_id IN ({marks}) GROUP BY customer_id)"
                 );
                 let args = std::iter::once(blob(business.as_uuid()))

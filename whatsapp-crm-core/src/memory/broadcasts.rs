@@ -132,7 +132,6 @@ impl BroadcastStore for InMemoryStorage {
         for (m, o) in &batch.messages {
             tenant.messages.insert(m.id, m.clone());
             tenant.outbox.insert(o.message_id, o.clone());
-            tenant.message_broadcast.insert(m.id, batch.broadcast);
             due.push((o.run_at, o.message_id, o.business_id));
         }
         let (mut queued, mut skipped) = (0, 0);
@@ -265,13 +264,5 @@ impl BroadcastStore for InMemoryStorage {
             })
             .collect();
         Ok(Page::from_overfetch(rows, limit, |r| r.recipient.customer_id.to_string()))
-    }
-
-    async fn broadcast_of_message(
-        &self,
-        business: BusinessId,
-        message: MessageId,
-    ) -> Result<Option<BroadcastId>, StorageError> {
-        Ok(self.read().tenant(business).and_then(|t| t.message_broadcast.get(&message)).copied())
     }
 }

@@ -71,7 +71,6 @@ struct Tenant {
     template_versions: BTreeMap<(TemplateId, u32), TemplateVersion>,
     broadcasts: BTreeMap<BroadcastId, Broadcast>,
     recipients: BTreeMap<(BroadcastId, CustomerId), BroadcastRecipient>,
-    message_broadcast: HashMap<MessageId, BroadcastId>,
 }
 
 impl InMemoryStorage {
@@ -132,7 +131,6 @@ impl BusinessStore for InMemoryStorage {
                 template_versions: BTreeMap::new(),
                 broadcasts: BTreeMap::new(),
                 recipients: BTreeMap::new(),
-                message_broadcast: HashMap::new(),
             },
         );
         Ok(())

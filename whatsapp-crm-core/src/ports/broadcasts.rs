@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::{Page, StorageError};
 use crate::domain::{
     Broadcast, BroadcastId, BroadcastRecipient, BroadcastStatus, BusinessId, Conversation,
-    CustomerId, Message, MessageId, MessageStatus, OutboxItem, OutboxState, SkipReason,
+    CustomerId, Message, MessageStatus, OutboxItem, OutboxState, SkipReason,
 };
 
 /// The parts of a broadcast a backend may keep as one JSON document.
@@ -180,10 +180,4 @@ pub trait BroadcastStore: Send + Sync {
         limit: u32,
         after: Option<CustomerId>,
     ) -> Result<Page<RecipientStatus>, StorageError>;
-    /// The broadcast a message belongs to, if any.
-    async fn broadcast_of_message(
-        &self,
-        business: BusinessId,
-        message: MessageId,
-    ) -> Result<Option<BroadcastId>, StorageError>;
 }

@@ -29,7 +29,7 @@ use super::{ServiceError, page_params, text_field};
 /// enough that inbound traffic never waits long for the writer.
 pub const LAUNCH_BATCH: usize = 500;
 /// Launch batches per broadcast in one `run_due` round.
-pub const LAUNCH_BATCHES_PER_ROUND: usize = 40;
+pub const LAUNCH_BATCHES_PER_ROUND: usize = 400;
 /// How long after a broadcast message a customer's message counts as a reply.
 pub const REPLY_WINDOW_HOURS: i64 = 72;
 /// Rendered samples a preview shows.
@@ -230,6 +230,15 @@ impl Audit<'_> {
         }
         self.prepared.render(c).ok_or(SkipReason::Invalid)
     }
+}
+
+/// What every batch of one launch shares.
+struct Job<'a> {
+    bc: &'a Broadcast,
+    business: &'a Business,
+    prepared: &'a Prepared,
+    audit: &'a Audit<'a>,
+    now: DateTime<Utc>,
 }
 
 /// Broadcast use cases, and the worker that launches and watches them.
@@ -616,75 +625,140 @@ impl Broadcasts {
             let batch = self.batch(bc, Vec::new(), None, true, now);
             return Ok(s.record_launch_batch(&batch).await?);
         }
-        for _ in 0..LAUNCH_BATCHES_PER_ROUND {
-            let Some(chunk) = chunks.next() else { break };
-            let last = chunks.peek().is_none();
-            let customers = s.get_customers(bc.business_id, chunk).await?;
-            let open: HashMap<CustomerId, Conversation> = s
-                .find_active_conversations(bc.business_id, chunk)
-                .await?
-                .into_iter()
-                .map(|c| (c.customer_id, c))
-                .collect();
-            let mut batch = self.batch(bc, Vec::new(), chunk.last().copied(), last, now);
-            for c in customers {
-                let message = match audit.judge(&c) {
-                    Ok(content) => content,
-                    Err(reason) => {
-                        batch.recipients.push(BroadcastRecipient {
-                            broadcast_id: bc.id,
-                            customer_id: c.id,
-                            message_id: None,
-                            skipped: Some(reason),
-                        });
-                        continue;
-                    }
-                };
-                let conversation = match open.get(&c.id) {
-                    Some(conv) => conv.id,
-                    None => {
-                        let conv = Conversation::new(bc.business_id, c.id, now);
-                        let id = conv.id;
-                        batch.conversations.push(conv);
-                        id
-                    }
-                };
-                let m = Message {
-                    id: MessageId::new(),
-                    business_id: bc.business_id,
-                    conversation_id: conversation,
-                    customer_id: c.id,
-                    direction: Direction::Outbound,
-                    content: message,
-                    status: MessageStatus::Queued,
-                    provider_id: None,
-                    error_code: None,
-                    times: StatusTimes { queued_at: Some(now), ..StatusTimes::default() },
-                    created_at: now,
-                };
-                let row = OutboxItem::new(
-                    bc.business_id,
-                    m.id,
-                    business.whatsapp_sender.clone(),
-                    c.phone.clone(),
-                    now,
-                    now,
-                )
-                .with_category(prepared.category);
-                batch.recipients.push(BroadcastRecipient {
-                    broadcast_id: bc.id,
-                    customer_id: c.id,
-                    message_id: Some(m.id),
-                    skipped: None,
-                });
-                batch.messages.push((m, row));
-            }
+        // Reading and rendering the next batch runs beside writing this one:
+        // reads use their own connections, so the writer is never idle.
+        let job = Job { bc, business: &business, prepared: &prepared, audit: &audit, now };
+        let mut pending = match chunks.next() {
+            Some(chunk) => Some(self.build(&job, chunk, chunks.peek().is_none()).await?),
+            None => None,
+        };
+        let mut rounds = 1;
+        while let Some(batch) = pending.take() {
             let queued = batch.messages.len() as u32;
             report.queued += queued;
             report.skipped += batch.recipients.len() as u32 - queued;
-            s.record_launch_batch(&batch).await?;
+            let next = if rounds < LAUNCH_BATCHES_PER_ROUND { chunks.next() } else { None };
+            rounds += 1;
+            let last = chunks.peek().is_none();
+            let prefetch = async {
+                match next {
+                    Some(chunk) => Ok(Some(self.build(&job, chunk, last).await?)),
+                    None => Ok::<_, ServiceError>(None),
+                }
+            };
+            let (recorded, built) =
+                futures_util::future::join(s.record_launch_batch(&batch), prefetch).await;
+            recorded?;
+            pending = built?;
         }
         Ok(())
+    }
+
+    /// Reads and renders one batch.
+    async fn build(
+        &self,
+        job: &Job<'_>,
+        chunk: &[CustomerId],
+        last: bool,
+    ) -> Result<LaunchBatch, ServiceError> {
+        let (customers, open) = self.load_chunk(job.bc.business_id, chunk).await?;
+        Ok(self.build_batch(
+            job.bc,
+            job.business,
+            job.prepared,
+            job.audit,
+            chunk,
+            customers,
+            &open,
+            last,
+            job.now,
+        ))
+    }
+
+    /// The customers of a chunk and their open conversations.
+    async fn load_chunk(
+        &self,
+        business: BusinessId,
+        chunk: &[CustomerId],
+    ) -> Result<(Vec<Customer>, HashMap<CustomerId, Conversation>), ServiceError> {
+        let s = &self.storage;
+        let (customers, open) = futures_util::future::join(
+            s.get_customers(business, chunk),
+            s.find_active_conversations(business, chunk),
+        )
+        .await;
+        Ok((customers?, open?.into_iter().map(|c| (c.customer_id, c)).collect()))
+    }
+
+    /// One launch batch: a message for each customer who may have one, the
+    /// reason for each who may not.
+    #[allow(clippy::too_many_arguments)]
+    fn build_batch(
+        &self,
+        bc: &Broadcast,
+        business: &Business,
+        prepared: &Prepared,
+        audit: &Audit<'_>,
+        chunk: &[CustomerId],
+        customers: Vec<Customer>,
+        open: &HashMap<CustomerId, Conversation>,
+        last: bool,
+        now: DateTime<Utc>,
+    ) -> LaunchBatch {
+        let mut batch = self.batch(bc, Vec::new(), chunk.last().copied(), last, now);
+        for c in customers {
+            let message = match audit.judge(&c) {
+                Ok(content) => content,
+                Err(reason) => {
+                    batch.recipients.push(BroadcastRecipient {
+                        broadcast_id: bc.id,
+                        customer_id: c.id,
+                        message_id: None,
+                        skipped: Some(reason),
+                    });
+                    continue;
+                }
+            };
+            let conversation = match open.get(&c.id) {
+                Some(conv) => conv.id,
+                None => {
+                    let conv = Conversation::new(bc.business_id, c.id, now);
+                    let id = conv.id;
+                    batch.conversations.push(conv);
+                    id
+                }
+            };
+            let m = Message {
+                id: MessageId::new(),
+                business_id: bc.business_id,
+                conversation_id: conversation,
+                customer_id: c.id,
+                direction: Direction::Outbound,
+                content: message,
+                status: MessageStatus::Queued,
+                provider_id: None,
+                error_code: None,
+                times: StatusTimes { queued_at: Some(now), ..StatusTimes::default() },
+                created_at: now,
+            };
+            let row = OutboxItem::new(
+                bc.business_id,
+                m.id,
+                business.whatsapp_sender.clone(),
+                c.phone.clone(),
+                now,
+                now,
+            )
+            .with_category(prepared.category);
+            batch.recipients.push(BroadcastRecipient {
+                broadcast_id: bc.id,
+                customer_id: c.id,
+                message_id: Some(m.id),
+                skipped: None,
+            });
+            batch.messages.push((m, row));
+        }
+        batch
     }
 
     fn batch(

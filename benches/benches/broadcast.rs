@@ -1,0 +1,256 @@
+//! Launching a broadcast on SQLite: audience snapshot (segment evaluation),
+//! rendering per recipient, and enqueueing messages with their outbox rows,
+//! beside the naive way of queueing the same messages one send at a time.
+//!
+//! Target: 100,000 recipients in at most 2 s. `-- --quick` or
+//! `WCRM_BENCH_QUICK=1` for a short run. Ends with `summary:` lines.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use criterion::Criterion;
+use whatsapp_crm_core::ports::{ManualClock, Storage};
+use whatsapp_crm_core::service::{NewBroadcast, SendMessage, TemplateSend};
+use whatsapp_crm_core::{
+    Audience, BroadcastId, BroadcastStatus, BusinessId, Crm, MessageTemplate, NewBusiness, Tag,
+    TemplateCategory, TemplateContent, TemplateId, TemplateStatus,
+};
+use whatsapp_crm_sqlite::SqliteStorage;
+
+const AUDIENCE: usize = 100_000;
+const NAIVE: usize = 2_000;
+
+fn quick_mode() -> bool {
+    std::env::args().any(|a| a == "--quick")
+        || std::env::var("WCRM_BENCH_QUICK").is_ok_and(|v| v == "1")
+}
+
+fn now() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-11-24T09:00:00Z").unwrap().to_utc()
+}
+
+/// `n` opted-in customers tagged `tag`, about a third of them nameless, loaded
+/// in one transaction.
+fn load_customers(path: &std::path::Path, business: BusinessId, n: usize, tag: &str, prefix: u32) {
+    let mut conn = rusqlite::Connection::open(path).unwrap();
+    conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF;").unwrap();
+    let tx = conn.transaction().unwrap();
+    {
+        let mut ins = tx
+            .prepare(
+                "INSERT INTO customers (business_id, id, phone, name, search_text, country, city,
+                   city_key, consent_status, consent_changed_at, consent_source, attributes,
+                   created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?3, 'KE', 'Nairobi', 'nairobi', 'opted_in', ?5, 'form',
+                   '{\"tier\":\"gold\"}', ?5, ?5)",
+            )
+            .unwrap();
+        let mut tags = tx
+            .prepare(
+                "INSERT INTO customer_tags (business_id, customer_id, tag) VALUES (?1, ?2, ?3)",
+            )
+            .unwrap();
+        let b = business.as_uuid().as_bytes().to_vec();
+        let at = now().timestamp_micros() - 86_400_000_000;
+        for i in 0..n {
+            let id = uuid::Uuid::now_v7().as_bytes().to_vec();
+            let phone = format!("+2547{prefix}{i:07}");
+            let name = (i % 3 != 0).then(|| format!("Mteja {i}"));
+            ins.execute(rusqlite::params![b, id, phone, name, at]).unwrap();
+            tags.execute(rusqlite::params![b, id, tag]).unwrap();
+        }
+    }
+    tx.commit().unwrap();
+    conn.execute_batch("ANALYZE;").unwrap();
+}
+
+/// An approved marketing template, stored as the approval flow leaves it.
+async fn approved_template(s: &dyn Storage, business: BusinessId) -> TemplateId {
+    let content: TemplateContent = serde_json::from_value(serde_json::json!({
+        "body": "Habari {{name|rafiki}}! Your {{tier}} members get 20% off this weekend with code {{code}}.",
+        "footer": "Reply STOP to opt out",
+        "samples": {"name": "Wanjiku", "tier": "gold", "code": "MAMA20"}
+    }))
+    .unwrap();
+    let t = MessageTemplate {
+        id: TemplateId::new(),
+        business_id: business,
+        name: "weekend_offer".into(),
+        category: TemplateCategory::Marketing,
+        language: "en".into(),
+        version: 1,
+        content,
+        status: TemplateStatus::Approved,
+        provider_id: Some("HX0123456789abcdef0123456789abcdef".into()),
+        rejection_reason: None,
+        approved_version: Some(1),
+        approved_provider_id: Some("HX0123456789abcdef0123456789abcdef".into()),
+        created_at: now(),
+        updated_at: now(),
+        archived_at: None,
+    };
+    s.insert_template(&t).await.unwrap();
+    t.id
+}
+
+fn broadcast(template: TemplateId, tag: &str) -> NewBroadcast {
+    NewBroadcast {
+        name: "Weekend offer".into(),
+        template_id: template,
+        variables: BTreeMap::from([
+            ("tier".to_owned(), "attr.tier|member".to_owned()),
+            ("code".to_owned(), "\"MAMA20\"".to_owned()),
+        ]),
+        audience: Audience::Tags { tags: vec![Tag::parse(tag).unwrap()] },
+        send_at: None,
+        auto_pause: None,
+    }
+}
+
+/// Creates and launches a broadcast, then runs the launch to its end.
+async fn launch(
+    crm: &Crm,
+    business: BusinessId,
+    template: TemplateId,
+    tag: &str,
+) -> (Duration, u32) {
+    let b = crm.broadcasts();
+    let bc = b.create(business, broadcast(template, tag)).await.unwrap();
+    let start = Instant::now();
+    b.launch(business, bc.id).await.unwrap();
+    run_to_sending(crm, business, bc.id).await;
+    let elapsed = start.elapsed();
+    (elapsed, b.get(business, bc.id).await.unwrap().queued)
+}
+
+async fn run_to_sending(crm: &Crm, business: BusinessId, id: BroadcastId) {
+    let b = crm.broadcasts();
+    loop {
+        b.run_due(crm.clock().now()).await.unwrap();
+        if b.get(business, id).await.unwrap().status != BroadcastStatus::Launching {
+            return;
+        }
+    }
+}
+
+fn main() {
+    let quick = quick_mode();
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("broadcast.db");
+    let setup = Instant::now();
+    let storage = rt.block_on(async {
+        let s = SqliteStorage::open(&path).await.unwrap();
+        s.migrate().await.unwrap();
+        s
+    });
+    let storage: Arc<dyn Storage> = Arc::new(storage);
+    let crm = Crm::new(storage.clone()).with_clock(Arc::new(ManualClock::new(now())));
+    let new_shop = |name: &str, sender: &str| NewBusiness {
+        name: name.into(),
+        whatsapp_sender: sender.into(),
+        time_zone: "Africa/Nairobi".into(),
+        currency: "KES".into(),
+    };
+    let (big, small) = rt.block_on(async {
+        let big = crm.businesses().create(new_shop("Duka Kubwa", "+254700000001")).await.unwrap();
+        let small = crm.businesses().create(new_shop("Duka Dogo", "+254700000002")).await.unwrap();
+        (big.id, small.id)
+    });
+    load_customers(&path, big, AUDIENCE, "vip", 1);
+    load_customers(&path, small, 10_000, "vip", 2);
+    load_customers(&path, small, NAIVE, "naive", 3);
+    let (big_tpl, small_tpl) = rt.block_on(async {
+        (approved_template(&*storage, big).await, approved_template(&*storage, small).await)
+    });
+    eprintln!(
+        "setup: {} customers in {:.1} s",
+        AUDIENCE + 10_000 + NAIVE,
+        setup.elapsed().as_secs_f64()
+    );
+
+    // Criterion on a 10,000-recipient launch, per recipient.
+    let mut c = Criterion::default().configure_from_args().sample_size(10);
+    c = if quick {
+        c.warm_up_time(Duration::from_millis(100)).measurement_time(Duration::from_secs(3))
+    } else {
+        c.warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(10))
+    };
+    let mut group = c.benchmark_group("broadcast");
+    group.throughput(criterion::Throughput::Elements(10_000));
+    group.bench_function("launch_10k_sqlite", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                total += rt.block_on(launch(&crm, small, small_tpl, "vip")).0;
+            }
+            total
+        })
+    });
+    group.finish();
+    c.final_summary();
+
+    // The target: 100,000 recipients.
+    let runs = if quick { 1 } else { 3 };
+    let mut best = Duration::MAX;
+    let mut queued = 0;
+    for _ in 0..runs {
+        let (d, q) = rt.block_on(launch(&crm, big, big_tpl, "vip"));
+        best = best.min(d);
+        queued = q;
+    }
+    assert_eq!(queued as usize, AUDIENCE, "every opted-in customer is queued");
+
+    // The naive way: one send (one transaction) per recipient.
+    let naive = rt.block_on(async {
+        let customers = storage
+            .segment_ids(
+                small,
+                &whatsapp_crm_core::segment::parse_rule(
+                    "tag has naive",
+                    whatsapp_crm_core::Currency::KES,
+                )
+                .unwrap(),
+                &whatsapp_crm_core::segment::SegmentContext {
+                    now: now(),
+                    time_zone: whatsapp_crm_core::TimeZone::UTC,
+                },
+                now(),
+            )
+            .await
+            .unwrap();
+        let start = Instant::now();
+        for id in &customers {
+            let send = SendMessage {
+                customer_id: *id,
+                content: None,
+                template: Some(TemplateSend {
+                    template_id: small_tpl,
+                    values: BTreeMap::from([
+                        ("code".to_owned(), "MAMA20".to_owned()),
+                        ("tier".to_owned(), "gold".to_owned()),
+                    ]),
+                }),
+                media_sizes: Vec::new(),
+                send_at: None,
+            };
+            crm.outbound().send(small, send).await.unwrap();
+        }
+        start.elapsed() / u32::try_from(customers.len()).unwrap()
+    });
+
+    let per = best / u32::try_from(AUDIENCE).unwrap();
+    println!("summary: broadcast launch recipients = {AUDIENCE} count");
+    println!("summary: broadcast launch 100k sqlite = {:.2} s", best.as_secs_f64());
+    println!("summary: broadcast launch per recipient = {:.1} us", per.as_secs_f64() * 1e6);
+    println!("summary: broadcast launch target 2 s = {:.2} x", 2.0 / best.as_secs_f64());
+    println!("summary: one send per recipient = {:.1} us", naive.as_secs_f64() * 1e6);
+    println!(
+        "summary: broadcast launch ours/one-send-each = {:.3} x",
+        per.as_secs_f64() / naive.as_secs_f64()
+    );
+}
