@@ -58,6 +58,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(routes::templates::router())
         .merge(routes::segments::router())
         .merge(routes::messaging::router())
+        .merge(routes::broadcasts::router())
 }
 
 /// The OpenAPI document of every endpoint.

@@ -16,7 +16,7 @@ use crate::auth::generate_api_key;
 use crate::config::{CreateBusinessArgs, ServeArgs};
 use crate::routes::webhooks::WebhookConfig;
 use crate::store::OpenStore;
-use crate::worker::run_dispatcher;
+use crate::worker::{run_broadcasts, run_dispatcher};
 
 /// Serves HTTP until Ctrl-C or SIGTERM, with the dispatcher sending
 /// through Twilio when an account is configured.
@@ -75,6 +75,11 @@ pub async fn serve(store: OpenStore, args: &ServeArgs) -> anyhow::Result<()> {
         ),
         None => tracing::info!("webhooks are refused: set TWILIO_AUTH_TOKEN and WCRM_PUBLIC_URL"),
     }
+    let broadcasts = tokio::spawn(run_broadcasts(
+        crm.broadcasts(),
+        Duration::from_millis(args.broadcast_interval_ms.max(1)),
+        stop.subscribe(),
+    ));
     let mut state = AppState::new(crm, store.kind).with_max_body_bytes(args.max_body_bytes);
     if let Some(w) = webhooks {
         state = state.with_webhooks(w);
@@ -88,6 +93,7 @@ pub async fn serve(store: OpenStore, args: &ServeArgs) -> anyhow::Result<()> {
     if let Some(d) = dispatcher {
         let _ = d.await;
     }
+    let _ = broadcasts.await;
     tracing::info!("stopped");
     Ok(())
 }

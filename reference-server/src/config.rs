@@ -55,6 +55,11 @@ pub struct ServeArgs {
     #[arg(long, env = "WCRM_DISPATCH_INTERVAL_MS", default_value_t = 250)]
     pub dispatch_interval_ms: u64,
 
+    /// How often scheduled, launching and sending broadcasts are looked at,
+    /// in milliseconds.
+    #[arg(long, env = "WCRM_BROADCAST_INTERVAL_MS", default_value_t = 1000)]
+    pub broadcast_interval_ms: u64,
+
     /// How long a dispatcher's claim on a message lasts, in seconds; a send
     /// still unfinished after it (the process died) is marked unknown. Must
     /// exceed the Twilio timeout.

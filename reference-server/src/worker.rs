@@ -1,37 +1,26 @@
-//! The dispatcher on a timer: sends what the outbox holds until shutdown.
+//! The workers on timers: the outbox dispatcher and the broadcast launcher.
+//! Each round is one bounded `run_due(now)` step of a service.
 
+use std::future::Future;
 use std::time::Duration;
 
 use chrono::Utc;
 use tokio::sync::watch;
-use whatsapp_crm_core::service::Dispatcher;
+use whatsapp_crm_core::ServiceError;
+use whatsapp_crm_core::service::{Broadcasts, Dispatcher};
 
-/// Runs `dispatcher` every `interval`, at once again while rounds come back
-/// full, until `stop` turns true. A round in progress is finished first.
-pub async fn run_dispatcher(
-    dispatcher: Dispatcher,
-    interval: Duration,
-    mut stop: watch::Receiver<bool>,
-) {
-    let batch = dispatcher.config().batch;
+/// Runs `round` every `interval`, at once again while it reports more work,
+/// until `stop` turns true. A round in progress is finished first.
+async fn every<F, Fut>(name: &str, interval: Duration, mut stop: watch::Receiver<bool>, round: F)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<bool, ServiceError>>,
+{
     loop {
-        let busy = match dispatcher.run_due(Utc::now()).await {
-            Ok(report) => {
-                if report.claimed > 0 || report.unknown > 0 {
-                    tracing::info!(
-                        claimed = report.claimed,
-                        sent = report.sent,
-                        failed = report.failed,
-                        retried = report.retried,
-                        deferred = report.deferred,
-                        unknown = report.unknown,
-                        "dispatch round"
-                    );
-                }
-                report.claimed >= batch
-            }
+        let busy = match round().await {
+            Ok(busy) => busy,
             Err(e) => {
-                tracing::warn!(error = %e, "dispatch round failed; retrying");
+                tracing::warn!(worker = name, error = %e, "round failed; retrying");
                 false
             }
         };
@@ -45,5 +34,55 @@ pub async fn run_dispatcher(
             }
         }
     }
-    tracing::info!("dispatcher stopped");
+    tracing::info!(worker = name, "stopped");
+}
+
+/// Sends what the outbox holds.
+pub async fn run_dispatcher(
+    dispatcher: Dispatcher,
+    interval: Duration,
+    stop: watch::Receiver<bool>,
+) {
+    let batch = dispatcher.config().batch;
+    every("dispatcher", interval, stop, || async {
+        let report = dispatcher.run_due(Utc::now()).await?;
+        if report.claimed > 0 || report.unknown > 0 {
+            tracing::info!(
+                claimed = report.claimed,
+                sent = report.sent,
+                failed = report.failed,
+                retried = report.retried,
+                deferred = report.deferred,
+                unknown = report.unknown,
+                "dispatch round"
+            );
+        }
+        Ok(report.claimed >= batch)
+    })
+    .await;
+}
+
+/// Starts scheduled broadcasts, queues launching ones, and pauses or
+/// completes sending ones.
+pub async fn run_broadcasts(
+    broadcasts: Broadcasts,
+    interval: Duration,
+    stop: watch::Receiver<bool>,
+) {
+    every("broadcasts", interval, stop, || async {
+        let report = broadcasts.run_due(Utc::now()).await?;
+        if report != Default::default() {
+            tracing::info!(
+                launched = report.launched,
+                queued = report.queued,
+                skipped = report.skipped,
+                paused = report.paused,
+                completed = report.completed,
+                "broadcast round"
+            );
+        }
+        // A launch continues next round at once.
+        Ok(report.queued + report.skipped > 0)
+    })
+    .await;
 }

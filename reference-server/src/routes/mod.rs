@@ -1,5 +1,6 @@
 //! HTTP routes, each module one resource.
 
+pub mod broadcasts;
 pub mod customers;
 pub mod messaging;
 pub mod segments;
