@@ -12,92 +12,14 @@
 mod common;
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::routing::post;
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
-use common::{Server, create_business, http, request};
+use common::twilio::{FakeTwilio, PUBLIC_URL, TOKEN, report, webhook};
+use common::{Server, create_business, http};
 use serde_json::{Value, json};
-use whatsapp_crm_twilio::RequestValidator;
 
-const ACCOUNT: &str = "AC0123456789abcdef0123456789abcdef";
-const TOKEN: &str = "crash-test-auth-token";
-const PUBLIC_URL: &str = "https://crm.example.com";
 const SENDER: &str = "+254700000042";
 const MESSAGES: usize = 240;
-
-/// One message the stand-in accepted.
-#[derive(Debug, Clone)]
-struct Accepted {
-    message_id: String,
-    sid: String,
-    to: String,
-}
-
-#[derive(Default)]
-struct Fake {
-    accepted: Mutex<Vec<Accepted>>,
-    malformed: Mutex<Vec<String>>,
-}
-
-async fn create_message(
-    State(fake): State<Arc<Fake>>,
-    Path(account): Path<String>,
-    headers: HeaderMap,
-    body: String,
-) -> (StatusCode, String) {
-    let form: HashMap<String, String> =
-        form_urlencoded::parse(body.as_bytes()).into_owned().collect();
-    let basic = format!("Basic {}", STANDARD.encode(format!("{ACCOUNT}:{TOKEN}")));
-    let auth_ok = headers.get("authorization").and_then(|v| v.to_str().ok()) == Some(&basic);
-    let callback = form.get("StatusCallback").cloned().unwrap_or_default();
-    let prefix = format!("{PUBLIC_URL}/webhooks/twilio/status?message_id=");
-    let shape_ok = account == ACCOUNT
-        && auth_ok
-        && form.get("From").map(String::as_str) == Some(&format!("whatsapp:{SENDER}"))
-        && form.get("To").is_some_and(|t| t.starts_with("whatsapp:+2547"))
-        && form.get("Body").is_some_and(|b| b.starts_with("Order "))
-        && callback.starts_with(&prefix);
-    if !shape_ok {
-        fake.malformed.lock().unwrap().push(body);
-        return (StatusCode::BAD_REQUEST, json!({"code": 21602, "message": "bad"}).to_string());
-    }
-    // Slow enough that a kill lands while messages are in flight.
-    tokio::time::sleep(Duration::from_millis(25)).await;
-    let message_id = callback[prefix.len()..].to_owned();
-    let sid = format!("SM{}", &message_id.replace('-', "")[..32]);
-    let to = form["To"].clone();
-    fake.accepted.lock().unwrap().push(Accepted { message_id, sid: sid.clone(), to: to.clone() });
-    let reply = json!({"sid": sid, "status": "queued", "to": to, "from": form["From"], "account_sid": ACCOUNT});
-    (StatusCode::CREATED, reply.to_string())
-}
-
-async fn start_fake() -> (String, Arc<Fake>) {
-    let fake = Arc::new(Fake::default());
-    let app = axum::Router::new()
-        .route("/2010-04-01/Accounts/{account}/Messages.json", post(create_message))
-        .with_state(fake.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (format!("http://{addr}"), fake)
-}
-
-/// Posts a form to a webhook, signed as Twilio signs it.
-async fn webhook(addr: &str, path: &str, form: &[(&str, &str)]) -> u16 {
-    let signature =
-        RequestValidator::new(TOKEN).sign(&format!("{PUBLIC_URL}{path}"), form.iter().copied());
-    let body: String = form_urlencoded::Serializer::new(String::new()).extend_pairs(form).finish();
-    let headers = [
-        ("Content-Type", "application/x-www-form-urlencoded"),
-        ("X-Twilio-Signature", signature.as_str()),
-    ];
-    request(addr, "POST", path, &headers, &body).await.0
-}
 
 fn json_of(body: &str) -> Value {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
@@ -155,19 +77,12 @@ async fn a_server_killed_mid_send_sends_nothing_twice_and_loses_nothing() {
 
     // With Twilio configured the dispatcher starts sending; the process is
     // killed once about a third has gone.
-    let (fake_url, fake) = start_fake().await;
-    let twilio = [
-        ("TWILIO_AUTH_TOKEN", TOKEN),
-        ("WCRM_PUBLIC_URL", PUBLIC_URL),
-        ("TWILIO_ACCOUNT_SID", ACCOUNT),
-        ("TWILIO_API_BASE", fake_url.as_str()),
-        ("TWILIO_TIMEOUT_SECS", "1"),
-        ("WCRM_DISPATCH_CLAIM_SECS", "2"),
-        ("WCRM_DISPATCH_INTERVAL_MS", "20"),
-        ("WCRM_MESSAGES_PER_SECOND", "100"),
-    ];
+    // Slow enough that a kill lands while messages are in flight.
+    let fake = FakeTwilio::start(SENDER, Duration::from_millis(25)).await;
+    let mut twilio = fake.env();
+    twilio.push(("WCRM_MESSAGES_PER_SECOND", "100".into()));
     let server = Server::start_with(dir.path(), &args, &twilio).await;
-    let count = || fake.accepted.lock().unwrap().len();
+    let count = || fake.count();
     wait_for("the first sends", Duration::from_secs(30), || count() >= MESSAGES / 3).await;
     server.stop().await;
     let at_kill = count();
@@ -212,14 +127,7 @@ async fn a_server_killed_mid_send_sends_nothing_twice_and_loses_nothing() {
 
     // Twilio reports each delivery, which settles the unknown ones too.
     for a in &accepted {
-        let path = format!("/webhooks/twilio/status?message_id={}", a.message_id);
-        let form = [
-            ("MessageSid", a.sid.as_str()),
-            ("MessageStatus", "delivered"),
-            ("From", to.as_str()),
-            ("To", a.to.as_str()),
-        ];
-        assert_eq!(webhook(&server.addr, &path, &form).await, 204);
+        assert_eq!(report(&server.addr, a, &to, "delivered", None).await, 204);
     }
     for id in &queued {
         let view = state(id.clone()).await;

@@ -10,6 +10,8 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::process::{Child, Command};
 
+pub mod twilio;
+
 pub const BIN: &str = env!("CARGO_BIN_EXE_reference-server");
 
 /// A running server and the address it reported.
@@ -21,18 +23,22 @@ pub struct Server {
 impl Server {
     /// Starts the server in `dir` with `args`, waiting for its "serving" log line.
     pub async fn start(dir: &Path, args: &[&str]) -> Server {
-        Self::start_with(dir, args, &[]).await
+        Self::start_with::<&str, &str>(dir, args, &[]).await
     }
 
     /// Starts the server with extra environment variables.
-    pub async fn start_with(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
+    pub async fn start_with<K: AsRef<std::ffi::OsStr>, V: AsRef<std::ffi::OsStr>>(
+        dir: &Path,
+        args: &[&str],
+        env: &[(K, V)],
+    ) -> Server {
         let mut child = Command::new(BIN)
             .args(args)
             .current_dir(dir)
             .env("WCRM_LISTEN", "127.0.0.1:0")
             .env("NO_COLOR", "1")
             .env_remove("DATABASE_URL")
-            .envs(env.iter().copied())
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .kill_on_drop(true)

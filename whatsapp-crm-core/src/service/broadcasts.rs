@@ -99,7 +99,7 @@ pub struct BroadcastMetrics {
     pub queued: u32,
     /// Not yet accepted by the provider (waiting, held or being sent).
     pub pending: u32,
-    /// Accepted by the provider (sent, delivered or read).
+    /// Handed to and accepted by the provider (whatever it reported since).
     pub sent: u32,
     /// Delivered (or read).
     pub delivered: u32,
@@ -864,14 +864,15 @@ fn metrics_of(broadcast: Broadcast, counts: BroadcastCounts) -> BroadcastMetrics
     let state = |want: OutboxState| -> u32 {
         counts.by_outbox_state.iter().filter(|(s, _)| *s == want).map(|(_, n)| n).sum()
     };
-    let sent = count(&|s| {
-        matches!(s, MessageStatus::Sent | MessageStatus::Delivered | MessageStatus::Read)
-    });
+    let sent = state(OutboxState::Sent);
     let delivered = count(&|s| matches!(s, MessageStatus::Delivered | MessageStatus::Read));
     let read = count(&|s| s == MessageStatus::Read);
     let failed = count(&|s| s.is_failure());
-    let pending = count(&|s| matches!(s, MessageStatus::Queued | MessageStatus::Sending))
-        .saturating_sub(state(OutboxState::Unknown) + state(OutboxState::Cancelled));
+    let pending =
+        [OutboxState::Pending, OutboxState::Claimed, OutboxState::Sending, OutboxState::Held]
+            .into_iter()
+            .map(state)
+            .sum();
     let rate = |a: u32, b: u32| if b == 0 { 0.0 } else { f64::from(a) / f64::from(b) };
     BroadcastMetrics {
         queued: broadcast.queued,

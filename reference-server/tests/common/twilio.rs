@@ -1,0 +1,142 @@
+//! A local stand-in for Twilio's Messages API on 127.0.0.1 that checks each
+//! request's shape (platform-rules 5.1: Basic auth, `whatsapp:` numbers, a
+//! body or content id, and a status callback carrying our message id) and
+//! answers like Twilio; and signing helpers for playing Twilio's webhooks.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::json;
+use whatsapp_crm_twilio::RequestValidator;
+
+use super::request;
+
+pub const ACCOUNT: &str = "AC0123456789abcdef0123456789abcdef";
+pub const TOKEN: &str = "stand-in-auth-token";
+pub const PUBLIC_URL: &str = "https://crm.example.com";
+
+/// One message the stand-in accepted.
+#[derive(Debug, Clone)]
+pub struct Accepted {
+    pub message_id: String,
+    pub sid: String,
+    pub to: String,
+    pub form: HashMap<String, String>,
+}
+
+/// What the stand-in saw.
+pub struct FakeTwilio {
+    pub url: String,
+    pub sender: String,
+    pub delay: Duration,
+    pub accepted: Mutex<Vec<Accepted>>,
+    pub malformed: Mutex<Vec<String>>,
+}
+
+impl FakeTwilio {
+    /// Starts a stand-in for `sender` that answers each send after `delay`.
+    pub async fn start(sender: &str, delay: Duration) -> Arc<FakeTwilio> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let fake = Arc::new(FakeTwilio {
+            url: format!("http://{addr}"),
+            sender: sender.to_owned(),
+            delay,
+            accepted: Mutex::default(),
+            malformed: Mutex::default(),
+        });
+        let app = axum::Router::new()
+            .route("/2010-04-01/Accounts/{account}/Messages.json", post(create_message))
+            .with_state(fake.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        fake
+    }
+
+    /// How many sends it accepted.
+    pub fn count(&self) -> usize {
+        self.accepted.lock().unwrap().len()
+    }
+
+    /// The environment a server needs to send through it.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("TWILIO_AUTH_TOKEN", TOKEN.into()),
+            ("WCRM_PUBLIC_URL", PUBLIC_URL.into()),
+            ("TWILIO_ACCOUNT_SID", ACCOUNT.into()),
+            ("TWILIO_API_BASE", self.url.clone()),
+            ("TWILIO_TIMEOUT_SECS", "1".into()),
+            ("WCRM_DISPATCH_CLAIM_SECS", "2".into()),
+            ("WCRM_DISPATCH_INTERVAL_MS", "20".into()),
+        ]
+    }
+}
+
+async fn create_message(
+    State(fake): State<Arc<FakeTwilio>>,
+    Path(account): Path<String>,
+    headers: HeaderMap,
+    body: String,
+) -> (StatusCode, String) {
+    let form: HashMap<String, String> =
+        form_urlencoded::parse(body.as_bytes()).into_owned().collect();
+    let basic = format!("Basic {}", STANDARD.encode(format!("{ACCOUNT}:{TOKEN}")));
+    let auth_ok = headers.get("authorization").and_then(|v| v.to_str().ok()) == Some(&basic);
+    let callback = form.get("StatusCallback").cloned().unwrap_or_default();
+    let prefix = format!("{PUBLIC_URL}/webhooks/twilio/status?message_id=");
+    let content_ok = form.get("Body").is_some_and(|b| !b.is_empty())
+        || (form.get("ContentSid").is_some_and(|c| c.starts_with("HX"))
+            && form
+                .get("ContentVariables")
+                .is_some_and(|v| serde_json::from_str::<serde_json::Value>(v).is_ok()));
+    let shape_ok = account == ACCOUNT
+        && auth_ok
+        && form.get("From").map(String::as_str) == Some(&format!("whatsapp:{}", fake.sender))
+        && form.get("To").is_some_and(|t| t.starts_with("whatsapp:+2547"))
+        && content_ok
+        && callback.starts_with(&prefix);
+    if !shape_ok {
+        fake.malformed.lock().unwrap().push(body);
+        return (StatusCode::BAD_REQUEST, json!({"code": 21602, "message": "bad"}).to_string());
+    }
+    tokio::time::sleep(fake.delay).await;
+    let message_id = callback[prefix.len()..].to_owned();
+    let sid = format!("SM{}", &message_id.replace('-', "")[..32]);
+    let to = form["To"].clone();
+    let reply = json!({"sid": sid, "status": "queued", "to": to, "from": form["From"], "account_sid": ACCOUNT});
+    fake.accepted.lock().unwrap().push(Accepted { message_id, sid, to, form });
+    (StatusCode::CREATED, reply.to_string())
+}
+
+/// Posts a form to a webhook of the server at `addr`, signed as Twilio signs it.
+pub async fn webhook(addr: &str, path: &str, form: &[(&str, &str)]) -> u16 {
+    let signature =
+        RequestValidator::new(TOKEN).sign(&format!("{PUBLIC_URL}{path}"), form.iter().copied());
+    let body: String = form_urlencoded::Serializer::new(String::new()).extend_pairs(form).finish();
+    let headers = [
+        ("Content-Type", "application/x-www-form-urlencoded"),
+        ("X-Twilio-Signature", signature.as_str()),
+    ];
+    request(addr, "POST", path, &headers, &body).await.0
+}
+
+/// Reports a status for an accepted message, as Twilio's callback does.
+pub async fn report(addr: &str, a: &Accepted, from: &str, status: &str, code: Option<u32>) -> u16 {
+    let path = format!("/webhooks/twilio/status?message_id={}", a.message_id);
+    let code = code.map(|c| c.to_string());
+    let mut form = vec![
+        ("MessageSid", a.sid.as_str()),
+        ("MessageStatus", status),
+        ("From", from),
+        ("To", a.to.as_str()),
+    ];
+    if let Some(c) = &code {
+        form.push(("ErrorCode", c.as_str()));
+    }
+    webhook(addr, &path, &form).await
+}
