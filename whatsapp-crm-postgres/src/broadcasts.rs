@@ -8,8 +8,8 @@ use whatsapp_crm_core::ports::{
     RecipientStatus, clamp_limit, counts_from_statuses, enum_to_text,
 };
 use whatsapp_crm_core::{
-    Broadcast, BroadcastId, BroadcastRecipient, BroadcastStatus, BusinessId, CustomerId, MessageId,
-    MessageStatus, OutboxState, SkipReason, StorageError, TemplateId,
+    Broadcast, BroadcastId, BroadcastRecipient, BroadcastStatus, BusinessId, CampaignId,
+    CustomerId, MessageId, MessageStatus, OutboxState, SkipReason, StorageError, TemplateId,
 };
 
 use crate::codec::{get, get_enum, get_json, get_opt_enum, to_json};
@@ -26,7 +26,7 @@ fn count(row: &PgRow, col: &str) -> Result<u32, StorageError> {
     Ok(u32::try_from(get::<i32>(row, col)?).unwrap_or(0))
 }
 
-fn broadcast_row(row: &PgRow) -> Result<Broadcast, StorageError> {
+pub(crate) fn broadcast_row(row: &PgRow) -> Result<Broadcast, StorageError> {
     let spec: BroadcastSpec = get_json(row, "spec")?;
     Ok(Broadcast {
         id: BroadcastId::from_uuid(get(row, "id")?),
@@ -44,6 +44,7 @@ fn broadcast_row(row: &PgRow) -> Result<Broadcast, StorageError> {
         skipped: count(row, "skipped")?,
         launch_cursor: get::<Option<uuid::Uuid>>(row, "launch_cursor")?.map(CustomerId::from_uuid),
         launch_complete: get(row, "launch_complete")?,
+        campaign_id: get::<Option<uuid::Uuid>>(row, "campaign_id")?.map(CampaignId::from_uuid),
         created_at: get(row, "created_at")?,
         updated_at: get(row, "updated_at")?,
         launched_at: get(row, "launched_at")?,
@@ -69,7 +70,7 @@ fn int(n: u32) -> i32 {
     i32::try_from(n).unwrap_or(i32::MAX)
 }
 
-/// Binds every column a broadcast writes, `$1`..`$17`.
+/// Binds every column a broadcast writes, `$1`..`$18`.
 fn bind_all<'q>(
     q: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
     b: &'q Broadcast,
@@ -90,7 +91,8 @@ fn bind_all<'q>(
         .bind(b.created_at)
         .bind(b.updated_at)
         .bind(b.launched_at)
-        .bind(b.finished_at))
+        .bind(b.finished_at)
+        .bind(b.campaign_id.map(|c| c.as_uuid())))
 }
 
 impl PostgresStorage {
@@ -118,8 +120,9 @@ impl BroadcastStore for PostgresStorage {
         let q = sqlx::query(
             "INSERT INTO broadcasts (business_id, id, template_id, name, spec, send_at, status,
                pause_reason, recipients, queued, skipped, launch_cursor, launch_complete,
-               created_at, updated_at, launched_at, finished_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+               created_at, updated_at, launched_at, finished_at, campaign_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
+               $18)",
         );
         bind_all(q, b)?.execute(&self.pool).await.map_err(|e| map(BROADCAST, e))?;
         Ok(())
@@ -163,7 +166,8 @@ impl BroadcastStore for PostgresStorage {
                status = $7, pause_reason = $8, recipients = $9, queued = $10, skipped = $11,
                launch_cursor = $12, launch_complete = $13, updated_at = $15,
                launched_at = $16, finished_at = $17
-             WHERE business_id = $1 AND id = $2 AND status = $18 AND created_at = $14",
+             WHERE business_id = $1 AND id = $2 AND status = $19 AND created_at = $14
+               AND campaign_id IS NOT DISTINCT FROM $18",
         );
         let done = bind_all(q, b)?
             .bind(expected)

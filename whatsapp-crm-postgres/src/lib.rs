@@ -22,6 +22,7 @@
 //! ```
 
 mod broadcasts;
+mod campaigns;
 mod codec;
 mod customers;
 mod error;

@@ -9,8 +9,8 @@ use whatsapp_crm_core::ports::{
     RecipientStatus, clamp_limit, enum_to_text,
 };
 use whatsapp_crm_core::{
-    Broadcast, BroadcastId, BroadcastRecipient, BroadcastStatus, BusinessId, CustomerId, MessageId,
-    MessageStatus, OutboxState, SkipReason, StorageError, TemplateId,
+    Broadcast, BroadcastId, BroadcastRecipient, BroadcastStatus, BusinessId, CampaignId,
+    CustomerId, MessageId, MessageStatus, OutboxState, SkipReason, StorageError, TemplateId,
 };
 
 use crate::codec::{
@@ -26,7 +26,7 @@ use crate::storage::SqliteStorage;
 const BROADCAST: Ctx = Ctx::new("broadcast", "template");
 const RECIPIENT: Ctx = Ctx::new("broadcast recipient", "broadcast");
 
-fn broadcast_row(row: &Row<'_>) -> Result<Broadcast, StorageError> {
+pub(crate) fn broadcast_row(row: &Row<'_>) -> Result<Broadcast, StorageError> {
     let spec: BroadcastSpec = get_json(row, "spec")?;
     let count = |col: &str| -> Result<u32, StorageError> {
         Ok(u32::try_from(get::<i64>(row, col)?).unwrap_or(0))
@@ -47,6 +47,7 @@ fn broadcast_row(row: &Row<'_>) -> Result<Broadcast, StorageError> {
         skipped: count("skipped")?,
         launch_cursor: get_opt_uuid(row, "launch_cursor")?.map(CustomerId::from_uuid),
         launch_complete: get::<i64>(row, "launch_complete")? != 0,
+        campaign_id: get_opt_uuid(row, "campaign_id")?.map(CampaignId::from_uuid),
         created_at: get_time(row, "created_at")?,
         updated_at: get_time(row, "updated_at")?,
         launched_at: get_opt_time(row, "launched_at")?,
@@ -89,6 +90,7 @@ fn columns(b: &Broadcast) -> Result<Vec<Value>, StorageError> {
         Value::Integer(micros(b.updated_at)),
         time(b.launched_at),
         time(b.finished_at),
+        b.campaign_id.map_or(Value::Null, |c| blob(c.as_uuid())),
     ])
 }
 
@@ -178,8 +180,9 @@ impl BroadcastStore for SqliteStorage {
             tx.execute(
                 "INSERT INTO broadcasts (business_id, id, template_id, name, spec, send_at, status,
                    pause_reason, recipients, queued, skipped, launch_cursor, launch_complete,
-                   created_at, updated_at, launched_at, finished_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+                   created_at, updated_at, launched_at, finished_at, campaign_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
+                   ?18)",
                 params_from_iter(args),
             )
             .map_err(|e| map(BROADCAST, e))?;
@@ -231,7 +234,7 @@ impl BroadcastStore for SqliteStorage {
                        status = ?7, pause_reason = ?8, recipients = ?9, queued = ?10, skipped = ?11,
                        launch_cursor = ?12, launch_complete = ?13, updated_at = ?15,
                        launched_at = ?16, finished_at = ?17
-                     WHERE business_id = ?1 AND id = ?2 AND status = ?18",
+                     WHERE business_id = ?1 AND id = ?2 AND status = ?19",
                     params_from_iter(args),
                 )
                 .map_err(|e| map(BROADCAST, e))?;

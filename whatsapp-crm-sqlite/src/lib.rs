@@ -28,6 +28,7 @@
 //! ```
 
 mod broadcasts;
+mod campaigns;
 mod codec;
 mod customers;
 mod error;

@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{BroadcastId, BusinessId, CustomerId, MessageId, SegmentId, Tag, TemplateId};
+use super::{
+    BroadcastId, BusinessId, CampaignId, CustomerId, MessageId, SegmentId, Tag, TemplateId,
+};
 
 /// Longest broadcast name.
 pub const BROADCAST_NAME_MAX_CHARS: usize = 120;
@@ -151,6 +153,9 @@ pub struct Broadcast {
     pub launch_cursor: Option<CustomerId>,
     /// True once every customer of the snapshot was handled.
     pub launch_complete: bool,
+    /// The campaign it is a run of, if any.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub campaign_id: Option<CampaignId>,
     /// When it was created.
     pub created_at: DateTime<Utc>,
     /// When it last changed.

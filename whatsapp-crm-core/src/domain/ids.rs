@@ -123,6 +123,11 @@ define_id!(
     BroadcastId,
     "broadcast"
 );
+define_id!(
+    /// Identifies a campaign.
+    CampaignId,
+    "campaign"
+);
 
 #[cfg(test)]
 mod tests {

@@ -31,6 +31,7 @@ mod agent;
 mod api_key;
 mod broadcast;
 mod business;
+mod campaign;
 mod commerce;
 mod conversation;
 mod customer;
@@ -55,6 +56,7 @@ pub use broadcast::{
     BROADCAST_NAME_MAX_CHARS, Broadcast, BroadcastRecipient, BroadcastStatus, SkipReason,
 };
 pub use business::{BUSINESS_NAME_MAX_CHARS, Business, NewBusiness};
+pub use campaign::{CAMPAIGN_MIN_INTERVAL_MINUTES, Campaign, CampaignStatus, Schedule};
 pub use commerce::{
     LineItem, ORDER_LINES_MAX, Order, OrderError, OrderStatus, Product, order_total,
 };
@@ -66,8 +68,8 @@ pub use customer::{
 };
 pub use events::{InboundMessage, Referral, StatusUpdate};
 pub use ids::{
-    AgentId, ApiKeyId, BroadcastId, BusinessId, ConversationId, CustomerId, IdError, MessageId,
-    OrderId, ProductId, SegmentId, TemplateId,
+    AgentId, ApiKeyId, BroadcastId, BusinessId, CampaignId, ConversationId, CustomerId, IdError,
+    MessageId, OrderId, ProductId, SegmentId, TemplateId,
 };
 pub use message::{
     Direction, Interactive, ListRow, ListSection, MediaAttachment, Message, MessageContent,

@@ -3,6 +3,7 @@
 //! conformance suite as the SQLite and PostgreSQL backends.
 
 mod broadcasts;
+mod campaigns;
 mod customers;
 mod messaging;
 mod orders;
@@ -18,8 +19,9 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::{
     ApiKey, ApiKeyHash, ApiKeyId, Broadcast, BroadcastId, BroadcastRecipient, Business, BusinessId,
-    Conversation, ConversationId, Customer, CustomerId, Message, MessageId, MessageTemplate, Order,
-    OrderId, OutboxItem, PhoneNumber, Segment, SegmentId, TemplateId, TemplateVersion,
+    Campaign, CampaignId, Conversation, ConversationId, Customer, CustomerId, Message, MessageId,
+    MessageTemplate, Order, OrderId, OutboxItem, PhoneNumber, Segment, SegmentId, TemplateId,
+    TemplateVersion,
 };
 use crate::policy::SenderLedger;
 use crate::ports::{ApiKeyStore, BusinessStore, SENDER_TAKEN, StorageError};
@@ -71,6 +73,7 @@ struct Tenant {
     template_versions: BTreeMap<(TemplateId, u32), TemplateVersion>,
     broadcasts: BTreeMap<BroadcastId, Broadcast>,
     recipients: BTreeMap<(BroadcastId, CustomerId), BroadcastRecipient>,
+    campaigns: BTreeMap<CampaignId, Campaign>,
 }
 
 impl InMemoryStorage {
@@ -131,6 +134,7 @@ impl BusinessStore for InMemoryStorage {
                 template_versions: BTreeMap::new(),
                 broadcasts: BTreeMap::new(),
                 recipients: BTreeMap::new(),
+                campaigns: BTreeMap::new(),
             },
         );
         Ok(())

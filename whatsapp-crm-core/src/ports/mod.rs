@@ -2,6 +2,7 @@
 //! `Arc<dyn Port>` so backends and providers can be swapped without generics.
 
 mod broadcasts;
+mod campaigns;
 mod clock;
 mod codec;
 mod error;
@@ -13,6 +14,7 @@ pub use broadcasts::{
     BROADCAST_CHANGED, BroadcastCounts, BroadcastSpec, BroadcastStore, LaunchBatch,
     RecipientStatus, counts_from_statuses,
 };
+pub use campaigns::{CAMPAIGN_CHANGED, CampaignSpec, CampaignStore};
 pub use clock::{Clock, ManualClock, SystemClock, to_storage_precision};
 pub use codec::{enum_from_text, enum_to_text};
 pub use error::{PHONE_TAKEN, PROVIDER_ID_TAKEN, StorageError};

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::{BroadcastStore, StorageError};
+use super::{BroadcastStore, CampaignStore, StorageError};
 use crate::domain::{
     ApiKey, ApiKeyHash, ApiKeyId, Business, BusinessId, Conversation, ConversationId,
     ConversationStatus, Customer, CustomerId, Message, MessageId, MessageTemplate, Order, OrderId,
@@ -665,6 +665,7 @@ pub trait Storage:
     + OutboxStore
     + SenderLimitStore
     + BroadcastStore
+    + CampaignStore
     + SegmentStore
     + TemplateStore
     + Send
@@ -683,6 +684,7 @@ impl<T> Storage for T where
         + OutboxStore
         + SenderLimitStore
         + BroadcastStore
+        + CampaignStore
         + SegmentStore
         + TemplateStore
         + Send

@@ -350,6 +350,7 @@ impl Broadcasts {
             skipped: 0,
             launch_cursor: None,
             launch_complete: false,
+            campaign_id: None,
             created_at: now,
             updated_at: now,
             launched_at: None,

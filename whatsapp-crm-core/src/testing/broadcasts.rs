@@ -38,6 +38,7 @@ async fn draft(s: &dyn Storage, b: &Business) -> Broadcast {
         skipped: 0,
         launch_cursor: None,
         launch_complete: false,
+        campaign_id: None,
         created_at: at(0),
         updated_at: at(0),
         launched_at: None,

@@ -18,6 +18,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod broadcasts;
+mod campaigns;
 mod customers;
 mod fixtures;
 mod identity;
@@ -32,6 +33,7 @@ use std::any::Any;
 use std::sync::Arc;
 
 pub use broadcasts::*;
+pub use campaigns::*;
 pub use customers::*;
 pub use fixtures::*;
 pub use identity::*;
@@ -160,6 +162,8 @@ macro_rules! storage_conformance_tests {
             broadcast_rows_move_and_counts_add_up,
             broadcast_active_ones_are_found,
             broadcast_reads_for_a_launch,
+            campaign_round_trip_and_guarded_updates,
+            campaign_due_ones_and_runs,
         );
     };
 }
