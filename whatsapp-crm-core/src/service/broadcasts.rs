@@ -309,6 +309,31 @@ impl Broadcasts {
         })
     }
 
+    /// Checks what a broadcast (or each run of a campaign) would send:
+    /// `name`, audience, template and variables. Field problems come
+    /// together; a missing or unapproved record after them.
+    pub(crate) async fn check(
+        &self,
+        b: &Business,
+        v: &mut ValidationError,
+        template: TemplateId,
+        variables: &BTreeMap<String, String>,
+        audience: &Audience,
+    ) -> Result<(), ServiceError> {
+        if let Err(ServiceError::Invalid(e)) = self.rule(b, audience).await {
+            v.errors.extend(e.errors);
+        }
+        if let Err(ServiceError::Invalid(e)) = self.prepare(b.id, template, variables).await {
+            v.errors.extend(e.errors);
+        }
+        if !v.is_empty() {
+            return Err(std::mem::take(v).into());
+        }
+        self.rule(b, audience).await?;
+        self.prepare(b.id, template, variables).await?;
+        Ok(())
+    }
+
     /// Validates and stores a draft broadcast.
     pub async fn create(
         &self,
@@ -322,18 +347,8 @@ impl Broadcasts {
         if input.send_at.is_some_and(|t| t < now - Duration::minutes(1)) {
             v.push("send_at", "is in the past");
         }
-        if let Err(ServiceError::Invalid(e)) = self.rule(&b, &input.audience).await {
-            v.errors.extend(e.errors);
-        }
-        if let Err(ServiceError::Invalid(e)) =
-            self.prepare(business, input.template_id, &input.variables).await
-        {
-            v.errors.extend(e.errors);
-        }
-        let Some(name) = name.filter(|_| v.is_empty()) else { return Err(v.into()) };
-        // Not-found and not-approved errors come after field problems.
-        self.rule(&b, &input.audience).await?;
-        self.prepare(business, input.template_id, &input.variables).await?;
+        self.check(&b, &mut v, input.template_id, &input.variables, &input.audience).await?;
+        let Some(name) = name else { return Err(v.into()) };
         let broadcast = Broadcast {
             id: BroadcastId::new(),
             business_id: business,
@@ -358,6 +373,42 @@ impl Broadcasts {
         };
         self.storage.insert_broadcast(&broadcast).await?;
         Ok(broadcast)
+    }
+
+    /// Starts one run of a campaign at `now`: a broadcast that launches at
+    /// once, its audience fixed now.
+    pub(crate) async fn start_run(
+        &self,
+        campaign: &crate::domain::Campaign,
+        name: String,
+        now: DateTime<Utc>,
+    ) -> Result<Broadcast, ServiceError> {
+        self.prepare(campaign.business_id, campaign.template_id, &campaign.variables).await?;
+        let mut run = Broadcast {
+            id: BroadcastId::new(),
+            business_id: campaign.business_id,
+            name,
+            template_id: campaign.template_id,
+            variables: campaign.variables.clone(),
+            audience: campaign.audience.clone(),
+            send_at: None,
+            status: BroadcastStatus::Draft,
+            pause_reason: None,
+            auto_pause: campaign.auto_pause,
+            recipients: 0,
+            queued: 0,
+            skipped: 0,
+            launch_cursor: None,
+            launch_complete: false,
+            campaign_id: Some(campaign.id),
+            created_at: now,
+            updated_at: now,
+            launched_at: None,
+            finished_at: None,
+        };
+        start(&mut run, now);
+        self.storage.insert_broadcast(&run).await?;
+        Ok(run)
     }
 
     /// Reads a broadcast.

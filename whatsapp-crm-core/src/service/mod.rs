@@ -4,6 +4,7 @@
 
 mod broadcasts;
 mod businesses;
+mod campaigns;
 mod conversations;
 mod customers;
 mod dispatch;
@@ -21,6 +22,10 @@ pub use broadcasts::{
     REPLY_WINDOW_HOURS, SampleMessage, auto_pause_reason,
 };
 pub use businesses::Businesses;
+pub use campaigns::{
+    CALENDAR_UPCOMING_MAX, CAMPAIGN_NAME_MAX_CHARS, COMPARE_RUNS_MAX, CampaignCalendar,
+    CampaignReport, Campaigns, NewCampaign, RunSummary,
+};
 pub use conversations::{ConversationListParams, Conversations, MessageView};
 pub use customers::{CustomerListParams, Customers};
 pub use dispatch::{DispatchConfig, DispatchReport, Dispatcher};
@@ -116,6 +121,11 @@ impl Crm {
             self.clock.clone(),
             crate::policy::SendPolicy::default(),
         )
+    }
+
+    /// Campaigns: broadcasts on a schedule.
+    pub fn campaigns(&self) -> Campaigns {
+        Campaigns::new(self.storage.clone(), self.clock.clone(), self.broadcasts())
     }
 
     /// Conversations and message history.
