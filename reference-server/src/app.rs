@@ -59,6 +59,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(routes::segments::router())
         .merge(routes::messaging::router())
         .merge(routes::broadcasts::router())
+        .merge(routes::campaigns::router())
 }
 
 /// The OpenAPI document of every endpoint.

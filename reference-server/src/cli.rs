@@ -76,6 +76,7 @@ pub async fn serve(store: OpenStore, args: &ServeArgs) -> anyhow::Result<()> {
         None => tracing::info!("webhooks are refused: set TWILIO_AUTH_TOKEN and WCRM_PUBLIC_URL"),
     }
     let broadcasts = tokio::spawn(run_broadcasts(
+        crm.campaigns(),
         crm.broadcasts(),
         Duration::from_millis(args.broadcast_interval_ms.max(1)),
         stop.subscribe(),

@@ -15,6 +15,7 @@ use utoipa::{Modify, OpenApi};
         (name = "system", description = "Health and identity"),
         (name = "customers", description = "The people a business sells to"),
         (name = "broadcasts", description = "Templates sent to segments: launch, pause, progress"),
+        (name = "campaigns", description = "Broadcasts on a schedule: calendar and runs compared"),
         (name = "conversations", description = "Sending messages, conversations and their history"),
         (name = "segments", description = "Customer segments: rules, counts and samples"),
         (name = "templates", description = "WhatsApp message templates, their versions and approval"),

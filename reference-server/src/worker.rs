@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::Utc;
 use tokio::sync::watch;
 use whatsapp_crm_core::ServiceError;
-use whatsapp_crm_core::service::{Broadcasts, Dispatcher};
+use whatsapp_crm_core::service::{Broadcasts, Campaigns, Dispatcher};
 
 /// Runs `round` every `interval`, at once again while it reports more work,
 /// until `stop` turns true. A round in progress is finished first.
@@ -62,14 +62,19 @@ pub async fn run_dispatcher(
     .await;
 }
 
-/// Starts scheduled broadcasts, queues launching ones, and pauses or
-/// completes sending ones.
+/// Starts campaign runs and scheduled broadcasts, queues launching ones,
+/// and pauses or completes sending ones.
 pub async fn run_broadcasts(
+    campaigns: Campaigns,
     broadcasts: Broadcasts,
     interval: Duration,
     stop: watch::Receiver<bool>,
 ) {
     every("broadcasts", interval, stop, || async {
+        let started = campaigns.run_due(Utc::now()).await?;
+        if started != Default::default() {
+            tracing::info!(started = started.started, paused = started.paused, "campaign round");
+        }
         let report = broadcasts.run_due(Utc::now()).await?;
         if report != Default::default() {
             tracing::info!(

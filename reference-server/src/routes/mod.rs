@@ -1,6 +1,7 @@
 //! HTTP routes, each module one resource.
 
 pub mod broadcasts;
+pub mod campaigns;
 pub mod customers;
 pub mod messaging;
 pub mod segments;
