@@ -108,6 +108,7 @@ fn broadcast(template: TemplateId, tag: &str) -> NewBroadcast {
         audience: Audience::Tags { tags: vec![Tag::parse(tag).unwrap()] },
         send_at: None,
         auto_pause: None,
+        ab_test: None,
     }
 }
 

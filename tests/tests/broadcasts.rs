@@ -27,6 +27,7 @@ on_every_backend!(
     pause_holds_resume_releases_cancel_withdraws,
     a_failing_broadcast_pauses_itself,
     a_scheduled_broadcast_waits_for_its_time,
+    an_ab_test_sends_the_winner_to_the_rest,
 );
 
 fn t0() -> DateTime<Utc> {
@@ -93,6 +94,7 @@ fn new_broadcast(template: TemplateId, variables: &[(&str, &str)]) -> NewBroadca
         audience: Audience::Tags { tags: vec![tag("vip")] },
         send_at: None,
         auto_pause: None,
+        ab_test: None,
     }
 }
 
@@ -261,4 +263,100 @@ async fn a_scheduled_broadcast_waits_for_its_time(t: TestApp) {
     assert_eq!(r.broadcasts.run_due(r.clock.now()).await.unwrap().launched, 1);
     let sending = r.broadcasts.get(t.shop_a, bc.id).await.unwrap();
     assert_eq!((sending.status, sending.recipients), (BroadcastStatus::Sending, 7));
+}
+
+async fn an_ab_test_sends_the_winner_to_the_rest(t: TestApp) {
+    use whatsapp_crm_core::{AbMetric, AbPhase, AbTest, AbVariant};
+    let r = rig(&t);
+    let plain = approved(&t, &r.crm, "offer_plain", TemplateCategory::Marketing).await;
+    let bold = approved(&t, &r.crm, "offer_bold", TemplateCategory::Marketing).await;
+    audience(&r.crm, t.shop_a, 600, "6").await;
+    let variant = |name: &str, template: Option<TemplateId>, code: &str| AbVariant {
+        name: name.into(),
+        template_id: template,
+        variables: BTreeMap::from([("code".into(), format!("\"{code}\""))]),
+        percent: 50,
+    };
+    let mut input = new_broadcast(plain, &[("code", "\"BASE\"")]);
+    input.ab_test = Some(AbTest {
+        variants: vec![variant("plain", None, "A1"), variant("bold", Some(bold), "B1")],
+        sample_percent: 20,
+        metric: AbMetric::ReadRate,
+        window_hours: 4,
+        phase: AbPhase::Rollout,
+        decide_at: None,
+        winner: Some(0),
+    });
+    let bc = r.broadcasts.create(t.shop_a, input).await.unwrap();
+    let ab = bc.ab_test.clone().unwrap();
+    assert_eq!(
+        (ab.phase, ab.winner),
+        (AbPhase::Testing, None),
+        "a new test starts from its beginning"
+    );
+    r.broadcasts.launch(t.shop_a, bc.id).await.unwrap();
+    run_until_sending(&r, t.shop_a, bc.id).await;
+    // The sample: every opted-in customer whose slot falls in the first 20%.
+    let page = r.broadcasts.recipients(t.shop_a, bc.id, Some(200), None).await.unwrap();
+    let mut sample = page.items.clone();
+    let mut cursor = page.next_cursor.clone();
+    while let Some(c) = cursor {
+        let next = r.broadcasts.recipients(t.shop_a, bc.id, Some(200), Some(&c)).await.unwrap();
+        sample.extend(next.items);
+        cursor = next.next_cursor;
+    }
+    assert!(sample.iter().all(|x| x.recipient.variant.is_some()));
+    assert!((60..=180).contains(&sample.len()), "about a fifth of 600: {}", sample.len());
+    while r.dispatcher.run_due(r.clock.now()).await.unwrap().claimed > 0 {}
+    let sent = r.stub.sent();
+    let queued = r.broadcasts.get(t.shop_a, bc.id).await.unwrap().queued as usize;
+    assert_eq!(sent.len(), queued);
+    // Bold is read more: every bold message is read, plain ones only delivered.
+    let inbox = r.crm.inbox();
+    for (i, m) in sent.iter().enumerate() {
+        let bold_one = format!("{:?}", m.content).contains("offer_bold");
+        for status in [MessageStatus::Delivered, MessageStatus::Read] {
+            if status == MessageStatus::Read && !bold_one {
+                continue;
+            }
+            let report = StatusUpdate {
+                provider_id: format!("SMab{i:030}"),
+                message_id: Some(m.message_id),
+                status,
+                error_code: None,
+                error_message: None,
+                reported_at: r.clock.now(),
+            };
+            inbox.apply_status(t.shop_a, report).await.unwrap();
+        }
+    }
+    // The sample is out: the window starts; nothing is decided before it ends.
+    r.broadcasts.run_due(r.clock.now()).await.unwrap();
+    let waiting = r.broadcasts.get(t.shop_a, bc.id).await.unwrap();
+    let ab = waiting.ab_test.clone().unwrap();
+    assert_eq!(
+        (ab.phase, ab.decide_at),
+        (AbPhase::Waiting, Some(r.clock.now() + Duration::hours(4)))
+    );
+    r.clock.advance(Duration::hours(3));
+    assert_eq!(r.broadcasts.run_due(r.clock.now()).await.unwrap().decided, 0);
+    r.clock.advance(Duration::hours(1));
+    assert_eq!(r.broadcasts.run_due(r.clock.now()).await.unwrap().decided, 1);
+    let decided = r.broadcasts.get(t.shop_a, bc.id).await.unwrap();
+    assert_eq!(decided.ab_test.as_ref().unwrap().winner, Some(1), "bold won on read rate");
+    let m = r.broadcasts.metrics(t.shop_a, bc.id).await.unwrap();
+    assert_eq!(m.variants.len(), 2);
+    assert!((m.variants[1].read_rate - 1.0).abs() < 1e-9 && m.variants[0].read_rate == 0.0);
+    // The rest of the audience gets the winner, and nobody gets two messages.
+    run_until_sending(&r, t.shop_a, bc.id).await;
+    while r.dispatcher.run_due(r.clock.now()).await.unwrap().claimed > 0 {}
+    let all = r.stub.sent();
+    let rollout = &all[sent.len()..];
+    assert!(!rollout.is_empty());
+    assert!(rollout.iter().all(|m| format!("{:?}", m.content).contains("offer_bold")));
+    let unique: HashSet<_> = all.iter().map(|m| m.to.clone()).collect();
+    assert_eq!(unique.len(), all.len(), "nobody got two messages");
+    let done = r.broadcasts.get(t.shop_a, bc.id).await.unwrap();
+    // 600 customers: 60 opted out and 60 never asked are skipped.
+    assert_eq!((done.queued, done.skipped, done.recipients), (480, 120, 600));
 }

@@ -35,6 +35,7 @@ CREATE TABLE broadcast_recipients (
     customer_id  uuid NOT NULL,
     message_id   uuid,
     skipped      text,
+    variant      smallint,
     PRIMARY KEY (business_id, broadcast_id, customer_id),
     FOREIGN KEY (business_id, broadcast_id) REFERENCES broadcasts (business_id, id) ON DELETE CASCADE
 );

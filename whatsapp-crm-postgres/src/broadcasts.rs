@@ -39,6 +39,7 @@ pub(crate) fn broadcast_row(row: &PgRow) -> Result<Broadcast, StorageError> {
         status: get_enum(row, "status")?,
         pause_reason: get(row, "pause_reason")?,
         auto_pause: spec.auto_pause,
+        ab_test: spec.ab_test,
         recipients: count(row, "recipients")?,
         queued: count(row, "queued")?,
         skipped: count(row, "skipped")?,
@@ -60,6 +61,7 @@ fn recipient_row(row: &PgRow) -> Result<RecipientStatus, StorageError> {
             customer_id: CustomerId::from_uuid(get(row, "customer_id")?),
             message_id: get::<Option<uuid::Uuid>>(row, "message_id")?.map(MessageId::from_uuid),
             skipped: get_opt_enum(row, "skipped")?,
+            variant: get::<Option<i16>>(row, "variant")?.and_then(|v| u8::try_from(v).ok()),
         },
         status: get_opt_enum(row, "m_status")?,
         error_code: code.and_then(|c| u32::try_from(c).ok()),
@@ -228,6 +230,8 @@ impl BroadcastStore for PostgresStorage {
             batch.recipients.iter().map(|r| r.customer_id.as_uuid()).collect();
         let messages: Vec<Option<uuid::Uuid>> =
             batch.recipients.iter().map(|r| r.message_id.map(|m| m.as_uuid())).collect();
+        let variants: Vec<Option<i16>> =
+            batch.recipients.iter().map(|r| r.variant.map(i16::from)).collect();
         let skipped: Vec<Option<String>> = batch
             .recipients
             .iter()
@@ -235,14 +239,15 @@ impl BroadcastStore for PostgresStorage {
             .collect::<Result<_, _>>()?;
         sqlx::query(
             "INSERT INTO broadcast_recipients (business_id, broadcast_id, customer_id, message_id,
-               skipped)
-             SELECT $1, $2, * FROM unnest($3::uuid[], $4::uuid[], $5::text[])",
+               skipped, variant)
+             SELECT $1, $2, * FROM unnest($3::uuid[], $4::uuid[], $5::text[], $6::smallint[])",
         )
         .bind(batch.business.as_uuid())
         .bind(batch.broadcast.as_uuid())
         .bind(&customers)
         .bind(&messages)
         .bind(&skipped)
+        .bind(&variants)
         .execute(&mut *tx)
         .await
         .map_err(|e| map(RECIPIENT, e))?;
@@ -298,7 +303,9 @@ impl BroadcastStore for PostgresStorage {
         business: BusinessId,
         id: BroadcastId,
         reply_window: Duration,
+        variant: Option<u8>,
     ) -> Result<BroadcastCounts, StorageError> {
+        let variant = variant.map(i16::from);
         let mut tx = self.pool.begin().await.map_err(|e| map(BROADCAST, e))?;
         sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
             .execute(&mut *tx)
@@ -309,29 +316,35 @@ impl BroadcastStore for PostgresStorage {
         let statuses: Vec<(String, Option<i64>, i64)> = sqlx::query_as(
             "SELECT m.status, m.error_code, count(*) FROM broadcast_recipients r JOIN messages m
                ON m.business_id = r.business_id AND m.id = r.message_id
-             WHERE r.business_id = $1 AND r.broadcast_id = $2 GROUP BY 1, 2",
+             WHERE r.business_id = $1 AND r.broadcast_id = $2
+               AND ($3::smallint IS NULL OR r.variant = $3) GROUP BY 1, 2",
         )
         .bind(b)
         .bind(id)
+        .bind(variant)
         .fetch_all(&mut *tx)
         .await
         .map_err(|e| map(BROADCAST, e))?;
         let skipped: Vec<(String, i64)> = sqlx::query_as(
             "SELECT skipped, count(*) FROM broadcast_recipients
-             WHERE business_id = $1 AND broadcast_id = $2 AND skipped IS NOT NULL GROUP BY 1",
+             WHERE business_id = $1 AND broadcast_id = $2 AND skipped IS NOT NULL
+               AND ($3::smallint IS NULL OR variant = $3) GROUP BY 1",
         )
         .bind(b)
         .bind(id)
+        .bind(variant)
         .fetch_all(&mut *tx)
         .await
         .map_err(|e| map(BROADCAST, e))?;
         let states: Vec<(String, i64)> = sqlx::query_as(
             "SELECT o.state, count(*) FROM broadcast_recipients r JOIN outbox o
                ON o.business_id = r.business_id AND o.message_id = r.message_id
-             WHERE r.business_id = $1 AND r.broadcast_id = $2 GROUP BY 1",
+             WHERE r.business_id = $1 AND r.broadcast_id = $2
+               AND ($3::smallint IS NULL OR r.variant = $3) GROUP BY 1",
         )
         .bind(b)
         .bind(id)
+        .bind(variant)
         .fetch_all(&mut *tx)
         .await
         .map_err(|e| map(BROADCAST, e))?;
@@ -340,17 +353,19 @@ impl BroadcastStore for PostgresStorage {
                count(*) FILTER (WHERE EXISTS (SELECT 1 FROM messages i
                  WHERE i.business_id = m.business_id AND i.customer_id = m.customer_id
                    AND i.direction = 'inbound' AND i.created_at > m.created_at
-                   AND i.created_at <= m.created_at + $3)),
+                   AND i.created_at <= m.created_at + $4)),
                count(*) FILTER (WHERE EXISTS (SELECT 1 FROM messages i
                  WHERE i.business_id = m.business_id AND i.customer_id = m.customer_id
                    AND i.direction = 'inbound' AND i.kind = 'interactive'
-                   AND i.created_at > m.created_at AND i.created_at <= m.created_at + $3))
+                   AND i.created_at > m.created_at AND i.created_at <= m.created_at + $4))
              FROM broadcast_recipients r JOIN messages m
                ON m.business_id = r.business_id AND m.id = r.message_id
-             WHERE r.business_id = $1 AND r.broadcast_id = $2",
+             WHERE r.business_id = $1 AND r.broadcast_id = $2
+               AND ($3::smallint IS NULL OR r.variant = $3)",
         )
         .bind(b)
         .bind(id)
+        .bind(variant)
         .bind(reply_window)
         .fetch_one(&mut *tx)
         .await

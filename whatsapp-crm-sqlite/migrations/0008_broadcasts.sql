@@ -35,6 +35,7 @@ CREATE TABLE broadcast_recipients (
     customer_id  BLOB NOT NULL,
     message_id   BLOB,
     skipped      TEXT,
+    variant      INTEGER,
     PRIMARY KEY (business_id, broadcast_id, customer_id),
     FOREIGN KEY (business_id, broadcast_id) REFERENCES broadcasts (business_id, id) ON DELETE CASCADE
 ) STRICT, WITHOUT ROWID;

@@ -42,6 +42,7 @@ pub(crate) fn broadcast_row(row: &Row<'_>) -> Result<Broadcast, StorageError> {
         status: get_enum(row, "status")?,
         pause_reason: get(row, "pause_reason")?,
         auto_pause: spec.auto_pause,
+        ab_test: spec.ab_test,
         recipients: count("recipients")?,
         queued: count("queued")?,
         skipped: count("skipped")?,
@@ -63,6 +64,7 @@ fn recipient_row(row: &Row<'_>) -> Result<RecipientStatus, StorageError> {
             customer_id: CustomerId::from_uuid(get_uuid(row, "customer_id")?),
             message_id: get_opt_uuid(row, "message_id")?.map(MessageId::from_uuid),
             skipped: get_opt_enum(row, "skipped")?,
+            variant: get::<Option<i64>>(row, "variant")?.and_then(|v| u8::try_from(v).ok()),
         },
         status: get_opt_enum(row, "m_status")?,
         error_code: code.and_then(|c| u32::try_from(c).ok()),
@@ -133,7 +135,7 @@ fn record(tx: &Transaction<'_>, batch: &LaunchBatch) -> Result<(), StorageError>
     let mut insert = tx
         .prepare_cached(
             "INSERT INTO broadcast_recipients (business_id, broadcast_id, customer_id, message_id,
-               skipped) VALUES (?1, ?2, ?3, ?4, ?5)",
+               skipped, variant) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )
         .map_err(|e| map(RECIPIENT, e))?;
     let (mut queued, mut skipped) = (0_i64, 0_i64);
@@ -149,6 +151,7 @@ fn record(tx: &Transaction<'_>, batch: &LaunchBatch) -> Result<(), StorageError>
                 blob(r.customer_id.as_uuid()),
                 r.message_id.map_or(Value::Null, |m| blob(m.as_uuid())),
                 r.skipped.map(|s| enum_to_text(&s)).transpose()?.map_or(Value::Null, Value::Text),
+                r.variant.map_or(Value::Null, |v| Value::Integer(i64::from(v))),
             ]))
             .map_err(|e| map(RECIPIENT, e))?;
     }
@@ -317,8 +320,11 @@ impl BroadcastStore for SqliteStorage {
         business: BusinessId,
         id: BroadcastId,
         reply_window: Duration,
+        variant: Option<u8>,
     ) -> Result<BroadcastCounts, StorageError> {
         let key = vec![blob(business.as_uuid()), blob(id.as_uuid())];
+        let mut filtered = key.clone();
+        filtered.push(variant.map_or(Value::Null, |v| Value::Integer(i64::from(v))));
         let window = reply_window.num_microseconds().unwrap_or(i64::MAX);
         self.read(move |c| {
             // One snapshot for every count.
@@ -332,11 +338,12 @@ impl BroadcastStore for SqliteStorage {
             )?;
             let joined = "FROM broadcast_recipients r JOIN messages m
                  ON m.business_id = r.business_id AND m.id = r.message_id
-                 WHERE r.business_id = ?1 AND r.broadcast_id = ?2";
+                 WHERE r.business_id = ?1 AND r.broadcast_id = ?2
+                   AND (?3 IS NULL OR r.variant = ?3)";
             let statuses = grouped(
                 &tx,
                 &format!("SELECT m.status, m.error_code, count(*) AS n {joined} GROUP BY 1, 2"),
-                key.clone(),
+                filtered.clone(),
                 |r| {
                     let code: Option<i64> = get(r, "error_code")?;
                     Ok((
@@ -348,26 +355,28 @@ impl BroadcastStore for SqliteStorage {
             let skipped = grouped(
                 &tx,
                 "SELECT skipped, count(*) AS n FROM broadcast_recipients
-                 WHERE business_id = ?1 AND broadcast_id = ?2 AND skipped IS NOT NULL GROUP BY 1",
-                key.clone(),
+                 WHERE business_id = ?1 AND broadcast_id = ?2 AND skipped IS NOT NULL
+                   AND (?3 IS NULL OR variant = ?3) GROUP BY 1",
+                filtered.clone(),
                 |r| get_enum::<SkipReason>(r, "skipped"),
             )?;
             let by_outbox_state = grouped(
                 &tx,
                 "SELECT o.state, count(*) AS n FROM broadcast_recipients r JOIN outbox o
                    ON o.business_id = r.business_id AND o.message_id = r.message_id
-                 WHERE r.business_id = ?1 AND r.broadcast_id = ?2 GROUP BY 1",
-                key.clone(),
+                 WHERE r.business_id = ?1 AND r.broadcast_id = ?2
+                   AND (?3 IS NULL OR r.variant = ?3) GROUP BY 1",
+                filtered.clone(),
                 |r| get_enum::<OutboxState>(r, "state"),
             )?;
             let answered = |interactive: &str| {
                 format!(
                     "EXISTS (SELECT 1 FROM messages i WHERE i.business_id = m.business_id
                        AND i.customer_id = m.customer_id AND i.direction = 'inbound' {interactive}
-                       AND i.created_at > m.created_at AND i.created_at <= m.created_at + ?3)"
+                       AND i.created_at > m.created_at AND i.created_at <= m.created_at + ?4)"
                 )
             };
-            let mut args = key;
+            let mut args = filtered;
             args.push(Value::Integer(window));
             let (replies, clicks): (Option<i64>, Option<i64>) = tx
                 .prepare_cached(&format!(

@@ -52,7 +52,8 @@ mod validation;
 pub use agent::{Agent, AgentRole};
 pub use api_key::{ApiKey, ApiKeyHash};
 pub use broadcast::{
-    AUTO_PAUSE_FAILURE_PERCENT, AUTO_PAUSE_MIN_SENDS, Audience, AutoPause,
+    AB_SAMPLE_PERCENT_MAX, AB_VARIANTS, AB_WINDOW_HOURS_MAX, AUTO_PAUSE_FAILURE_PERCENT,
+    AUTO_PAUSE_MIN_SENDS, AbMetric, AbPhase, AbTest, AbVariant, Audience, AutoPause,
     BROADCAST_NAME_MAX_CHARS, Broadcast, BroadcastRecipient, BroadcastStatus, SkipReason,
 };
 pub use business::{BUSINESS_NAME_MAX_CHARS, Business, NewBusiness};

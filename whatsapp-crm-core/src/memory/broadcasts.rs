@@ -193,6 +193,7 @@ impl BroadcastStore for InMemoryStorage {
         business: BusinessId,
         id: BroadcastId,
         reply_window: Duration,
+        variant: Option<u8>,
     ) -> Result<BroadcastCounts, StorageError> {
         let inner = self.read();
         let tenant = inner.tenant(business).ok_or(StorageError::not_found(ENTITY))?;
@@ -211,6 +212,9 @@ impl BroadcastStore for InMemoryStorage {
         {
             if *b != id {
                 break;
+            }
+            if variant.is_some() && r.variant != variant {
+                continue;
             }
             let Some(m) = r.message_id.and_then(|m| tenant.messages.get(&m)) else {
                 if let Some(reason) = r.skipped {

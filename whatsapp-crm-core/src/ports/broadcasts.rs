@@ -20,6 +20,9 @@ pub struct BroadcastSpec {
     pub audience: crate::domain::Audience,
     /// [`Broadcast::auto_pause`].
     pub auto_pause: crate::domain::AutoPause,
+    /// [`Broadcast::ab_test`].
+    #[serde(default)]
+    pub ab_test: Option<crate::domain::AbTest>,
 }
 
 impl BroadcastSpec {
@@ -29,6 +32,7 @@ impl BroadcastSpec {
             variables: b.variables.clone(),
             audience: b.audience.clone(),
             auto_pause: b.auto_pause,
+            ab_test: b.ab_test.clone(),
         }
     }
 }
@@ -166,11 +170,13 @@ pub trait BroadcastStore: Send + Sync {
     ) -> Result<u64, StorageError>;
     /// The counts behind the broadcast's metrics; replies and clicks count
     /// inbound messages within `reply_window` after the recipient's message.
+    /// With `variant`, only the recipients of that A/B variant count.
     async fn broadcast_counts(
         &self,
         business: BusinessId,
         id: BroadcastId,
         reply_window: Duration,
+        variant: Option<u8>,
     ) -> Result<BroadcastCounts, StorageError>;
     /// The broadcast's recipients in customer order, with their messages' status.
     async fn list_broadcast_recipients(

@@ -9,6 +9,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
+    AB_SAMPLE_PERCENT_MAX, AB_VARIANTS, AB_WINDOW_HOURS_MAX, AbMetric, AbPhase, AbTest, AbVariant,
     Audience, AutoPause, BROADCAST_NAME_MAX_CHARS, Broadcast, BroadcastId, BroadcastRecipient,
     BroadcastStatus, Business, BusinessId, ConsentStatus, Conversation, Customer, CustomerId,
     Direction, Message, MessageContent, MessageId, MessageStatus, OutboxItem, OutboxState,
@@ -59,6 +60,9 @@ pub struct NewBroadcast {
     /// When it pauses itself; the defaults when absent.
     #[serde(default)]
     pub auto_pause: Option<AutoPause>,
+    /// An A/B test: variants tried on a sample first, the best to the rest.
+    #[serde(default)]
+    pub ab_test: Option<AbTest>,
 }
 
 /// One rendered message of a preview.
@@ -127,6 +131,103 @@ pub struct BroadcastMetrics {
     pub reply_rate: f64,
     /// Clicks over delivered.
     pub click_rate: f64,
+    /// Per A/B variant, for a broadcast with a test.
+    pub variants: Vec<VariantMetrics>,
+}
+
+/// How one A/B variant's sample did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct VariantMetrics {
+    /// Its index.
+    pub index: u8,
+    /// Its name.
+    pub name: String,
+    /// Handed to the provider.
+    pub sent: u32,
+    /// Delivered (or read).
+    pub delivered: u32,
+    /// Read.
+    pub read: u32,
+    /// Failed.
+    pub failed: u32,
+    /// Replies within 72 hours.
+    pub replies: u32,
+    /// Button taps within 72 hours.
+    pub clicks: u32,
+    /// Read over delivered.
+    pub read_rate: f64,
+    /// Replies over delivered.
+    pub reply_rate: f64,
+    /// Clicks over delivered.
+    pub click_rate: f64,
+}
+
+impl VariantMetrics {
+    fn of(index: u8, name: &str, counts: &BroadcastCounts) -> Self {
+        let s = Stages::of(counts);
+        Self {
+            index,
+            name: name.to_owned(),
+            sent: s.sent,
+            delivered: s.delivered,
+            read: s.read,
+            failed: s.failed,
+            replies: counts.replies,
+            clicks: counts.clicks,
+            read_rate: rate(s.read, s.delivered),
+            reply_rate: rate(counts.replies, s.delivered),
+            click_rate: rate(counts.clicks, s.delivered),
+        }
+    }
+
+    /// The rate an A/B test is decided by.
+    pub fn rate(&self, metric: AbMetric) -> f64 {
+        match metric {
+            AbMetric::ReadRate => self.read_rate,
+            AbMetric::ReplyRate => self.reply_rate,
+            AbMetric::ClickRate => self.click_rate,
+        }
+    }
+}
+
+fn rate(a: u32, b: u32) -> f64 {
+    if b == 0 { 0.0 } else { f64::from(a) / f64::from(b) }
+}
+
+/// Messages per stage, from the counts storage sums.
+struct Stages {
+    pending: u32,
+    sent: u32,
+    delivered: u32,
+    read: u32,
+    failed: u32,
+}
+
+impl Stages {
+    fn of(counts: &BroadcastCounts) -> Self {
+        let count = |f: &dyn Fn(MessageStatus) -> bool| -> u32 {
+            counts.by_status.iter().filter(|(s, _)| f(*s)).map(|(_, n)| n).sum()
+        };
+        let state = |want: OutboxState| -> u32 {
+            counts.by_outbox_state.iter().filter(|(s, _)| *s == want).map(|(_, n)| n).sum()
+        };
+        Self {
+            pending: [
+                OutboxState::Pending,
+                OutboxState::Claimed,
+                OutboxState::Sending,
+                OutboxState::Held,
+            ]
+            .into_iter()
+            .map(state)
+            .sum(),
+            sent: state(OutboxState::Sent),
+            delivered: count(&|s| matches!(s, MessageStatus::Delivered | MessageStatus::Read)),
+            read: count(&|s| s == MessageStatus::Read),
+            failed: count(&|s| s.is_failure()),
+        }
+    }
 }
 
 /// What one `run_due` round did.
@@ -142,6 +243,8 @@ pub struct BroadcastReport {
     pub paused: u32,
     /// Broadcasts that completed.
     pub completed: u32,
+    /// A/B tests whose winner was picked.
+    pub decided: u32,
 }
 
 /// Where a variable's value comes from.
@@ -232,13 +335,27 @@ impl Audit<'_> {
     }
 }
 
-/// What every batch of one launch shares.
+/// What every batch of one launch shares: for an A/B test's sample, one
+/// audit per variant; otherwise the one that applies.
 struct Job<'a> {
     bc: &'a Broadcast,
     business: &'a Business,
-    prepared: &'a Prepared,
-    audit: &'a Audit<'a>,
+    audits: &'a [Audit<'a>],
     now: DateTime<Utc>,
+}
+
+impl Job<'_> {
+    /// The audit for a customer, with their variant; `None` when this phase
+    /// of an A/B test is not theirs.
+    fn audit_for(&self, c: CustomerId) -> Option<(&Audit<'_>, Option<u8>)> {
+        let Some(ab) = &self.bc.ab_test else { return self.audits.first().map(|a| (a, None)) };
+        let variant = ab.variant_of(self.bc.id, c);
+        match (ab.phase, variant) {
+            (AbPhase::Testing, Some(v)) => self.audits.get(usize::from(v)).map(|a| (a, Some(v))),
+            (AbPhase::Rollout, None) => self.audits.first().map(|a| (a, None)),
+            _ => None,
+        }
+    }
 }
 
 /// Broadcast use cases, and the worker that launches and watches them.
@@ -334,6 +451,57 @@ impl Broadcasts {
         Ok(())
     }
 
+    /// Checks an A/B test's shape and each variant's template and values;
+    /// returns it ready to start.
+    async fn check_ab(
+        &self,
+        b: &Business,
+        v: &mut ValidationError,
+        template: &TemplateId,
+        variables: &BTreeMap<String, String>,
+        mut ab: AbTest,
+    ) -> Result<AbTest, ServiceError> {
+        if !AB_VARIANTS.contains(&ab.variants.len()) {
+            v.push(
+                "ab_test.variants",
+                format!("give {} to {} variants", AB_VARIANTS.start(), AB_VARIANTS.end()),
+            );
+        }
+        let total: u32 = ab.variants.iter().map(|x| u32::from(x.percent)).sum();
+        if total != 100 || ab.variants.iter().any(|x| x.percent == 0) {
+            v.push(
+                "ab_test.variants",
+                "each variant's percent must be at least 1, and all add up to 100",
+            );
+        }
+        if !(1..=AB_SAMPLE_PERCENT_MAX).contains(&ab.sample_percent) {
+            v.push("ab_test.sample_percent", format!("must be 1 to {AB_SAMPLE_PERCENT_MAX}"));
+        }
+        if !(1..=AB_WINDOW_HOURS_MAX).contains(&ab.window_hours) {
+            v.push("ab_test.window_hours", format!("must be 1 to {AB_WINDOW_HOURS_MAX}"));
+        }
+        for (i, variant) in ab.variants.iter().enumerate() {
+            if variant.name.trim().is_empty() {
+                v.push(format!("ab_test.variants[{i}].name"), "give the variant a name");
+            }
+            let (t, vars) = variant_spec(*template, variables, variant);
+            match self.prepare(b.id, t, &vars).await {
+                Ok(_) => {}
+                Err(ServiceError::Invalid(e)) => {
+                    v.errors.extend(e.errors.into_iter().map(|mut f| {
+                        f.field = format!("ab_test.variants[{i}].{}", f.field);
+                        f
+                    }))
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        ab.phase = AbPhase::Testing;
+        ab.decide_at = None;
+        ab.winner = None;
+        Ok(ab)
+    }
+
     /// Validates and stores a draft broadcast.
     pub async fn create(
         &self,
@@ -347,6 +515,12 @@ impl Broadcasts {
         if input.send_at.is_some_and(|t| t < now - Duration::minutes(1)) {
             v.push("send_at", "is in the past");
         }
+        let ab_test = match input.ab_test {
+            Some(ab) => {
+                Some(self.check_ab(&b, &mut v, &input.template_id, &input.variables, ab).await?)
+            }
+            None => None,
+        };
         self.check(&b, &mut v, input.template_id, &input.variables, &input.audience).await?;
         let Some(name) = name else { return Err(v.into()) };
         let broadcast = Broadcast {
@@ -360,6 +534,7 @@ impl Broadcasts {
             status: BroadcastStatus::Draft,
             pause_reason: None,
             auto_pause: input.auto_pause.unwrap_or_default(),
+            ab_test,
             recipients: 0,
             queued: 0,
             skipped: 0,
@@ -395,6 +570,7 @@ impl Broadcasts {
             status: BroadcastStatus::Draft,
             pause_reason: None,
             auto_pause: campaign.auto_pause,
+            ab_test: None,
             recipients: 0,
             queued: 0,
             skipped: 0,
@@ -610,9 +786,27 @@ impl Broadcasts {
         let broadcast = self.storage.get_broadcast(business, id).await?;
         let counts = self
             .storage
-            .broadcast_counts(business, id, Duration::hours(REPLY_WINDOW_HOURS))
+            .broadcast_counts(business, id, Duration::hours(REPLY_WINDOW_HOURS), None)
             .await?;
-        Ok(metrics_of(broadcast, counts))
+        let mut variants = Vec::new();
+        if let Some(ab) = &broadcast.ab_test {
+            for (i, v) in ab.variants.iter().enumerate() {
+                let index = u8::try_from(i).unwrap_or(u8::MAX);
+                let counts = self
+                    .storage
+                    .broadcast_counts(
+                        business,
+                        id,
+                        Duration::hours(REPLY_WINDOW_HOURS),
+                        Some(index),
+                    )
+                    .await?;
+                variants.push(VariantMetrics::of(index, &v.name, &counts));
+            }
+        }
+        let mut m = metrics_of(broadcast, counts);
+        m.variants = variants;
+        Ok(m)
     }
 
     /// The recipients, with where each one's message is.
@@ -666,8 +860,27 @@ impl Broadcasts {
     ) -> Result<(), ServiceError> {
         let s = &self.storage;
         let business = s.get_business(bc.business_id).await?;
-        let prepared = self.prepare(bc.business_id, bc.template_id, &bc.variables).await?;
-        let audit = self.audit(&prepared, bc.business_id, now).await?;
+        // The templates this phase sends: each variant's while an A/B test
+        // samples, the winner's when it rolls out, the broadcast's otherwise.
+        let specs = match &bc.ab_test {
+            Some(ab) if ab.phase == AbPhase::Testing => ab.variants.iter().collect(),
+            Some(ab) => {
+                ab.winner.and_then(|w| ab.variants.get(usize::from(w))).into_iter().collect()
+            }
+            None => Vec::new(),
+        };
+        let mut prepared = Vec::new();
+        if bc.ab_test.is_none() {
+            prepared.push(self.prepare(bc.business_id, bc.template_id, &bc.variables).await?);
+        }
+        for v in specs {
+            let (template, variables) = variant_spec(bc.template_id, &bc.variables, v);
+            prepared.push(self.prepare(bc.business_id, template, &variables).await?);
+        }
+        let mut audits = Vec::with_capacity(prepared.len());
+        for p in &prepared {
+            audits.push(self.audit(p, bc.business_id, now).await?);
+        }
         let mut ids = self.audience_ids(&business, bc, now).await?;
         if let Some(cursor) = bc.launch_cursor {
             ids.retain(|id| *id > cursor);
@@ -679,7 +892,7 @@ impl Broadcasts {
         }
         // Reading and rendering the next batch runs beside writing this one:
         // reads use their own connections, so the writer is never idle.
-        let job = Job { bc, business: &business, prepared: &prepared, audit: &audit, now };
+        let job = Job { bc, business: &business, audits: &audits, now };
         let mut pending = match chunks.next() {
             Some(chunk) => Some(self.build(&job, chunk, chunks.peek().is_none()).await?),
             None => None,
@@ -714,17 +927,7 @@ impl Broadcasts {
         last: bool,
     ) -> Result<LaunchBatch, ServiceError> {
         let (customers, open) = self.load_chunk(job.bc.business_id, chunk).await?;
-        Ok(self.build_batch(
-            job.bc,
-            job.business,
-            job.prepared,
-            job.audit,
-            chunk,
-            customers,
-            &open,
-            last,
-            job.now,
-        ))
+        Ok(self.build_batch(job, chunk, customers, &open, last))
     }
 
     /// The customers of a chunk and their open conversations.
@@ -744,21 +947,18 @@ impl Broadcasts {
 
     /// One launch batch: a message for each customer who may have one, the
     /// reason for each who may not.
-    #[allow(clippy::too_many_arguments)]
     fn build_batch(
         &self,
-        bc: &Broadcast,
-        business: &Business,
-        prepared: &Prepared,
-        audit: &Audit<'_>,
+        job: &Job<'_>,
         chunk: &[CustomerId],
         customers: Vec<Customer>,
         open: &HashMap<CustomerId, Conversation>,
         last: bool,
-        now: DateTime<Utc>,
     ) -> LaunchBatch {
+        let (bc, business, now) = (job.bc, job.business, job.now);
         let mut batch = self.batch(bc, Vec::new(), chunk.last().copied(), last, now);
         for c in customers {
+            let Some((audit, variant)) = job.audit_for(c.id) else { continue };
             let message = match audit.judge(&c) {
                 Ok(content) => content,
                 Err(reason) => {
@@ -767,6 +967,7 @@ impl Broadcasts {
                         customer_id: c.id,
                         message_id: None,
                         skipped: Some(reason),
+                        variant,
                     });
                     continue;
                 }
@@ -801,12 +1002,13 @@ impl Broadcasts {
                 now,
                 now,
             )
-            .with_category(prepared.category);
+            .with_category(audit.prepared.category);
             batch.recipients.push(BroadcastRecipient {
                 broadcast_id: bc.id,
                 customer_id: c.id,
                 message_id: Some(m.id),
                 skipped: None,
+                variant,
             });
             batch.messages.push((m, row));
         }
@@ -842,12 +1044,49 @@ impl Broadcasts {
     ) -> Result<(), ServiceError> {
         let counts = self
             .storage
-            .broadcast_counts(bc.business_id, bc.id, Duration::hours(REPLY_WINDOW_HOURS))
+            .broadcast_counts(bc.business_id, bc.id, Duration::hours(REPLY_WINDOW_HOURS), None)
             .await?;
         if let Some(reason) = auto_pause_reason(&bc.auto_pause, &counts) {
             self.pause(bc.business_id, bc.id, &reason).await?;
             report.paused += 1;
             return Ok(());
+        }
+        // An A/B test's sample is out: wait its window, then pick the winner
+        // and send it to everyone else.
+        if let Some(ab) = bc.ab_test.as_mut() {
+            match ab.phase {
+                AbPhase::Testing => {
+                    ab.phase = AbPhase::Waiting;
+                    ab.decide_at = Some(now + Duration::hours(i64::from(ab.window_hours)));
+                    bc.updated_at = now;
+                    self.storage.update_broadcast(&bc, BroadcastStatus::Sending).await?;
+                    return Ok(());
+                }
+                AbPhase::Waiting if ab.decide_at.is_some_and(|t| t > now) => return Ok(()),
+                AbPhase::Waiting => {
+                    let metrics = self.metrics(bc.business_id, bc.id).await?;
+                    let metric = ab.metric;
+                    // The best rate wins; a tie goes to the earlier variant.
+                    let winner = metrics
+                        .variants
+                        .iter()
+                        .fold(None::<&VariantMetrics>, |best, v| match best {
+                            Some(b) if b.rate(metric) >= v.rate(metric) => Some(b),
+                            _ => Some(v),
+                        })
+                        .map_or(0, |v| v.index);
+                    ab.winner = Some(winner);
+                    ab.phase = AbPhase::Rollout;
+                    bc.status = BroadcastStatus::Launching;
+                    bc.launch_cursor = None;
+                    bc.launch_complete = false;
+                    bc.updated_at = now;
+                    self.storage.update_broadcast(&bc, BroadcastStatus::Sending).await?;
+                    report.decided += 1;
+                    return Ok(());
+                }
+                AbPhase::Rollout => {}
+            }
         }
         let open = counts.by_outbox_state.iter().any(|(state, n)| {
             *n > 0
@@ -868,6 +1107,17 @@ impl Broadcasts {
         }
         Ok(())
     }
+}
+
+/// A variant's template and variables: its own, over the broadcast's.
+fn variant_spec(
+    template: TemplateId,
+    variables: &BTreeMap<String, String>,
+    v: &AbVariant,
+) -> (TemplateId, BTreeMap<String, String>) {
+    let mut merged = variables.clone();
+    merged.extend(v.variables.clone());
+    (v.template_id.unwrap_or(template), merged)
 }
 
 fn start(bc: &mut Broadcast, now: DateTime<Utc>) {
@@ -910,39 +1160,28 @@ pub fn auto_pause_reason(rules: &AutoPause, counts: &BroadcastCounts) -> Option<
 }
 
 fn metrics_of(broadcast: Broadcast, counts: BroadcastCounts) -> BroadcastMetrics {
-    let count = |f: &dyn Fn(MessageStatus) -> bool| -> u32 {
-        counts.by_status.iter().filter(|(s, _)| f(*s)).map(|(_, n)| n).sum()
-    };
+    let s = Stages::of(&counts);
     let state = |want: OutboxState| -> u32 {
         counts.by_outbox_state.iter().filter(|(s, _)| *s == want).map(|(_, n)| n).sum()
     };
-    let sent = state(OutboxState::Sent);
-    let delivered = count(&|s| matches!(s, MessageStatus::Delivered | MessageStatus::Read));
-    let read = count(&|s| s == MessageStatus::Read);
-    let failed = count(&|s| s.is_failure());
-    let pending =
-        [OutboxState::Pending, OutboxState::Claimed, OutboxState::Sending, OutboxState::Held]
-            .into_iter()
-            .map(state)
-            .sum();
-    let rate = |a: u32, b: u32| if b == 0 { 0.0 } else { f64::from(a) / f64::from(b) };
     BroadcastMetrics {
         queued: broadcast.queued,
-        pending,
-        sent,
-        delivered,
-        read,
-        failed,
+        pending: s.pending,
+        sent: s.sent,
+        delivered: s.delivered,
+        read: s.read,
+        failed: s.failed,
         failed_by_code: counts.failed_by_code.clone(),
         unknown: state(OutboxState::Unknown),
         cancelled: state(OutboxState::Cancelled),
         skipped: counts.skipped.clone(),
         replies: counts.replies,
         clicks: counts.clicks,
-        delivery_rate: rate(delivered, sent),
-        read_rate: rate(read, delivered),
-        reply_rate: rate(counts.replies, delivered),
-        click_rate: rate(counts.clicks, delivered),
+        delivery_rate: rate(s.delivered, s.sent),
+        read_rate: rate(s.read, s.delivered),
+        reply_rate: rate(counts.replies, s.delivered),
+        click_rate: rate(counts.clicks, s.delivered),
+        variants: Vec::new(),
         broadcast,
     }
 }

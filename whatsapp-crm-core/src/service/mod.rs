@@ -19,7 +19,7 @@ use std::sync::Arc;
 pub use broadcasts::{
     BroadcastMetrics, BroadcastPreview, BroadcastReport, Broadcasts, LAUNCH_BATCH,
     LAUNCH_BATCHES_PER_ROUND, NewBroadcast, PREVIEW_SAMPLES, QUALITY_ERROR_CODES,
-    REPLY_WINDOW_HOURS, SampleMessage, auto_pause_reason,
+    REPLY_WINDOW_HOURS, SampleMessage, VariantMetrics, auto_pause_reason,
 };
 pub use businesses::Businesses;
 pub use campaigns::{

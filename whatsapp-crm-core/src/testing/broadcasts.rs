@@ -33,6 +33,7 @@ async fn draft(s: &dyn Storage, b: &Business) -> Broadcast {
         status: BroadcastStatus::Draft,
         pause_reason: None,
         auto_pause: AutoPause::default(),
+        ab_test: None,
         recipients: 0,
         queued: 0,
         skipped: 0,
@@ -105,7 +106,7 @@ pub async fn broadcast_round_trip_and_guarded_updates(s: &dyn Storage) {
     let mut hijack = bc.clone();
     hijack.business_id = other.id;
     assert!(not_found(s.update_broadcast(&hijack, BroadcastStatus::Draft).await));
-    assert!(not_found(s.broadcast_counts(other.id, bc.id, Duration::hours(1)).await));
+    assert!(not_found(s.broadcast_counts(other.id, bc.id, Duration::hours(1), None).await));
     assert!(not_found(s.list_broadcast_recipients(other.id, bc.id, 5, None).await));
 }
 
@@ -129,6 +130,7 @@ pub async fn broadcast_launch_batches_are_atomic(s: &dyn Storage) {
         customer_id: c.id,
         message_id: m.map(|m| m.id),
         skipped: skip,
+        variant: None,
     };
     let mut batch = LaunchBatch {
         business: b.id,
@@ -194,7 +196,7 @@ pub async fn broadcast_rows_move_and_counts_add_up(s: &dyn Storage) {
     let mut messages = Vec::new();
     let mut recipients = Vec::new();
     let mut customers = Vec::new();
-    for i in 0..4 {
+    for i in 0..4_u8 {
         let c = bare_customer(b.id, &format!("+25471300000{i}"));
         insert(s, &c).await;
         let conv = new_conversation(s, &c).await;
@@ -204,6 +206,7 @@ pub async fn broadcast_rows_move_and_counts_add_up(s: &dyn Storage) {
             customer_id: c.id,
             message_id: Some(m.id),
             skipped: None,
+            variant: Some(i % 2),
         });
         messages.push((m, row));
         customers.push((c, conv));
@@ -215,6 +218,7 @@ pub async fn broadcast_rows_move_and_counts_add_up(s: &dyn Storage) {
         customer_id: opted_out.id,
         message_id: None,
         skipped: Some(SkipReason::OptedOut),
+        variant: None,
     });
     let batch = LaunchBatch {
         business: b.id,
@@ -293,7 +297,7 @@ pub async fn broadcast_rows_move_and_counts_add_up(s: &dyn Storage) {
     for m in [reply(0, 3), tap, reply(2, 60 * 24 * 10)] {
         ok(s.insert_message(&m).await, "answer");
     }
-    let counts = ok(s.broadcast_counts(b.id, bc.id, Duration::hours(72)).await, "counts");
+    let counts = ok(s.broadcast_counts(b.id, bc.id, Duration::hours(72), None).await, "counts");
     let status_count = |st| counts.by_status.iter().find(|(x, _)| *x == st).map_or(0, |(_, n)| *n);
     assert_eq!(
         [
@@ -312,6 +316,13 @@ pub async fn broadcast_rows_move_and_counts_add_up(s: &dyn Storage) {
         vec![(OutboxState::Pending, 1), (OutboxState::Sent, 2), (OutboxState::Failed, 1)]
     );
     assert_eq!((counts.replies, counts.clicks), (2, 1));
+    // Per A/B variant: customers 0 and 2 in the first, 1 and 3 in the second.
+    let first = ok(s.broadcast_counts(b.id, bc.id, Duration::hours(72), Some(0)).await, "v0");
+    assert_eq!(first.by_status, vec![(MessageStatus::Read, 1), (MessageStatus::Failed, 1)]);
+    assert_eq!((first.replies, first.clicks, first.skipped.len()), (1, 0, 0));
+    let second = ok(s.broadcast_counts(b.id, bc.id, Duration::hours(72), Some(1)).await, "v1");
+    assert_eq!(second.by_status, vec![(MessageStatus::Queued, 1), (MessageStatus::Delivered, 1)]);
+    assert_eq!((second.replies, second.clicks), (1, 1));
     // Cancel withdraws the pending row only.
     assert_eq!(
         ok(

@@ -97,6 +97,7 @@ pub async fn campaign_due_ones_and_runs(s: &dyn Storage) {
         status: BroadcastStatus::Launching,
         pause_reason: None,
         auto_pause: soon.auto_pause,
+        ab_test: None,
         recipients: 0,
         queued: 0,
         skipped: 0,
