@@ -10,7 +10,8 @@ use whatsapp_crm_core::ports::{
 };
 use whatsapp_crm_core::{
     Broadcast, BroadcastId, BroadcastRecipient, BroadcastStatus, BusinessId, CampaignId,
-    CustomerId, MessageId, MessageStatus, OutboxState, SkipReason, StorageError, TemplateId,
+    Conversation, CustomerId, MessageId, MessageStatus, OutboxState, SkipReason, StorageError,
+    TemplateId,
 };
 
 use crate::codec::{
@@ -19,8 +20,8 @@ use crate::codec::{
 };
 use crate::error::{Ctx, map};
 use crate::listing::{blob, query_all, query_one};
-use crate::messaging::{insert_conversation_tx, insert_message_tx};
-use crate::outbox::insert_item;
+use crate::messaging::{insert_conversation_tx, insert_message_values, message_values};
+use crate::outbox::{insert_item_values, item_values};
 use crate::storage::SqliteStorage;
 
 const BROADCAST: Ctx = Ctx::new("broadcast", "template");
@@ -113,8 +114,52 @@ fn grouped<T>(
     Ok(out)
 }
 
-fn record(tx: &Transaction<'_>, batch: &LaunchBatch) -> Result<(), StorageError> {
-    let key = vec![blob(batch.business.as_uuid()), blob(batch.broadcast.as_uuid())];
+/// A launch batch as bound values.
+struct Encoded {
+    key: Vec<Value>,
+    conversations: Vec<Conversation>,
+    messages: Vec<(Vec<Value>, Vec<Value>)>,
+    recipients: Vec<[Value; 4]>,
+    progress: [Value; 5],
+}
+
+fn encode(batch: &LaunchBatch) -> Result<Encoded, StorageError> {
+    let messages = batch
+        .messages
+        .iter()
+        .map(|(m, o)| Ok((message_values(m)?, item_values(o)?)))
+        .collect::<Result<Vec<_>, StorageError>>()?;
+    let recipients = batch
+        .recipients
+        .iter()
+        .map(|r| {
+            Ok([
+                blob(r.customer_id.as_uuid()),
+                r.message_id.map_or(Value::Null, |m| blob(m.as_uuid())),
+                r.skipped.map(|s| enum_to_text(&s)).transpose()?.map_or(Value::Null, Value::Text),
+                r.variant.map_or(Value::Null, |v| Value::Integer(i64::from(v))),
+            ])
+        })
+        .collect::<Result<Vec<_>, StorageError>>()?;
+    let queued = batch.recipients.iter().filter(|r| r.message_id.is_some()).count();
+    let skipped = batch.recipients.len() - queued;
+    Ok(Encoded {
+        key: vec![blob(batch.business.as_uuid()), blob(batch.broadcast.as_uuid())],
+        conversations: batch.conversations.clone(),
+        messages,
+        recipients,
+        progress: [
+            Value::Integer(i64::try_from(queued).unwrap_or(i64::MAX)),
+            Value::Integer(i64::try_from(skipped).unwrap_or(i64::MAX)),
+            batch.cursor.map_or(Value::Null, |c| blob(c.as_uuid())),
+            Value::Integer(i64::from(batch.last)),
+            Value::Integer(micros(batch.at)),
+        ],
+    })
+}
+
+fn record(tx: &Transaction<'_>, batch: Encoded) -> Result<(), StorageError> {
+    let Encoded { key, conversations, messages, recipients, progress } = batch;
     let status: BroadcastStatus = query_one(
         tx,
         BROADCAST,
@@ -125,12 +170,12 @@ fn record(tx: &Transaction<'_>, batch: &LaunchBatch) -> Result<(), StorageError>
     if status != BroadcastStatus::Launching {
         return Err(StorageError::conflict("broadcast", BROADCAST_CHANGED));
     }
-    for c in &batch.conversations {
+    for c in &conversations {
         insert_conversation_tx(tx, c)?;
     }
-    for (m, o) in &batch.messages {
-        insert_message_tx(tx, m)?;
-        insert_item(tx, o)?;
+    for (message, item) in messages {
+        insert_message_values(tx, message)?;
+        insert_item_values(tx, item)?;
     }
     let mut insert = tx
         .prepare_cached(
@@ -138,31 +183,12 @@ fn record(tx: &Transaction<'_>, batch: &LaunchBatch) -> Result<(), StorageError>
                skipped, variant) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )
         .map_err(|e| map(RECIPIENT, e))?;
-    let (mut queued, mut skipped) = (0_i64, 0_i64);
-    for r in &batch.recipients {
-        match r.message_id {
-            Some(_) => queued += 1,
-            None => skipped += 1,
-        }
-        insert
-            .execute(params_from_iter([
-                key[0].clone(),
-                key[1].clone(),
-                blob(r.customer_id.as_uuid()),
-                r.message_id.map_or(Value::Null, |m| blob(m.as_uuid())),
-                r.skipped.map(|s| enum_to_text(&s)).transpose()?.map_or(Value::Null, Value::Text),
-                r.variant.map_or(Value::Null, |v| Value::Integer(i64::from(v))),
-            ]))
-            .map_err(|e| map(RECIPIENT, e))?;
+    for r in recipients {
+        let args = key.iter().cloned().chain(r);
+        insert.execute(params_from_iter(args)).map_err(|e| map(RECIPIENT, e))?;
     }
     let mut args = key;
-    args.extend([
-        Value::Integer(queued),
-        Value::Integer(skipped),
-        batch.cursor.map_or(Value::Null, |c| blob(c.as_uuid())),
-        Value::Integer(i64::from(batch.last)),
-        Value::Integer(micros(batch.at)),
-    ]);
+    args.extend(progress);
     tx.prepare_cached(
         "UPDATE broadcasts SET queued = queued + ?3, skipped = skipped + ?4,
            recipients = recipients + ?3 + ?4, launch_cursor = coalesce(?5, launch_cursor),
@@ -282,7 +308,7 @@ impl BroadcastStore for SqliteStorage {
 
     async fn record_launch_batch(&self, batch: &LaunchBatch) -> Result<(), StorageError> {
         let batch = batch.clone();
-        self.write(move |tx| record(tx, &batch)).await
+        self.write(move |tx| record(tx, encode(&batch)?)).await
     }
 
     async fn move_broadcast_rows(

@@ -4,9 +4,12 @@ use chrono::{DateTime, Utc};
 use rusqlite::Row;
 use uuid::Uuid;
 use whatsapp_crm_core::StorageError;
-use whatsapp_crm_core::ports::enum_from_text;
 
 use crate::error::corrupt;
+
+/// A column, by name or (faster) by position in its SELECT.
+pub(crate) trait Col: rusqlite::RowIndex + Copy + std::fmt::Display {}
+impl<T: rusqlite::RowIndex + Copy + std::fmt::Display> Col for T {}
 
 /// An id as its 16 bytes.
 pub(crate) fn id_bytes(uuid: Uuid) -> [u8; 16] {
@@ -14,15 +17,15 @@ pub(crate) fn id_bytes(uuid: Uuid) -> [u8; 16] {
 }
 
 /// Reads a 16-byte id column.
-pub(crate) fn get_uuid(row: &Row<'_>, col: &str) -> Result<Uuid, StorageError> {
-    let bytes: Vec<u8> = row.get(col).map_err(|e| corrupt(col, e))?;
-    Uuid::from_slice(&bytes).map_err(|e| corrupt(col, e))
+pub(crate) fn get_uuid(row: &Row<'_>, col: impl Col) -> Result<Uuid, StorageError> {
+    let bytes: Vec<u8> = row.get(col).map_err(|e| corrupt(&col.to_string(), e))?;
+    Uuid::from_slice(&bytes).map_err(|e| corrupt(&col.to_string(), e))
 }
 
 /// Reads a nullable 16-byte id column.
-pub(crate) fn get_opt_uuid(row: &Row<'_>, col: &str) -> Result<Option<Uuid>, StorageError> {
-    let bytes: Option<Vec<u8>> = row.get(col).map_err(|e| corrupt(col, e))?;
-    bytes.map(|b| Uuid::from_slice(&b).map_err(|e| corrupt(col, e))).transpose()
+pub(crate) fn get_opt_uuid(row: &Row<'_>, col: impl Col) -> Result<Option<Uuid>, StorageError> {
+    let bytes: Option<Vec<u8>> = row.get(col).map_err(|e| corrupt(&col.to_string(), e))?;
+    bytes.map(|b| Uuid::from_slice(&b).map_err(|e| corrupt(&col.to_string(), e))).transpose()
 }
 
 /// A time as microseconds since the epoch.
@@ -36,46 +39,48 @@ pub(crate) fn opt_micros(t: Option<DateTime<Utc>>) -> Option<i64> {
 }
 
 /// Reads a microsecond time column.
-pub(crate) fn get_time(row: &Row<'_>, col: &str) -> Result<DateTime<Utc>, StorageError> {
-    let v: i64 = row.get(col).map_err(|e| corrupt(col, e))?;
-    DateTime::from_timestamp_micros(v).ok_or_else(|| corrupt(col, "out of range"))
+pub(crate) fn get_time(row: &Row<'_>, col: impl Col) -> Result<DateTime<Utc>, StorageError> {
+    let v: i64 = row.get(col).map_err(|e| corrupt(&col.to_string(), e))?;
+    DateTime::from_timestamp_micros(v).ok_or_else(|| corrupt(&col.to_string(), "out of range"))
 }
 
 /// Reads a nullable microsecond time column.
 pub(crate) fn get_opt_time(
     row: &Row<'_>,
-    col: &str,
+    col: impl Col,
 ) -> Result<Option<DateTime<Utc>>, StorageError> {
-    let v: Option<i64> = row.get(col).map_err(|e| corrupt(col, e))?;
-    v.map(|v| DateTime::from_timestamp_micros(v).ok_or_else(|| corrupt(col, "out of range")))
-        .transpose()
+    let v: Option<i64> = row.get(col).map_err(|e| corrupt(&col.to_string(), e))?;
+    v.map(|v| {
+        DateTime::from_timestamp_micros(v).ok_or_else(|| corrupt(&col.to_string(), "out of range"))
+    })
+    .transpose()
 }
 
 /// Reads any plain column.
 pub(crate) fn get<T: rusqlite::types::FromSql>(
     row: &Row<'_>,
-    col: &str,
+    col: impl Col,
 ) -> Result<T, StorageError> {
-    row.get(col).map_err(|e| corrupt(col, e))
+    row.get(col).map_err(|e| corrupt(&col.to_string(), e))
 }
 
 /// Reads a text column and parses it.
-pub(crate) fn get_parsed<T>(row: &Row<'_>, col: &str) -> Result<T, StorageError>
+pub(crate) fn get_parsed<T>(row: &Row<'_>, col: impl Col) -> Result<T, StorageError>
 where
     T: std::str::FromStr,
     T::Err: std::fmt::Display,
 {
     let s: String = get(row, col)?;
-    s.parse().map_err(|e| corrupt(col, e))
+    s.parse().map_err(|e| corrupt(&col.to_string(), e))
 }
 
 /// Reads a JSON text column.
 pub(crate) fn get_json<T: serde::de::DeserializeOwned>(
     row: &Row<'_>,
-    col: &str,
+    col: impl Col,
 ) -> Result<T, StorageError> {
     let s: String = get(row, col)?;
-    serde_json::from_str(&s).map_err(|e| corrupt(col, e))
+    serde_json::from_str(&s).map_err(|e| corrupt(&col.to_string(), e))
 }
 
 /// Serialises to JSON text.
@@ -86,16 +91,21 @@ pub(crate) fn to_json<T: serde::Serialize>(v: &T) -> Result<String, StorageError
 /// Reads a text column holding a domain enum.
 pub(crate) fn get_enum<T: serde::de::DeserializeOwned>(
     row: &Row<'_>,
-    col: &str,
+    col: impl Col,
 ) -> Result<T, StorageError> {
-    enum_from_text(col, get(row, col)?)
+    let s: String = get(row, col)?;
+    serde_json::from_value(serde_json::Value::String(s)).map_err(|e| corrupt(&col.to_string(), e))
 }
 
 /// Reads a nullable text column holding a domain enum.
 pub(crate) fn get_opt_enum<T: serde::de::DeserializeOwned>(
     row: &Row<'_>,
-    col: &str,
+    col: impl Col,
 ) -> Result<Option<T>, StorageError> {
     let s: Option<String> = get(row, col)?;
-    s.map(|s| enum_from_text(col, s)).transpose()
+    s.map(|s| {
+        serde_json::from_value(serde_json::Value::String(s))
+            .map_err(|e| corrupt(&col.to_string(), e))
+    })
+    .transpose()
 }

@@ -26,48 +26,55 @@ use crate::storage::SqliteStorage;
 const CUSTOMER: Ctx = Ctx::new("customer", "business");
 const TAG: Ctx = Ctx::new("customer tag", "customer");
 
-/// Every customer column plus its tags as a JSON array.
-const SELECT: &str = "SELECT c.*, (SELECT json_group_array(t.tag) FROM customer_tags t
-     WHERE t.business_id = c.business_id AND t.customer_id = c.id) AS tags
+/// Every customer column plus its tags as a JSON array, in the order
+/// `customer_row` reads them by position (faster than by name, which matters
+/// when a broadcast reads a hundred thousand customers).
+const SELECT: &str = "SELECT c.business_id, c.id, c.phone, c.name, c.country, c.city,
+       c.birthday_month, c.birthday_day, c.birthday_year, c.consent_status,
+       c.consent_changed_at, c.consent_source, c.attributes, c.first_seen_at, c.last_seen_at,
+       c.last_inbound_at, c.total_spent, c.order_count, c.last_order_at, c.engagement_score,
+       c.created_at, c.updated_at,
+       (SELECT json_group_array(t.tag) FROM customer_tags t
+         WHERE t.business_id = c.business_id AND t.customer_id = c.id) AS tags
      FROM customers c";
 
 fn customer_row(row: &Row<'_>) -> Result<Customer, StorageError> {
-    let tags: Vec<String> = get_json(row, "tags")?;
+    let tags: Vec<String> = get_json(row, 22)?;
     let tags = tags
         .iter()
         .map(|t| Tag::parse(t).map_err(|e| corrupt("tag", e)))
         .collect::<Result<BTreeSet<_>, _>>()?;
-    let month: Option<u8> = get(row, "birthday_month")?;
-    let day: Option<u8> = get(row, "birthday_day")?;
+    let month: Option<u8> = get(row, 6)?;
+    let day: Option<u8> = get(row, 7)?;
     let birthday = match (month, day) {
-        (Some(month), Some(day)) => Some(Birthday { month, day, year: get(row, "birthday_year")? }),
+        (Some(month), Some(day)) => Some(Birthday { month, day, year: get(row, 8)? }),
         _ => None,
     };
     Ok(Customer {
-        id: CustomerId::from_uuid(get_uuid(row, "id")?),
-        business_id: BusinessId::from_uuid(get_uuid(row, "business_id")?),
-        phone: get_parsed(row, "phone")?,
-        name: get(row, "name")?,
+        id: CustomerId::from_uuid(get_uuid(row, 1)?),
+        business_id: BusinessId::from_uuid(get_uuid(row, 0)?),
+        phone: get_parsed(row, 2)?,
+        name: get(row, 3)?,
         tags,
-        location: Location { country: get(row, "country")?, city: get(row, "city")? },
+        location: Location { country: get(row, 4)?, city: get(row, 5)? },
         birthday,
         marketing: MarketingConsent {
-            status: get_enum(row, "consent_status")?,
-            changed_at: get_opt_time(row, "consent_changed_at")?,
-            source: get_opt_enum(row, "consent_source")?,
+            status: get_enum(row, 9)?,
+            changed_at: get_opt_time(row, 10)?,
+            source: get_opt_enum(row, 11)?,
         },
-        attributes: get_json(row, "attributes")?,
-        first_seen_at: get_opt_time(row, "first_seen_at")?,
-        last_seen_at: get_opt_time(row, "last_seen_at")?,
-        last_inbound_at: get_opt_time(row, "last_inbound_at")?,
+        attributes: get_json(row, 12)?,
+        first_seen_at: get_opt_time(row, 13)?,
+        last_seen_at: get_opt_time(row, 14)?,
+        last_inbound_at: get_opt_time(row, 15)?,
         stats: CustomerStats {
-            total_spent: get(row, "total_spent")?,
-            order_count: get(row, "order_count")?,
-            last_order_at: get_opt_time(row, "last_order_at")?,
-            engagement_score: get(row, "engagement_score")?,
+            total_spent: get(row, 16)?,
+            order_count: get(row, 17)?,
+            last_order_at: get_opt_time(row, 18)?,
+            engagement_score: get(row, 19)?,
         },
-        created_at: get_time(row, "created_at")?,
-        updated_at: get_time(row, "updated_at")?,
+        created_at: get_time(row, 20)?,
+        updated_at: get_time(row, 21)?,
     })
 }
 

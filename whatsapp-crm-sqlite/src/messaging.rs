@@ -290,6 +290,16 @@ pub(crate) fn insert_message_tx(
     tx: &rusqlite::Transaction<'_>,
     m: &Message,
 ) -> Result<(), StorageError> {
+    insert_message_values(tx, message_values(m)?)?;
+    if m.direction == Direction::Inbound {
+        crate::orders::record_inbound(tx, m)?;
+    }
+    Ok(())
+}
+
+/// The values an outbound message's row is stored with, ready to bind: made
+/// before the write transaction, so the writer only writes.
+pub(crate) fn message_values(m: &Message) -> Result<Vec<Value>, StorageError> {
     let mut args = vec![
         blob(m.business_id.as_uuid()),
         blob(m.id.as_uuid()),
@@ -301,6 +311,14 @@ pub(crate) fn insert_message_tx(
         Value::Integer(micros(m.created_at)),
     ];
     args.extend(delivery(m)?);
+    Ok(args)
+}
+
+/// Stores a message row from [`message_values`] (no inbound bookkeeping).
+pub(crate) fn insert_message_values(
+    tx: &rusqlite::Transaction<'_>,
+    args: Vec<Value>,
+) -> Result<(), StorageError> {
     let mut stmt = tx
         .prepare_cached(
             "INSERT INTO messages (business_id, id, conversation_id, customer_id, direction, kind,
@@ -310,9 +328,6 @@ pub(crate) fn insert_message_tx(
         )
         .map_err(|e| map(MESSAGE, e))?;
     stmt.execute(params_from_iter(args)).map_err(|e| map(MESSAGE, e))?;
-    if m.direction == Direction::Inbound {
-        crate::orders::record_inbound(tx, m)?;
-    }
     Ok(())
 }
 

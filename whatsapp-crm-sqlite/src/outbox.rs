@@ -74,6 +74,14 @@ fn not_claimed_or_missing(tx: &rusqlite::Connection, key: Vec<Value>) -> Storage
 }
 
 pub(crate) fn insert_item(tx: &Transaction<'_>, o: &OutboxItem) -> Result<(), StorageError> {
+    insert_item_values(tx, item_values(o)?)
+}
+
+/// Stores an outbox row from [`item_values`].
+pub(crate) fn insert_item_values(
+    tx: &Transaction<'_>,
+    args: Vec<Value>,
+) -> Result<(), StorageError> {
     let mut stmt = tx
         .prepare_cached(
             "INSERT INTO outbox (business_id, message_id, sender, recipient, run_at, attempts,
@@ -81,7 +89,13 @@ pub(crate) fn insert_item(tx: &Transaction<'_>, o: &OutboxItem) -> Result<(), St
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
         )
         .map_err(|e| map(OUTBOX, e))?;
-    stmt.execute(rusqlite::params_from_iter([
+    stmt.execute(rusqlite::params_from_iter(args)).map_err(|e| map(OUTBOX, e))?;
+    Ok(())
+}
+
+/// The values an outbox row is stored with, ready to bind.
+pub(crate) fn item_values(o: &OutboxItem) -> Result<Vec<Value>, StorageError> {
+    Ok(vec![
         blob(o.business_id.as_uuid()),
         blob(o.message_id.as_uuid()),
         Value::Text(o.sender.to_string()),
@@ -95,9 +109,7 @@ pub(crate) fn insert_item(tx: &Transaction<'_>, o: &OutboxItem) -> Result<(), St
         Value::Integer(micros(o.created_at)),
         Value::Integer(micros(o.updated_at)),
         o.category.map(|c| enum_to_text(&c)).transpose()?.map_or(Value::Null, Value::Text),
-    ]))
-    .map_err(|e| map(OUTBOX, e))?;
-    Ok(())
+    ])
 }
 
 /// The statement that ends a claimed or sending row with an outcome; it
