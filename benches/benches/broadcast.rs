@@ -174,6 +174,17 @@ fn main() {
         setup.elapsed().as_secs_f64()
     );
 
+    // The target: 100,000 recipients, first, on a store holding only the fixture.
+    let runs = if quick { 1 } else { 3 };
+    let mut best = Duration::MAX;
+    let mut queued = 0;
+    for _ in 0..runs {
+        let (d, q) = rt.block_on(launch(&crm, big, big_tpl, "vip"));
+        best = best.min(d);
+        queued = q;
+    }
+    assert_eq!(queued as usize, AUDIENCE, "every opted-in customer is queued");
+
     // Criterion on a 10,000-recipient launch, per recipient.
     let mut c = Criterion::default().configure_from_args().sample_size(10);
     c = if quick {
@@ -194,17 +205,6 @@ fn main() {
     });
     group.finish();
     c.final_summary();
-
-    // The target: 100,000 recipients.
-    let runs = if quick { 1 } else { 3 };
-    let mut best = Duration::MAX;
-    let mut queued = 0;
-    for _ in 0..runs {
-        let (d, q) = rt.block_on(launch(&crm, big, big_tpl, "vip"));
-        best = best.min(d);
-        queued = q;
-    }
-    assert_eq!(queued as usize, AUDIENCE, "every opted-in customer is queued");
 
     // The naive way: one send (one transaction) per recipient.
     let naive = rt.block_on(async {
