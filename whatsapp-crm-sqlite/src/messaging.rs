@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use rusqlite::types::Value;
-use rusqlite::{Row, params, params_from_iter};
+use rusqlite::{Row, params_from_iter};
 use whatsapp_crm_core::ports::{
     ConversationQuery, ConversationStore, MessageQuery, MessageStore, Page, clamp_limit,
     enum_to_text,
@@ -13,8 +13,8 @@ use whatsapp_crm_core::{
 };
 
 use crate::codec::{
-    get, get_enum, get_json, get_opt_time, get_opt_uuid, get_time, get_uuid, id_bytes, micros,
-    opt_micros, to_json,
+    get, get_enum, get_json, get_opt_time, get_opt_uuid, get_time, get_uuid, micros, opt_micros,
+    to_json,
 };
 use crate::error::{Ctx, map};
 use crate::listing::{Listing, blob, by_ids, query_all, query_one};
@@ -131,17 +131,7 @@ impl ConversationStore for SqliteStorage {
                     "UPDATE conversations SET status = ?4, assigned_agent = ?5, last_message_at = ?6,
                        last_inbound_at = ?7, created_at = ?8, updated_at = ?9
                      WHERE business_id = ?1 AND id = ?2 AND customer_id = ?3",
-                    params![
-                        id_bytes(c.business_id.as_uuid()),
-                        id_bytes(c.id.as_uuid()),
-                        id_bytes(c.customer_id.as_uuid()),
-                        enum_to_text(&c.status)?,
-                        c.assigned_agent.map(|a| id_bytes(a.as_uuid())),
-                        opt_micros(c.last_message_at),
-                        opt_micros(c.last_inbound_at),
-                        micros(c.created_at),
-                        micros(c.updated_at)
-                    ],
+                    params_from_iter(conversation_values(&c)?),
                 )
                 .map_err(|e| map(CONVERSATION, e))?;
             if changed == 0 { Err(StorageError::not_found("conversation")) } else { Ok(()) }
@@ -363,17 +353,24 @@ pub(crate) fn insert_conversation_tx(
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         )
         .map_err(|e| map(CONVERSATION, e))?;
-    stmt.execute(params![
-        id_bytes(c.business_id.as_uuid()),
-        id_bytes(c.id.as_uuid()),
-        id_bytes(c.customer_id.as_uuid()),
-        enum_to_text(&c.status)?,
-        c.assigned_agent.map(|a| id_bytes(a.as_uuid())),
-        opt_micros(c.last_message_at),
-        opt_micros(c.last_inbound_at),
-        micros(c.created_at),
-        micros(c.updated_at)
-    ])
-    .map_err(|e| map(CONVERSATION, e))?;
+    stmt.execute(params_from_iter(conversation_values(c)?)).map_err(|e| map(CONVERSATION, e))?;
     Ok(())
+}
+
+/// A conversation's columns in the order both statements above bind them.
+fn conversation_values(c: &Conversation) -> Result<Vec<Value>, StorageError> {
+    let time = |t: Option<chrono::DateTime<chrono::Utc>>| {
+        opt_micros(t).map_or(Value::Null, Value::Integer)
+    };
+    Ok(vec![
+        blob(c.business_id.as_uuid()),
+        blob(c.id.as_uuid()),
+        blob(c.customer_id.as_uuid()),
+        Value::Text(enum_to_text(&c.status)?),
+        c.assigned_agent.map_or(Value::Null, |a| blob(a.as_uuid())),
+        time(c.last_message_at),
+        time(c.last_inbound_at),
+        Value::Integer(micros(c.created_at)),
+        Value::Integer(micros(c.updated_at)),
+    ])
 }
