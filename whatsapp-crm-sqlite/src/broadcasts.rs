@@ -19,9 +19,9 @@ use crate::codec::{
     opt_micros, to_json,
 };
 use crate::error::{Ctx, map};
-use crate::listing::{blob, query_all, query_one};
-use crate::messaging::{insert_conversation_tx, insert_message_values, message_values};
-use crate::outbox::{insert_item_values, item_values};
+use crate::listing::{blob, insert_rows, query_all, query_one};
+use crate::messaging::{MESSAGE, MESSAGE_INSERT, insert_conversations_tx, message_values};
+use crate::outbox::{OUTBOX, OUTBOX_INSERT, item_values};
 use crate::storage::SqliteStorage;
 
 const BROADCAST: Ctx = Ctx::new("broadcast", "template");
@@ -170,23 +170,20 @@ fn record(tx: &Transaction<'_>, batch: Encoded) -> Result<(), StorageError> {
     if status != BroadcastStatus::Launching {
         return Err(StorageError::conflict("broadcast", BROADCAST_CHANGED));
     }
-    for c in &conversations {
-        insert_conversation_tx(tx, c)?;
-    }
-    for (message, item) in messages {
-        insert_message_values(tx, message)?;
-        insert_item_values(tx, item)?;
-    }
-    let mut insert = tx
-        .prepare_cached(
-            "INSERT INTO broadcast_recipients (business_id, broadcast_id, customer_id, message_id,
-               skipped, variant) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        )
-        .map_err(|e| map(RECIPIENT, e))?;
-    for r in recipients {
-        let args = key.iter().cloned().chain(r);
-        insert.execute(params_from_iter(args)).map_err(|e| map(RECIPIENT, e))?;
-    }
+    insert_conversations_tx(tx, &conversations)?;
+    let (messages, items): (Vec<_>, Vec<_>) = messages.into_iter().unzip();
+    insert_rows(tx, MESSAGE, MESSAGE_INSERT, 17, messages)?;
+    insert_rows(tx, OUTBOX, OUTBOX_INSERT, 13, items)?;
+    let recipients =
+        recipients.into_iter().map(|r| key.iter().cloned().chain(r).collect()).collect();
+    insert_rows(
+        tx,
+        RECIPIENT,
+        "INSERT INTO broadcast_recipients (business_id, broadcast_id, customer_id, message_id,
+           skipped, variant)",
+        6,
+        recipients,
+    )?;
     let mut args = key;
     args.extend(progress);
     tx.prepare_cached(

@@ -122,3 +122,25 @@ impl Listing {
             .await
     }
 }
+
+/// Inserts many rows with multi-row `INSERT` statements: fewer statement
+/// executions for the same rows, which is what bulk writes spend most on.
+/// `head` is `INSERT INTO table (columns)`; every row has `columns` values.
+pub(crate) fn insert_rows(
+    tx: &rusqlite::Transaction<'_>,
+    ctx: Ctx,
+    head: &str,
+    columns: usize,
+    rows: Vec<Vec<Value>>,
+) -> Result<(), StorageError> {
+    const PER_STATEMENT: usize = 64;
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<Vec<Value>> = rows.by_ref().take(PER_STATEMENT).collect();
+        let one = format!("({})", vec!["?"; columns].join(", "));
+        let sql = format!("{head} VALUES {}", vec![one.as_str(); chunk.len()].join(", "));
+        let mut stmt = tx.prepare_cached(&sql).map_err(|e| map(ctx, e))?;
+        stmt.execute(params_from_iter(chunk.into_iter().flatten())).map_err(|e| map(ctx, e))?;
+    }
+    Ok(())
+}

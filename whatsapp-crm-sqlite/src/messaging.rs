@@ -21,7 +21,12 @@ use crate::listing::{Listing, blob, by_ids, query_all, query_one};
 use crate::storage::SqliteStorage;
 
 const CONVERSATION: Ctx = Ctx::new("conversation", "customer");
-const MESSAGE: Ctx = Ctx::new("message", "conversation");
+pub(crate) const MESSAGE: Ctx = Ctx::new("message", "conversation");
+
+/// The head of a message row's `INSERT`, in [`message_values`] order.
+pub(crate) const MESSAGE_INSERT: &str = "INSERT INTO messages (business_id, id, conversation_id,
+   customer_id, direction, kind, content, created_at, status, provider_id, error_code, queued_at,
+   sent_at, delivered_at, read_at, failed_at, received_at)";
 
 /// A message's delivery columns (status, provider id, error code and the six
 /// status times), in the order both statements below use.
@@ -309,16 +314,7 @@ pub(crate) fn insert_message_values(
     tx: &rusqlite::Transaction<'_>,
     args: Vec<Value>,
 ) -> Result<(), StorageError> {
-    let mut stmt = tx
-        .prepare_cached(
-            "INSERT INTO messages (business_id, id, conversation_id, customer_id, direction, kind,
-               content, created_at, status, provider_id, error_code, queued_at, sent_at, delivered_at,
-               read_at, failed_at, received_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
-        )
-        .map_err(|e| map(MESSAGE, e))?;
-    stmt.execute(params_from_iter(args)).map_err(|e| map(MESSAGE, e))?;
-    Ok(())
+    crate::listing::insert_rows(tx, MESSAGE, MESSAGE_INSERT, 17, vec![args])
 }
 
 /// Writes a message's status, provider id, error code and times inside a
@@ -355,6 +351,22 @@ pub(crate) fn insert_conversation_tx(
         .map_err(|e| map(CONVERSATION, e))?;
     stmt.execute(params_from_iter(conversation_values(c)?)).map_err(|e| map(CONVERSATION, e))?;
     Ok(())
+}
+
+/// Stores many conversations inside a write transaction.
+pub(crate) fn insert_conversations_tx(
+    tx: &rusqlite::Transaction<'_>,
+    conversations: &[Conversation],
+) -> Result<(), StorageError> {
+    let rows = conversations.iter().map(conversation_values).collect::<Result<Vec<_>, _>>()?;
+    crate::listing::insert_rows(
+        tx,
+        CONVERSATION,
+        "INSERT INTO conversations (business_id, id, customer_id, status, assigned_agent,
+           last_message_at, last_inbound_at, created_at, updated_at)",
+        9,
+        rows,
+    )
 }
 
 /// A conversation's columns in the order both statements above bind them.

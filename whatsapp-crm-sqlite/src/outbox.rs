@@ -21,7 +21,12 @@ use crate::listing::{blob, query_all, query_one};
 use crate::messaging::{insert_message_tx, update_delivery_tx};
 use crate::storage::SqliteStorage;
 
-const OUTBOX: Ctx = Ctx::new("outbox item", "message");
+pub(crate) const OUTBOX: Ctx = Ctx::new("outbox item", "message");
+
+/// The head of an outbox row's `INSERT`, in [`item_values`] order.
+pub(crate) const OUTBOX_INSERT: &str = "INSERT INTO outbox (business_id, message_id, sender,
+   recipient, run_at, attempts, state, claimed_until, last_error, error_code, created_at,
+   updated_at, category)";
 
 fn outbox_row(row: &Row<'_>) -> Result<OutboxItem, StorageError> {
     Ok(OutboxItem {
@@ -82,15 +87,7 @@ pub(crate) fn insert_item_values(
     tx: &Transaction<'_>,
     args: Vec<Value>,
 ) -> Result<(), StorageError> {
-    let mut stmt = tx
-        .prepare_cached(
-            "INSERT INTO outbox (business_id, message_id, sender, recipient, run_at, attempts,
-               state, claimed_until, last_error, error_code, created_at, updated_at, category)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-        )
-        .map_err(|e| map(OUTBOX, e))?;
-    stmt.execute(rusqlite::params_from_iter(args)).map_err(|e| map(OUTBOX, e))?;
-    Ok(())
+    crate::listing::insert_rows(tx, OUTBOX, OUTBOX_INSERT, 13, vec![args])
 }
 
 /// The values an outbox row is stored with, ready to bind.
