@@ -28,7 +28,7 @@ use super::{ServiceError, page_params, text_field};
 
 /// Customers handled per launch transaction: large enough to be quick, small
 /// enough that inbound traffic never waits long for the writer.
-pub const LAUNCH_BATCH: usize = 500;
+pub const LAUNCH_BATCH: usize = 1000;
 /// Launch batches per broadcast in one `run_due` round.
 pub const LAUNCH_BATCHES_PER_ROUND: usize = 400;
 /// How long after a broadcast message a customer's message counts as a reply.
