@@ -15,6 +15,11 @@ pub(crate) fn blob(id: uuid::Uuid) -> Value {
     Value::Blob(id_bytes(id).to_vec())
 }
 
+/// `n` bound placeholders for an `IN (…)` list or a row of values: `?, ?, ?`.
+pub(crate) fn marks(n: usize) -> String {
+    vec!["?"; n].join(", ")
+}
+
 /// Runs a SELECT and decodes every row.
 pub(crate) fn query_all<T>(
     c: &Connection,
@@ -56,7 +61,7 @@ pub(crate) fn by_ids<T>(
     let mut out = Vec::with_capacity(ids.len());
     // Chunks of one size keep the statement cache warm.
     for chunk in ids.chunks(500) {
-        let marks = vec!["?"; chunk.len()].join(", ");
+        let marks = marks(chunk.len());
         let sql = format!("{select} WHERE {prefix}business_id = ? AND {prefix}id IN ({marks})");
         let args = std::iter::once(blob(business.as_uuid())).chain(chunk.iter().map(|i| blob(*i)));
         out.extend(query_all(c, ctx, &sql, args.collect(), decode)?);
@@ -137,7 +142,7 @@ pub(crate) fn insert_rows(
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
         let chunk: Vec<Vec<Value>> = rows.by_ref().take(PER_STATEMENT).collect();
-        let one = format!("({})", vec!["?"; columns].join(", "));
+        let one = format!("({})", marks(columns));
         let sql = format!("{head} VALUES {}", vec![one.as_str(); chunk.len()].join(", "));
         let mut stmt = tx.prepare_cached(&sql).map_err(|e| map(ctx, e))?;
         stmt.execute(params_from_iter(chunk.into_iter().flatten())).map_err(|e| map(ctx, e))?;

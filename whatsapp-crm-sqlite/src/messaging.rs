@@ -172,7 +172,7 @@ impl ConversationStore for SqliteStorage {
         self.read(move |c| {
             let mut out = Vec::with_capacity(customers.len());
             for chunk in customers.chunks(500) {
-                let marks = vec!["?"; chunk.len()].join(", ");
+                let marks = crate::listing::marks(chunk.len());
                 // The newest open conversation of each customer.
                 let sql = format!(
                     "SELECT * FROM conversations WHERE business_id = ?1 AND id IN (

@@ -44,7 +44,7 @@ fn load(
     let by_text: HashMap<&str, &PhoneNumber> =
         recipients.iter().map(|p| (p.as_str(), *p)).collect();
     for chunk in recipients.chunks(64) {
-        let marks = vec!["?"; chunk.len()].join(", ");
+        let marks = crate::listing::marks(chunk.len());
         let sql = format!(
             "SELECT recipient, pair_next, tier_last FROM sender_recipients
              WHERE sender = ? AND recipient IN ({marks})"

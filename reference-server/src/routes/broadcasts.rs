@@ -15,7 +15,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use whatsapp_crm_core::ports::{Page, RecipientStatus};
 use whatsapp_crm_core::service::{BroadcastMetrics, BroadcastPreview, NewBroadcast};
-use whatsapp_crm_core::{Broadcast, BroadcastId, BusinessId};
+use whatsapp_crm_core::{Broadcast, BroadcastId};
 
 use crate::app::AppState;
 use crate::auth::Tenant;
@@ -146,7 +146,7 @@ async fn preview_broadcast(
 }
 
 macro_rules! action {
-    ($fn:ident, $path:literal, $what:literal, $call:expr) => {
+    ($fn:ident, $path:literal, $what:literal, $method:ident) => {
         #[doc = $what]
         #[utoipa::path(
             post, path = $path, tag = TAG,
@@ -165,8 +165,7 @@ macro_rules! action {
             Tenant(business): Tenant,
             ApiPath(id): ApiPath<BroadcastId>,
         ) -> Result<axum::Json<Broadcast>, ApiError> {
-            let call: fn(whatsapp_crm_core::service::Broadcasts, BusinessId, BroadcastId) -> _ = $call;
-            Ok(axum::Json(call(state.crm.broadcasts(), business, id).await?))
+            Ok(axum::Json(state.crm.broadcasts().$method(business, id).await?))
         }
     };
 }
@@ -175,19 +174,19 @@ action!(
     launch_broadcast,
     "/v1/broadcasts/{id}/launch",
     "Launch a draft: now, or at its `send_at`. Its audience is fixed then.",
-    |b, business, id| Box::pin(async move { b.launch(business, id).await })
+    launch
 );
 action!(
     resume_broadcast,
     "/v1/broadcasts/{id}/resume",
     "Resume a paused broadcast where it stopped.",
-    |b, business, id| Box::pin(async move { b.resume(business, id).await })
+    resume
 );
 action!(
     cancel_broadcast,
     "/v1/broadcasts/{id}/cancel",
     "Cancel a broadcast for good: nothing more is queued or sent.",
-    |b, business, id| Box::pin(async move { b.cancel(business, id).await })
+    cancel
 );
 
 /// Pause a scheduled, launching or sending broadcast.

@@ -197,8 +197,11 @@ fn rate(a: u32, b: u32) -> f64 {
 
 /// Messages per stage, from the counts storage sums.
 struct Stages {
+    /// Rows not yet handed over: waiting, held, claimed or being sent.
     pending: u32,
     sent: u32,
+    unknown: u32,
+    cancelled: u32,
     delivered: u32,
     read: u32,
     failed: u32,
@@ -223,6 +226,8 @@ impl Stages {
             .map(state)
             .sum(),
             sent: state(OutboxState::Sent),
+            unknown: state(OutboxState::Unknown),
+            cancelled: state(OutboxState::Cancelled),
             delivered: count(&|s| matches!(s, MessageStatus::Delivered | MessageStatus::Read)),
             read: count(&|s| s == MessageStatus::Read),
             failed: count(&|s| s.is_failure()),
@@ -523,29 +528,17 @@ impl Broadcasts {
         };
         self.check(&b, &mut v, input.template_id, &input.variables, &input.audience).await?;
         let Some(name) = name else { return Err(v.into()) };
-        let broadcast = Broadcast {
-            id: BroadcastId::new(),
-            business_id: business,
+        let mut broadcast = draft(
+            business,
             name,
-            template_id: input.template_id,
-            variables: input.variables,
-            audience: input.audience,
-            send_at: input.send_at.map(to_storage_precision),
-            status: BroadcastStatus::Draft,
-            pause_reason: None,
-            auto_pause: input.auto_pause.unwrap_or_default(),
-            ab_test,
-            recipients: 0,
-            queued: 0,
-            skipped: 0,
-            launch_cursor: None,
-            launch_complete: false,
-            campaign_id: None,
-            created_at: now,
-            updated_at: now,
-            launched_at: None,
-            finished_at: None,
-        };
+            input.template_id,
+            input.variables,
+            input.audience,
+            input.auto_pause.unwrap_or_default(),
+            now,
+        );
+        broadcast.send_at = input.send_at.map(to_storage_precision);
+        broadcast.ab_test = ab_test;
         self.storage.insert_broadcast(&broadcast).await?;
         Ok(broadcast)
     }
@@ -559,29 +552,16 @@ impl Broadcasts {
         now: DateTime<Utc>,
     ) -> Result<Broadcast, ServiceError> {
         self.prepare(campaign.business_id, campaign.template_id, &campaign.variables).await?;
-        let mut run = Broadcast {
-            id: BroadcastId::new(),
-            business_id: campaign.business_id,
+        let mut run = draft(
+            campaign.business_id,
             name,
-            template_id: campaign.template_id,
-            variables: campaign.variables.clone(),
-            audience: campaign.audience.clone(),
-            send_at: None,
-            status: BroadcastStatus::Draft,
-            pause_reason: None,
-            auto_pause: campaign.auto_pause,
-            ab_test: None,
-            recipients: 0,
-            queued: 0,
-            skipped: 0,
-            launch_cursor: None,
-            launch_complete: false,
-            campaign_id: Some(campaign.id),
-            created_at: now,
-            updated_at: now,
-            launched_at: None,
-            finished_at: None,
-        };
+            campaign.template_id,
+            campaign.variables.clone(),
+            campaign.audience.clone(),
+            campaign.auto_pause,
+            now,
+        );
+        run.campaign_id = Some(campaign.id);
         start(&mut run, now);
         self.storage.insert_broadcast(&run).await?;
         Ok(run)
@@ -788,25 +768,23 @@ impl Broadcasts {
             .storage
             .broadcast_counts(business, id, Duration::hours(REPLY_WINDOW_HOURS), None)
             .await?;
-        let mut variants = Vec::new();
-        if let Some(ab) = &broadcast.ab_test {
-            for (i, v) in ab.variants.iter().enumerate() {
-                let index = u8::try_from(i).unwrap_or(u8::MAX);
-                let counts = self
-                    .storage
-                    .broadcast_counts(
-                        business,
-                        id,
-                        Duration::hours(REPLY_WINDOW_HOURS),
-                        Some(index),
-                    )
-                    .await?;
-                variants.push(VariantMetrics::of(index, &v.name, &counts));
-            }
-        }
+        let variants = self.variant_metrics(&broadcast).await?;
         let mut m = metrics_of(broadcast, counts);
         m.variants = variants;
         Ok(m)
+    }
+
+    /// Each A/B variant's results (none without a test).
+    async fn variant_metrics(&self, bc: &Broadcast) -> Result<Vec<VariantMetrics>, ServiceError> {
+        let mut variants = Vec::new();
+        for (i, v) in bc.ab_test.iter().flat_map(|ab| ab.variants.iter()).enumerate() {
+            let index = u8::try_from(i).unwrap_or(u8::MAX);
+            let window = Duration::hours(REPLY_WINDOW_HOURS);
+            let counts =
+                self.storage.broadcast_counts(bc.business_id, bc.id, window, Some(index)).await?;
+            variants.push(VariantMetrics::of(index, &v.name, &counts));
+        }
+        Ok(variants)
     }
 
     /// The recipients, with where each one's message is.
@@ -887,7 +865,7 @@ impl Broadcasts {
         }
         let mut chunks = ids.chunks(LAUNCH_BATCH).peekable();
         if chunks.peek().is_none() {
-            let batch = self.batch(bc, Vec::new(), None, true, now);
+            let batch = self.batch(bc, None, true, now);
             return Ok(s.record_launch_batch(&batch).await?);
         }
         // Reading and rendering the next batch runs beside writing this one:
@@ -956,7 +934,7 @@ impl Broadcasts {
         last: bool,
     ) -> LaunchBatch {
         let (bc, business, now) = (job.bc, job.business, job.now);
-        let mut batch = self.batch(bc, Vec::new(), chunk.last().copied(), last, now);
+        let mut batch = self.batch(bc, chunk.last().copied(), last, now);
         for c in customers {
             let Some((audit, variant)) = job.audit_for(c.id) else { continue };
             let message = match audit.judge(&c) {
@@ -1018,7 +996,6 @@ impl Broadcasts {
     fn batch(
         &self,
         bc: &Broadcast,
-        recipients: Vec<BroadcastRecipient>,
         cursor: Option<CustomerId>,
         last: bool,
         at: DateTime<Utc>,
@@ -1028,7 +1005,7 @@ impl Broadcasts {
             broadcast: bc.id,
             conversations: Vec::new(),
             messages: Vec::new(),
-            recipients,
+            recipients: Vec::new(),
             cursor,
             last,
             at,
@@ -1053,6 +1030,10 @@ impl Broadcasts {
         }
         // An A/B test's sample is out: wait its window, then pick the winner
         // and send it to everyone else.
+        let variants = match bc.ab_test.as_ref().map(|ab| ab.phase) {
+            Some(AbPhase::Waiting) => self.variant_metrics(&bc).await?,
+            _ => Vec::new(),
+        };
         if let Some(ab) = bc.ab_test.as_mut() {
             match ab.phase {
                 AbPhase::Testing => {
@@ -1064,11 +1045,9 @@ impl Broadcasts {
                 }
                 AbPhase::Waiting if ab.decide_at.is_some_and(|t| t > now) => return Ok(()),
                 AbPhase::Waiting => {
-                    let metrics = self.metrics(bc.business_id, bc.id).await?;
                     let metric = ab.metric;
                     // The best rate wins; a tie goes to the earlier variant.
-                    let winner = metrics
-                        .variants
+                    let winner = variants
                         .iter()
                         .fold(None::<&VariantMetrics>, |best, v| match best {
                             Some(b) if b.rate(metric) >= v.rate(metric) => Some(b),
@@ -1088,17 +1067,7 @@ impl Broadcasts {
                 AbPhase::Rollout => {}
             }
         }
-        let open = counts.by_outbox_state.iter().any(|(state, n)| {
-            *n > 0
-                && matches!(
-                    state,
-                    OutboxState::Pending
-                        | OutboxState::Claimed
-                        | OutboxState::Sending
-                        | OutboxState::Held
-                )
-        });
-        if !open {
+        if Stages::of(&counts).pending == 0 {
             bc.status = BroadcastStatus::Completed;
             bc.finished_at = Some(now);
             bc.updated_at = now;
@@ -1120,6 +1089,41 @@ fn variant_spec(
     (v.template_id.unwrap_or(template), merged)
 }
 
+/// A new draft broadcast, nothing launched yet.
+fn draft(
+    business: BusinessId,
+    name: String,
+    template_id: TemplateId,
+    variables: BTreeMap<String, String>,
+    audience: Audience,
+    auto_pause: AutoPause,
+    now: DateTime<Utc>,
+) -> Broadcast {
+    Broadcast {
+        id: BroadcastId::new(),
+        business_id: business,
+        name,
+        template_id,
+        variables,
+        audience,
+        send_at: None,
+        status: BroadcastStatus::Draft,
+        pause_reason: None,
+        auto_pause,
+        ab_test: None,
+        recipients: 0,
+        queued: 0,
+        skipped: 0,
+        launch_cursor: None,
+        launch_complete: false,
+        campaign_id: None,
+        created_at: now,
+        updated_at: now,
+        launched_at: None,
+        finished_at: None,
+    }
+}
+
 fn start(bc: &mut Broadcast, now: DateTime<Utc>) {
     bc.status = BroadcastStatus::Launching;
     bc.launched_at = Some(now);
@@ -1127,11 +1131,7 @@ fn start(bc: &mut Broadcast, now: DateTime<Utc>) {
 }
 
 fn invalid_state(bc: &Broadcast, action: &str) -> ServiceError {
-    let status = serde_json::to_value(bc.status)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default();
-    ServiceError::InvalidState { message: format!("cannot {action} a broadcast that is {status}") }
+    super::not_now(action, "broadcast", bc.status)
 }
 
 /// Why `counts` break `rules`, if they do.
@@ -1161,9 +1161,6 @@ pub fn auto_pause_reason(rules: &AutoPause, counts: &BroadcastCounts) -> Option<
 
 fn metrics_of(broadcast: Broadcast, counts: BroadcastCounts) -> BroadcastMetrics {
     let s = Stages::of(&counts);
-    let state = |want: OutboxState| -> u32 {
-        counts.by_outbox_state.iter().filter(|(s, _)| *s == want).map(|(_, n)| n).sum()
-    };
     BroadcastMetrics {
         queued: broadcast.queued,
         pending: s.pending,
@@ -1172,8 +1169,8 @@ fn metrics_of(broadcast: Broadcast, counts: BroadcastCounts) -> BroadcastMetrics
         read: s.read,
         failed: s.failed,
         failed_by_code: counts.failed_by_code.clone(),
-        unknown: state(OutboxState::Unknown),
-        cancelled: state(OutboxState::Cancelled),
+        unknown: s.unknown,
+        cancelled: s.cancelled,
         skipped: counts.skipped.clone(),
         replies: counts.replies,
         clicks: counts.clicks,

@@ -188,10 +188,7 @@ impl Campaigns {
     ) -> Result<Campaign, ServiceError> {
         let mut c = self.storage.get_campaign(business, id).await?;
         if !allowed.contains(&c.status) {
-            return Err(ServiceError::InvalidState {
-                message: format!("cannot {action} a campaign that is {:?}", c.status)
-                    .to_lowercase(),
-            });
+            return Err(super::not_now(action, "campaign", c.status));
         }
         let read_at = c.updated_at;
         let now = self.now();

@@ -185,3 +185,13 @@ pub(crate) fn page_params<Id: std::str::FromStr>(
     });
     v.into_result(|| (limit, after))
 }
+
+/// `InvalidState` for an action its record's status does not allow, naming
+/// the status as the API spells it ("cannot pause a broadcast that is draft").
+pub(crate) fn not_now(action: &str, record: &str, status: impl serde::Serialize) -> ServiceError {
+    let status = serde_json::to_value(status)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    ServiceError::InvalidState { message: format!("cannot {action} a {record} that is {status}") }
+}
