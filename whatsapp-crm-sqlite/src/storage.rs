@@ -2,6 +2,7 @@
 //! SQLite calls off the async executor.
 
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{RecvTimeoutError, SyncSender};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -14,6 +15,12 @@ use crate::error::OpenError;
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Idle read connections kept open for reuse.
 pub const MAX_IDLE_READERS: usize = 4;
+/// How long the checkpointer lets commits gather before copying them from the
+/// write-ahead log into the database file.
+const CHECKPOINT_DELAY: Duration = Duration::from_millis(50);
+/// WAL pages after which the writer copies them itself, should the
+/// checkpointer fall behind (SQLite's default is 1,000).
+const WRITER_CHECKPOINT_PAGES: u32 = 10_000;
 
 /// Embedded migrations, applied in order; the database records the last one
 /// applied in `PRAGMA user_version`.
@@ -26,6 +33,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0006_outbox.sql"),
     include_str!("../migrations/0007_senders.sql"),
     include_str!("../migrations/0008_broadcasts.sql"),
+    include_str!("../migrations/0009_inbound_index.sql"),
 ];
 
 /// The schema version this build writes.
@@ -46,6 +54,26 @@ struct Inner {
     path: Option<PathBuf>,
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
+    /// Wakes the checkpointer after a commit; `None` in memory.
+    checkpoints: Option<Checkpointer>,
+}
+
+/// The background checkpointer: its wake-up channel and its thread.
+struct Checkpointer {
+    wake: Option<SyncSender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Checkpointer {
+    /// Stops the thread and waits for it, so that once the storage is dropped
+    /// only the writer's connection remains, and closing it leaves the whole
+    /// database in its file.
+    fn drop(&mut self) {
+        drop(self.wake.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 impl std::fmt::Debug for SqliteStorage {
@@ -62,11 +90,14 @@ impl SqliteStorage {
         let shown = path.display().to_string();
         tokio::task::spawn_blocking(move || {
             let writer = connect(&path, true).map_err(|e| OpenError::from_sqlite(&shown, e))?;
+            let checkpoints = spawn_checkpointer(&path)
+                .map_err(|e| OpenError::Sqlite(format!("cannot start the checkpointer: {e}")))?;
             Ok(Self {
                 inner: Arc::new(Inner {
                     path: Some(path),
                     writer: Mutex::new(writer),
                     readers: Mutex::new(Vec::new()),
+                    checkpoints: Some(checkpoints),
                 }),
             })
         })
@@ -83,6 +114,7 @@ impl SqliteStorage {
                 path: None,
                 writer: Mutex::new(conn),
                 readers: Mutex::new(Vec::new()),
+                checkpoints: None,
             }),
         })
     }
@@ -130,6 +162,10 @@ impl SqliteStorage {
             tx.commit().map_err(|e| {
                 crate::error::map(crate::error::Ctx::new("database", "database"), e)
             })?;
+            if let Some(wake) = inner.checkpoints.as_ref().and_then(|c| c.wake.as_ref()) {
+                // Full means a wake-up is already pending.
+                let _ = wake.try_send(());
+            }
             Ok(out)
         })
         .await
@@ -183,6 +219,41 @@ fn connect(path: &Path, writer: bool) -> rusqlite::Result<Connection> {
     Ok(conn)
 }
 
+/// Starts the thread that copies committed pages from the write-ahead log into
+/// the database file, so the writer does not pause for it every 1,000 pages.
+/// Its checkpoints are passive: they never wait for, or block, readers or the
+/// writer. The thread ends when the storage is dropped.
+fn spawn_checkpointer(path: &Path) -> std::io::Result<Checkpointer> {
+    let (wake, woken) = std::sync::mpsc::sync_channel::<()>(1);
+    let path = path.to_path_buf();
+    let thread = std::thread::Builder::new().name("sqlite-checkpoint".into()).spawn(move || {
+        let conn = match connect(&path, false) {
+            Ok(c) => c,
+            Err(e) => {
+                // The writer's own checkpoints still bound the log.
+                tracing::warn!(error = %e, "sqlite checkpointer could not connect");
+                return;
+            }
+        };
+        while woken.recv().is_ok() {
+            // Let commits gather, but leave at once when the storage is dropped.
+            let until = std::time::Instant::now() + CHECKPOINT_DELAY;
+            loop {
+                let left = until.saturating_duration_since(std::time::Instant::now());
+                match woken.recv_timeout(left) {
+                    Ok(()) => {}
+                    Err(RecvTimeoutError::Timeout) => break,
+                    Err(RecvTimeoutError::Disconnected) => return,
+                }
+            }
+            if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                tracing::warn!(error = %e, "sqlite checkpoint failed");
+            }
+        }
+    })?;
+    Ok(Checkpointer { wake: Some(wake), thread: Some(thread) })
+}
+
 fn configure(conn: &Connection, writer: bool) -> rusqlite::Result<()> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
     if writer {
@@ -191,6 +262,7 @@ fn configure(conn: &Connection, writer: bool) -> rusqlite::Result<()> {
         conn.execute_batch("PRAGMA page_size = 16384;")?;
         // Reads the file header, so a file that is not a database fails here.
         let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        conn.pragma_update(None, "wal_autocheckpoint", WRITER_CHECKPOINT_PAGES)?;
     }
     conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;
     conn.set_prepared_statement_cache_capacity(64);

@@ -27,6 +27,28 @@ async fn migrate_twice_is_a_no_op_and_data_survives_reopen() {
 }
 
 #[tokio::test]
+async fn commits_reach_the_database_file_while_the_storage_stays_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("crm.db");
+    let storage = SqliteStorage::open(&path).await.unwrap();
+    storage.migrate().await.unwrap();
+    let size = || std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    let before = size();
+    // Far below the writer's own checkpoint threshold: only the background
+    // checkpointer moves these pages out of the write-ahead log.
+    new_business(&storage, "Checkpointed").await;
+    let mut waited = std::time::Duration::ZERO;
+    while size() <= before {
+        assert!(waited < std::time::Duration::from_secs(30), "no checkpoint within 30 s");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        waited += std::time::Duration::from_millis(20);
+    }
+    let conn = rusqlite_conn(&path);
+    let n: i64 = conn.query_row("SELECT count(*) FROM businesses", [], |r| r.get(0)).unwrap();
+    assert_eq!(n, 1);
+}
+
+#[tokio::test]
 async fn a_file_that_is_not_sqlite_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("notes.txt");
