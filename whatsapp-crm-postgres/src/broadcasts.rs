@@ -219,21 +219,21 @@ impl BroadcastStore for PostgresStorage {
             Some("launching") => {}
             Some(_) => return Err(StorageError::conflict("broadcast", BROADCAST_CHANGED)),
         }
-        for c in &batch.conversations {
-            insert_conversation_tx(&mut tx, c).await?;
+        for c in batch.conversations() {
+            insert_conversation_tx(&mut tx, &c).await?;
         }
-        for (m, o) in &batch.messages {
-            insert_message_tx(&mut tx, m).await?;
-            insert_item(&mut tx, o).await?;
+        for (m, o) in batch.messages() {
+            insert_message_tx(&mut tx, &m).await?;
+            insert_item(&mut tx, &o).await?;
         }
+        let recipients: Vec<_> = batch.recipients().collect();
         let customers: Vec<uuid::Uuid> =
-            batch.recipients.iter().map(|r| r.customer_id.as_uuid()).collect();
+            recipients.iter().map(|r| r.customer_id.as_uuid()).collect();
         let messages: Vec<Option<uuid::Uuid>> =
-            batch.recipients.iter().map(|r| r.message_id.map(|m| m.as_uuid())).collect();
+            recipients.iter().map(|r| r.message_id.map(|m| m.as_uuid())).collect();
         let variants: Vec<Option<i16>> =
-            batch.recipients.iter().map(|r| r.variant.map(i16::from)).collect();
-        let skipped: Vec<Option<String>> = batch
-            .recipients
+            recipients.iter().map(|r| r.variant.map(i16::from)).collect();
+        let skipped: Vec<Option<String>> = recipients
             .iter()
             .map(|r| r.skipped.map(|s| enum_to_text(&s)).transpose())
             .collect::<Result<_, _>>()?;

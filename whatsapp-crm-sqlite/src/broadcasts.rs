@@ -10,8 +10,7 @@ use whatsapp_crm_core::ports::{
 };
 use whatsapp_crm_core::{
     Broadcast, BroadcastId, BroadcastRecipient, BroadcastStatus, BusinessId, CampaignId,
-    Conversation, CustomerId, MessageId, MessageStatus, OutboxState, SkipReason, StorageError,
-    TemplateId,
+    CustomerId, MessageId, MessageStatus, OutboxState, SkipReason, StorageError, TemplateId,
 };
 
 use crate::codec::{
@@ -19,8 +18,10 @@ use crate::codec::{
     opt_micros, to_json,
 };
 use crate::error::{Ctx, map};
-use crate::listing::{blob, insert_rows, query_all, query_one};
-use crate::messaging::{MESSAGE, MESSAGE_INSERT, insert_conversations_tx, message_values};
+use crate::listing::{blob, insert_alike, query_all, query_one};
+use crate::messaging::{
+    CONVERSATION, CONVERSATION_INSERT, MESSAGE, MESSAGE_INSERT, conversation_values, message_values,
+};
 use crate::outbox::{OUTBOX, OUTBOX_INSERT, item_values};
 use crate::storage::SqliteStorage;
 
@@ -114,43 +115,74 @@ fn grouped<T>(
     Ok(out)
 }
 
-/// A launch batch as bound values.
+/// A launch batch as bound values: each table's rows as one whole row of the
+/// values every row shares, and per row only the columns that differ.
 struct Encoded {
     key: Vec<Value>,
-    conversations: Vec<Conversation>,
-    messages: Vec<(Vec<Value>, Vec<Value>)>,
-    recipients: Vec<[Value; 4]>,
+    conversations: (Vec<Value>, Vec<Vec<Value>>),
+    messages: (Vec<Value>, Vec<Vec<Value>>),
+    outbox: (Vec<Value>, Vec<Vec<Value>>),
+    recipients: Vec<Vec<Value>>,
     progress: [Value; 5],
 }
 
+/// The columns that differ between the rows of a launch, in each insert's
+/// column order: conversation id and customer; message id, conversation,
+/// customer, kind and content; outbox message id, recipient and category.
+const CONVERSATION_VARYING: [usize; 2] = [1, 2];
+const MESSAGE_VARYING: [usize; 5] = [1, 2, 3, 5, 6];
+const OUTBOX_VARYING: [usize; 3] = [1, 3, 12];
+
 fn encode(batch: &LaunchBatch) -> Result<Encoded, StorageError> {
-    let messages = batch
-        .messages
-        .iter()
-        .map(|(m, o)| Ok((message_values(m)?, item_values(o)?)))
-        .collect::<Result<Vec<_>, StorageError>>()?;
+    let text = |t: Option<String>| t.map_or(Value::Null, Value::Text);
+    // Shared values come from the batch's own rows, so they are whatever the
+    // port says a launch stores.
+    let conversation = batch.conversations().next().map(|c| conversation_values(&c)).transpose()?;
+    let first = batch.messages().next();
+    let message = first.as_ref().map(|(m, _)| message_values(m)).transpose()?;
+    let item = first.as_ref().map(|(_, o)| item_values(o)).transpose()?;
+    let mut conversations = Vec::new();
+    let mut messages = Vec::with_capacity(batch.queued.len());
+    let mut outbox = Vec::with_capacity(batch.queued.len());
+    for q in &batch.queued {
+        if q.opens_conversation {
+            conversations
+                .push(vec![blob(q.conversation_id.as_uuid()), blob(q.customer_id.as_uuid())]);
+        }
+        messages.push(vec![
+            blob(q.message_id.as_uuid()),
+            blob(q.conversation_id.as_uuid()),
+            blob(q.customer_id.as_uuid()),
+            Value::Text(enum_to_text(&q.content.kind())?),
+            Value::Text(to_json(&q.content)?),
+        ]);
+        outbox.push(vec![
+            blob(q.message_id.as_uuid()),
+            Value::Text(q.phone.to_string()),
+            text(q.category.map(|c| enum_to_text(&c)).transpose()?),
+        ]);
+    }
+    let key = vec![blob(batch.business.as_uuid()), blob(batch.broadcast.as_uuid())];
     let recipients = batch
-        .recipients
-        .iter()
+        .recipients()
         .map(|r| {
-            Ok([
+            Ok(vec![
                 blob(r.customer_id.as_uuid()),
                 r.message_id.map_or(Value::Null, |m| blob(m.as_uuid())),
-                r.skipped.map(|s| enum_to_text(&s)).transpose()?.map_or(Value::Null, Value::Text),
+                text(r.skipped.map(|s| enum_to_text(&s)).transpose()?),
                 r.variant.map_or(Value::Null, |v| Value::Integer(i64::from(v))),
             ])
         })
         .collect::<Result<Vec<_>, StorageError>>()?;
-    let queued = batch.recipients.iter().filter(|r| r.message_id.is_some()).count();
-    let skipped = batch.recipients.len() - queued;
     Ok(Encoded {
-        key: vec![blob(batch.business.as_uuid()), blob(batch.broadcast.as_uuid())],
-        conversations: batch.conversations.clone(),
-        messages,
+        key,
+        conversations: (conversation.unwrap_or_default(), conversations),
+        messages: (message.unwrap_or_default(), messages),
+        outbox: (item.unwrap_or_default(), outbox),
         recipients,
         progress: [
-            Value::Integer(i64::try_from(queued).unwrap_or(i64::MAX)),
-            Value::Integer(i64::try_from(skipped).unwrap_or(i64::MAX)),
+            Value::Integer(i64::try_from(batch.queued.len()).unwrap_or(i64::MAX)),
+            Value::Integer(i64::try_from(batch.skipped.len()).unwrap_or(i64::MAX)),
             batch.cursor.map_or(Value::Null, |c| blob(c.as_uuid())),
             Value::Integer(i64::from(batch.last)),
             Value::Integer(micros(batch.at)),
@@ -159,7 +191,7 @@ fn encode(batch: &LaunchBatch) -> Result<Encoded, StorageError> {
 }
 
 fn record(tx: &Transaction<'_>, batch: Encoded) -> Result<(), StorageError> {
-    let Encoded { key, conversations, messages, recipients, progress } = batch;
+    let Encoded { key, conversations, messages, outbox, recipients, progress } = batch;
     let status: BroadcastStatus = query_one(
         tx,
         BROADCAST,
@@ -170,18 +202,21 @@ fn record(tx: &Transaction<'_>, batch: Encoded) -> Result<(), StorageError> {
     if status != BroadcastStatus::Launching {
         return Err(StorageError::conflict("broadcast", BROADCAST_CHANGED));
     }
-    insert_conversations_tx(tx, &conversations)?;
-    let (messages, items): (Vec<_>, Vec<_>) = messages.into_iter().unzip();
-    insert_rows(tx, MESSAGE, MESSAGE_INSERT, 17, messages)?;
-    insert_rows(tx, OUTBOX, OUTBOX_INSERT, 13, items)?;
-    let recipients =
-        recipients.into_iter().map(|r| key.iter().cloned().chain(r).collect()).collect();
-    insert_rows(
+    let (proto, rows) = conversations;
+    insert_alike(tx, CONVERSATION, CONVERSATION_INSERT, &proto, &CONVERSATION_VARYING, rows)?;
+    let (proto, rows) = messages;
+    insert_alike(tx, MESSAGE, MESSAGE_INSERT, &proto, &MESSAGE_VARYING, rows)?;
+    let (proto, rows) = outbox;
+    insert_alike(tx, OUTBOX, OUTBOX_INSERT, &proto, &OUTBOX_VARYING, rows)?;
+    let mut proto = key.clone();
+    proto.extend([Value::Null, Value::Null, Value::Null, Value::Null]);
+    insert_alike(
         tx,
         RECIPIENT,
         "INSERT INTO broadcast_recipients (business_id, broadcast_id, customer_id, message_id,
            skipped, variant)",
-        6,
+        &proto,
+        &[2, 3, 4, 5],
         recipients,
     )?;
     let mut args = key;
@@ -304,8 +339,8 @@ impl BroadcastStore for SqliteStorage {
     }
 
     async fn record_launch_batch(&self, batch: &LaunchBatch) -> Result<(), StorageError> {
-        let batch = batch.clone();
-        self.write(move |tx| record(tx, encode(&batch)?)).await
+        let encoded = encode(batch)?;
+        self.write(move |tx| record(tx, encoded)).await
     }
 
     async fn move_broadcast_rows(

@@ -138,14 +138,49 @@ pub(crate) fn insert_rows(
     columns: usize,
     rows: Vec<Vec<Value>>,
 ) -> Result<(), StorageError> {
-    const PER_STATEMENT: usize = 64;
+    let varying: Vec<usize> = (0..columns).collect();
+    insert_alike(tx, ctx, head, &vec![Value::Null; columns], &varying, rows)
+}
+
+/// Inserts rows that differ only in some columns. `proto` is a whole row;
+/// `varying` lists, in order, the columns where rows differ, and each of
+/// `rows` holds just those values. The shared values are bound once per
+/// statement rather than once per row: binding is most of what a bulk insert
+/// spends outside SQLite's B-trees.
+pub(crate) fn insert_alike(
+    tx: &rusqlite::Transaction<'_>,
+    ctx: Ctx,
+    head: &str,
+    proto: &[Value],
+    varying: &[usize],
+    rows: Vec<Vec<Value>>,
+) -> Result<(), StorageError> {
+    // About a thousand bound values a statement, as many rows as that allows.
+    let per_statement = (1024 / varying.len().max(1)).clamp(1, 256);
+    // A shared value is a named parameter: SQLite numbers it where it first
+    // appears (in the first row) and reuses that number after, so the values
+    // bind in order as the first row whole, then each other row's varying ones.
+    let one = (0..proto.len())
+        .map(|c| if varying.contains(&c) { "?".to_owned() } else { format!(":s{c}") })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let one = format!("({one})");
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
-        let chunk: Vec<Vec<Value>> = rows.by_ref().take(PER_STATEMENT).collect();
-        let one = format!("({})", marks(columns));
+        let chunk: Vec<Vec<Value>> = rows.by_ref().take(per_statement).collect();
         let sql = format!("{head} VALUES {}", vec![one.as_str(); chunk.len()].join(", "));
         let mut stmt = tx.prepare_cached(&sql).map_err(|e| map(ctx, e))?;
-        stmt.execute(params_from_iter(chunk.into_iter().flatten())).map_err(|e| map(ctx, e))?;
+        let mut values = Vec::with_capacity(proto.len() + chunk.len() * varying.len());
+        let mut chunk = chunk.into_iter();
+        if let Some(first) = chunk.next() {
+            let mut first = first.into_iter();
+            for (c, shared) in proto.iter().enumerate() {
+                let v = if varying.contains(&c) { first.next() } else { None };
+                values.push(v.unwrap_or_else(|| shared.clone()));
+            }
+        }
+        values.extend(chunk.flatten());
+        stmt.execute(params_from_iter(values)).map_err(|e| map(ctx, e))?;
     }
     Ok(())
 }

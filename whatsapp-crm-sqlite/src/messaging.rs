@@ -20,7 +20,9 @@ use crate::error::{Ctx, map};
 use crate::listing::{Listing, blob, by_ids, query_all, query_one};
 use crate::storage::SqliteStorage;
 
-const CONVERSATION: Ctx = Ctx::new("conversation", "customer");
+pub(crate) const CONVERSATION: Ctx = Ctx::new("conversation", "customer");
+pub(crate) const CONVERSATION_INSERT: &str = "INSERT INTO conversations (business_id, id,
+   customer_id, status, assigned_agent, last_message_at, last_inbound_at, created_at, updated_at)";
 pub(crate) const MESSAGE: Ctx = Ctx::new("message", "conversation");
 
 /// The head of a message row's `INSERT`, in [`message_values`] order.
@@ -342,35 +344,17 @@ pub(crate) fn insert_conversation_tx(
     tx: &rusqlite::Transaction<'_>,
     c: &Conversation,
 ) -> Result<(), StorageError> {
-    let mut stmt = tx
-        .prepare_cached(
-            "INSERT INTO conversations (business_id, id, customer_id, status, assigned_agent,
-               last_message_at, last_inbound_at, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        )
-        .map_err(|e| map(CONVERSATION, e))?;
-    stmt.execute(params_from_iter(conversation_values(c)?)).map_err(|e| map(CONVERSATION, e))?;
-    Ok(())
-}
-
-/// Stores many conversations inside a write transaction.
-pub(crate) fn insert_conversations_tx(
-    tx: &rusqlite::Transaction<'_>,
-    conversations: &[Conversation],
-) -> Result<(), StorageError> {
-    let rows = conversations.iter().map(conversation_values).collect::<Result<Vec<_>, _>>()?;
     crate::listing::insert_rows(
         tx,
         CONVERSATION,
-        "INSERT INTO conversations (business_id, id, customer_id, status, assigned_agent,
-           last_message_at, last_inbound_at, created_at, updated_at)",
+        CONVERSATION_INSERT,
         9,
-        rows,
+        vec![conversation_values(c)?],
     )
 }
 
-/// A conversation's columns in the order both statements above bind them.
-fn conversation_values(c: &Conversation) -> Result<Vec<Value>, StorageError> {
+/// A conversation's columns in [`CONVERSATION_INSERT`]'s order.
+pub(crate) fn conversation_values(c: &Conversation) -> Result<Vec<Value>, StorageError> {
     let time = |t: Option<chrono::DateTime<chrono::Utc>>| {
         opt_micros(t).map_or(Value::Null, Value::Integer)
     };

@@ -34,6 +34,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0007_senders.sql"),
     include_str!("../migrations/0008_broadcasts.sql"),
     include_str!("../migrations/0009_inbound_index.sql"),
+    include_str!("../migrations/0010_conversation_keys.sql"),
 ];
 
 /// The schema version this build writes.
@@ -281,6 +282,16 @@ impl From<rusqlite::Error> for MigrateError {
 }
 
 fn migrate(conn: &mut Connection) -> Result<(), MigrateError> {
+    // A migration may rebuild a table; with foreign keys on, dropping the old
+    // one would cascade into its children. SQLite only honours this outside a
+    // transaction; the keys are checked before the migrations commit instead.
+    conn.pragma_update(None, "foreign_keys", false)?;
+    let applied = apply_migrations(conn);
+    conn.pragma_update(None, "foreign_keys", true)?;
+    applied
+}
+
+fn apply_migrations(conn: &mut Connection) -> Result<(), MigrateError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Exclusive)?;
     let found: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if found > SCHEMA_VERSION {
@@ -293,6 +304,13 @@ fn migrate(conn: &mut Connection) -> Result<(), MigrateError> {
         tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", i as i64 + 1)?;
         tracing::info!(version = i + 1, "applied sqlite migration");
+    }
+    let broken: i64 =
+        tx.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| r.get(0))?;
+    if broken > 0 {
+        return Err(MigrateError::Open(OpenError::Sqlite(format!(
+            "migration left {broken} rows with missing parents; nothing was changed"
+        ))));
     }
     Ok(tx.commit()?)
 }

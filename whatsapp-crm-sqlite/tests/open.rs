@@ -118,6 +118,74 @@ async fn storage_is_usable_behind_a_shared_handle() {
     new_business(&*shared, "Shared").await;
 }
 
+#[tokio::test]
+async fn upgrading_keeps_conversations_messages_and_their_keys() {
+    use whatsapp_crm_core::ports::{ConversationStore, CustomerStore, MessageStore};
+    use whatsapp_crm_core::testing::{new_conversation, text_message};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("crm.db");
+    // A database as version 9 left it.
+    {
+        let conn = rusqlite_conn(&path);
+        for sql in [
+            include_str!("../migrations/0001_init.sql"),
+            include_str!("../migrations/0002_templates.sql"),
+            include_str!("../migrations/0003_customer_stats.sql"),
+            include_str!("../migrations/0004_orders.sql"),
+            include_str!("../migrations/0005_segments.sql"),
+            include_str!("../migrations/0006_outbox.sql"),
+            include_str!("../migrations/0007_senders.sql"),
+            include_str!("../migrations/0008_broadcasts.sql"),
+            include_str!("../migrations/0009_inbound_index.sql"),
+        ] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.execute_batch("PRAGMA user_version = 9;").unwrap();
+    }
+    let storage = SqliteStorage::open(&path).await.unwrap();
+    let b = new_business(&storage, "Upgraded").await;
+    let (c, other) = (
+        full_customer(b.id, "+254712000001", "Kept"),
+        full_customer(b.id, "+254712000002", "Other"),
+    );
+    storage.insert_customer(&c).await.unwrap();
+    storage.insert_customer(&other).await.unwrap();
+    let conv = new_conversation(&storage, &c).await;
+    let m = text_message(&conv, "habari");
+    storage.insert_message(&m).await.unwrap();
+
+    storage.migrate().await.unwrap();
+    assert_eq!(storage.schema_version().await.unwrap(), SCHEMA_VERSION);
+    // Rebuilding the table cascaded into nothing.
+    assert_eq!(storage.get_conversation(b.id, conv.id).await.unwrap(), conv);
+    assert_eq!(storage.get_message(b.id, m.id).await.unwrap(), m);
+    assert_eq!(storage.find_active_conversation(b.id, c.id).await.unwrap(), Some(conv.clone()));
+    // A message must still belong to its conversation's customer.
+    let mut stray = text_message(&conv, "not theirs");
+    stray.customer_id = other.id;
+    assert!(storage.insert_message(&stray).await.is_err());
+    // And deleting the customer still takes their conversations and messages.
+    storage.delete_customer(b.id, c.id).await.unwrap();
+    assert!(storage.get_message(b.id, m.id).await.is_err());
+    assert!(storage.get_conversation(b.id, conv.id).await.is_err());
+    let conn = rusqlite_conn(&path);
+    let indexes: Vec<String> = conn
+        .prepare("SELECT name FROM pragma_index_list('conversations') ORDER BY name")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        indexes,
+        [
+            "conversations_by_customer",
+            "conversations_by_status",
+            "sqlite_autoindex_conversations_1"
+        ]
+    );
+}
+
 /// Opens the file with SQLite directly (through the crate's own dependency tree).
 fn rusqlite_conn(path: &std::path::Path) -> rusqlite::Connection {
     rusqlite::Connection::open(path).unwrap()

@@ -131,7 +131,7 @@ impl MarketingConsent {
 }
 
 /// A custom attribute value: text, whole number, decimal number or yes/no.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(untagged)]
 pub enum AttributeValue {
@@ -143,4 +143,73 @@ pub enum AttributeValue {
     Number(f64),
     /// Free text.
     Text(String),
+}
+
+/// Reads a value by what it is, rather than trying each variant in turn as an
+/// untagged enum does: a customer read decodes every attribute, and a failed
+/// try costs a formatted error each time.
+impl<'de> Deserialize<'de> for AttributeValue {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = AttributeValue;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("text, a number, true or false")
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+                Ok(AttributeValue::Bool(v))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+                Ok(AttributeValue::Integer(v))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(i64::try_from(v)
+                    .map_or(AttributeValue::Number(v as f64), AttributeValue::Integer))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+                Ok(AttributeValue::Number(v))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(AttributeValue::Text(v.to_owned()))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                Ok(AttributeValue::Text(v))
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::AttributeValue;
+
+    #[test]
+    fn attribute_values_read_as_what_they_are() {
+        let read: BTreeMap<String, AttributeValue> = serde_json::from_str(
+            r#"{"vip": true, "visits": 5, "ratio": 0.25, "tier": "gold", "huge": 18446744073709551615,
+                "neg": -3, "five": "5"}"#,
+        )
+        .unwrap();
+        let expected = BTreeMap::from([
+            ("vip".to_owned(), AttributeValue::Bool(true)),
+            ("visits".to_owned(), AttributeValue::Integer(5)),
+            ("ratio".to_owned(), AttributeValue::Number(0.25)),
+            ("tier".to_owned(), AttributeValue::Text("gold".into())),
+            ("huge".to_owned(), AttributeValue::Number(18_446_744_073_709_551_615.0)),
+            ("neg".to_owned(), AttributeValue::Integer(-3)),
+            ("five".to_owned(), AttributeValue::Text("5".into())),
+        ]);
+        assert_eq!(read, expected);
+        // What is written reads back the same.
+        let again: BTreeMap<String, AttributeValue> =
+            serde_json::from_str(&serde_json::to_string(&expected).unwrap()).unwrap();
+        assert_eq!(again, expected);
+        for bad in ["null", "[1]", r#"{"a": 1}"#] {
+            let err = serde_json::from_str::<AttributeValue>(bad).unwrap_err();
+            assert!(err.to_string().contains("text, a number, true or false"), "{bad}: {err}");
+        }
+    }
 }

@@ -116,33 +116,27 @@ impl BroadcastStore for InMemoryStorage {
         }
         let tenant = inner.tenant_mut(batch.business, ENTITY)?;
         // Check before writing, so a refused batch changes nothing.
-        for (m, _) in &batch.messages {
-            let opened = batch.conversations.iter().any(|c| c.id == m.conversation_id);
-            if !opened && !tenant.conversations.contains_key(&m.conversation_id) {
+        for q in &batch.queued {
+            if !q.opens_conversation && !tenant.conversations.contains_key(&q.conversation_id) {
                 return Err(StorageError::not_found("conversation"));
             }
-            if tenant.messages.contains_key(&m.id) {
+            if tenant.messages.contains_key(&q.message_id) {
                 return Err(StorageError::conflict("message", "id already exists"));
             }
         }
-        for c in &batch.conversations {
-            tenant.conversations.insert(c.id, c.clone());
+        for c in batch.conversations() {
+            tenant.conversations.insert(c.id, c);
         }
         let mut due = Vec::new();
-        for (m, o) in &batch.messages {
-            tenant.messages.insert(m.id, m.clone());
-            tenant.outbox.insert(o.message_id, o.clone());
+        for (m, o) in batch.messages() {
             due.push((o.run_at, o.message_id, o.business_id));
+            tenant.messages.insert(m.id, m);
+            tenant.outbox.insert(o.message_id, o);
         }
-        let (mut queued, mut skipped) = (0, 0);
-        for r in &batch.recipients {
-            if r.message_id.is_some() {
-                queued += 1;
-            } else {
-                skipped += 1;
-            }
-            tenant.recipients.insert((batch.broadcast, r.customer_id), r.clone());
+        for r in batch.recipients() {
+            tenant.recipients.insert((batch.broadcast, r.customer_id), r);
         }
+        let (queued, skipped) = (batch.queued.len() as u32, batch.skipped.len() as u32);
         let b = inner.broadcast_mut(batch.business, batch.broadcast)?;
         b.queued += queued;
         b.skipped += skipped;

@@ -8,7 +8,8 @@ use serde::Serialize;
 use super::{Page, StorageError};
 use crate::domain::{
     Broadcast, BroadcastId, BroadcastRecipient, BroadcastStatus, BusinessId, Conversation,
-    CustomerId, Message, MessageStatus, OutboxItem, OutboxState, SkipReason,
+    ConversationId, CustomerId, Direction, Message, MessageContent, MessageId, MessageStatus,
+    OutboxItem, OutboxState, PhoneNumber, SkipReason, StatusTimes, TemplateCategory,
 };
 
 /// The parts of a broadcast a backend may keep as one JSON document.
@@ -40,25 +41,101 @@ impl BroadcastSpec {
 /// The constraint text used when a broadcast changed since it was read.
 pub const BROADCAST_CHANGED: &str = "broadcast changed meanwhile; reload and retry";
 
-/// One batch of a launch, stored in one transaction.
+/// One batch of a launch, stored in one transaction. Every row it stands for is
+/// new and made at [`LaunchBatch::at`]: the messages are outbound and queued,
+/// their outbox rows pending from that moment, so a backend may write the
+/// shared values once per statement rather than once per row.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LaunchBatch {
     /// The business.
     pub business: BusinessId,
     /// The broadcast, which must still be launching.
     pub broadcast: BroadcastId,
-    /// Conversations opened for customers who had none.
-    pub conversations: Vec<Conversation>,
-    /// The messages queued, with their outbox rows.
-    pub messages: Vec<(Message, OutboxItem)>,
-    /// Every customer handled, sent or skipped.
-    pub recipients: Vec<BroadcastRecipient>,
+    /// The business's WhatsApp number, the sender of every message.
+    pub sender: PhoneNumber,
+    /// The messages queued, one per customer.
+    pub queued: Vec<LaunchMessage>,
+    /// The customers skipped, with why.
+    pub skipped: Vec<BroadcastRecipient>,
     /// The last customer handled.
     pub cursor: Option<CustomerId>,
     /// True when this batch ends the audience: the broadcast is then sending.
     pub last: bool,
     /// When.
     pub at: DateTime<Utc>,
+}
+
+/// A message a launch queues for one customer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LaunchMessage {
+    /// The customer.
+    pub customer_id: CustomerId,
+    /// Their number, the outbox row's recipient.
+    pub phone: PhoneNumber,
+    /// The conversation the message joins.
+    pub conversation_id: ConversationId,
+    /// True when the launch opens that conversation, the customer having none.
+    pub opens_conversation: bool,
+    /// The new message's id.
+    pub message_id: MessageId,
+    /// What it says.
+    pub content: MessageContent,
+    /// The template's category, which the outbox row keeps for the sender's limits.
+    pub category: Option<TemplateCategory>,
+    /// The A/B variant, when the broadcast tests some.
+    pub variant: Option<u8>,
+}
+
+impl LaunchBatch {
+    /// The conversations the batch opens.
+    pub fn conversations(&self) -> impl Iterator<Item = Conversation> + '_ {
+        self.queued.iter().filter(|q| q.opens_conversation).map(|q| {
+            let mut c = Conversation::new(self.business, q.customer_id, self.at);
+            c.id = q.conversation_id;
+            c
+        })
+    }
+
+    /// The messages the batch queues, with their outbox rows.
+    pub fn messages(&self) -> impl Iterator<Item = (Message, OutboxItem)> + '_ {
+        self.queued.iter().map(|q| {
+            let message = Message {
+                id: q.message_id,
+                business_id: self.business,
+                conversation_id: q.conversation_id,
+                customer_id: q.customer_id,
+                direction: Direction::Outbound,
+                content: q.content.clone(),
+                status: MessageStatus::Queued,
+                provider_id: None,
+                error_code: None,
+                times: StatusTimes { queued_at: Some(self.at), ..StatusTimes::default() },
+                created_at: self.at,
+            };
+            let mut row = OutboxItem::new(
+                self.business,
+                q.message_id,
+                self.sender.clone(),
+                q.phone.clone(),
+                self.at,
+                self.at,
+            );
+            row.category = q.category;
+            (message, row)
+        })
+    }
+
+    /// Every customer the batch handles, sent or skipped.
+    pub fn recipients(&self) -> impl Iterator<Item = BroadcastRecipient> + '_ {
+        let sent = self.queued.iter().map(|q| BroadcastRecipient {
+            broadcast_id: self.broadcast,
+            customer_id: q.customer_id,
+            message_id: Some(q.message_id),
+            skipped: None,
+            variant: q.variant,
+        });
+        sent.chain(self.skipped.iter().cloned())
+    }
 }
 
 /// What a broadcast's metrics are made of, summed by storage.

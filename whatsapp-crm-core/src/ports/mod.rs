@@ -11,7 +11,7 @@ mod templates;
 mod transport;
 
 pub use broadcasts::{
-    BROADCAST_CHANGED, BroadcastCounts, BroadcastSpec, BroadcastStore, LaunchBatch,
+    BROADCAST_CHANGED, BroadcastCounts, BroadcastSpec, BroadcastStore, LaunchBatch, LaunchMessage,
     RecipientStatus, counts_from_statuses,
 };
 pub use campaigns::{CAMPAIGN_CHANGED, CampaignSpec, CampaignStore};

@@ -12,13 +12,13 @@ use crate::domain::{
     AB_SAMPLE_PERCENT_MAX, AB_VARIANTS, AB_WINDOW_HOURS_MAX, AbMetric, AbPhase, AbTest, AbVariant,
     Audience, AutoPause, BROADCAST_NAME_MAX_CHARS, Broadcast, BroadcastId, BroadcastRecipient,
     BroadcastStatus, Business, BusinessId, ConsentStatus, Conversation, Customer, CustomerId,
-    Direction, Message, MessageContent, MessageId, MessageStatus, OutboxItem, OutboxState,
-    PhoneNumber, SkipReason, StatusTimes, TemplateCategory, TemplateContent, TemplateId,
-    ValidationError,
+    MessageContent, MessageId, MessageStatus, OutboxState, PhoneNumber, SkipReason,
+    TemplateCategory, TemplateContent, TemplateId, ValidationError,
 };
 use crate::policy::SendPolicy;
 use crate::ports::{
-    BroadcastCounts, Clock, LaunchBatch, Page, RecipientStatus, Storage, to_storage_precision,
+    BroadcastCounts, Clock, LaunchBatch, LaunchMessage, Page, RecipientStatus, Storage,
+    to_storage_precision,
 };
 use crate::segment::{Rule, SegmentContext, TagTest, parse_rule};
 use crate::template::{ATTRIBUTE_PREFIX, TemplatePlan, customer_values};
@@ -865,7 +865,7 @@ impl Broadcasts {
         }
         let mut chunks = ids.chunks(LAUNCH_BATCH).peekable();
         if chunks.peek().is_none() {
-            let batch = self.batch(bc, None, true, now);
+            let batch = self.batch(bc, &business, None, true, now);
             return Ok(s.record_launch_batch(&batch).await?);
         }
         // Reading and rendering the next batch runs beside writing this one:
@@ -877,9 +877,8 @@ impl Broadcasts {
         };
         let mut rounds = 1;
         while let Some(batch) = pending.take() {
-            let queued = batch.messages.len() as u32;
-            report.queued += queued;
-            report.skipped += batch.recipients.len() as u32 - queued;
+            report.queued += batch.queued.len() as u32;
+            report.skipped += batch.skipped.len() as u32;
             let next = if rounds < LAUNCH_BATCHES_PER_ROUND { chunks.next() } else { None };
             rounds += 1;
             let last = chunks.peek().is_none();
@@ -934,13 +933,13 @@ impl Broadcasts {
         last: bool,
     ) -> LaunchBatch {
         let (bc, business, now) = (job.bc, job.business, job.now);
-        let mut batch = self.batch(bc, chunk.last().copied(), last, now);
+        let mut batch = self.batch(bc, business, chunk.last().copied(), last, now);
         for c in customers {
             let Some((audit, variant)) = job.audit_for(c.id) else { continue };
-            let message = match audit.judge(&c) {
+            let content = match audit.judge(&c) {
                 Ok(content) => content,
                 Err(reason) => {
-                    batch.recipients.push(BroadcastRecipient {
+                    batch.skipped.push(BroadcastRecipient {
                         broadcast_id: bc.id,
                         customer_id: c.id,
                         message_id: None,
@@ -950,45 +949,18 @@ impl Broadcasts {
                     continue;
                 }
             };
-            let conversation = match open.get(&c.id) {
-                Some(conv) => conv.id,
-                None => {
-                    let conv = Conversation::new(bc.business_id, c.id, now);
-                    let id = conv.id;
-                    batch.conversations.push(conv);
-                    id
-                }
-            };
-            let m = Message {
-                id: MessageId::new(),
-                business_id: bc.business_id,
-                conversation_id: conversation,
+            let open = open.get(&c.id).map(|conv| conv.id);
+            batch.queued.push(LaunchMessage {
                 customer_id: c.id,
-                direction: Direction::Outbound,
-                content: message,
-                status: MessageStatus::Queued,
-                provider_id: None,
-                error_code: None,
-                times: StatusTimes { queued_at: Some(now), ..StatusTimes::default() },
-                created_at: now,
-            };
-            let row = OutboxItem::new(
-                bc.business_id,
-                m.id,
-                business.whatsapp_sender.clone(),
-                c.phone.clone(),
-                now,
-                now,
-            )
-            .with_category(audit.prepared.category);
-            batch.recipients.push(BroadcastRecipient {
-                broadcast_id: bc.id,
-                customer_id: c.id,
-                message_id: Some(m.id),
-                skipped: None,
+                phone: c.phone,
+                // A new id when the launch opens the conversation.
+                conversation_id: open.unwrap_or_default(),
+                opens_conversation: open.is_none(),
+                message_id: MessageId::new(),
+                content,
+                category: Some(audit.prepared.category),
                 variant,
             });
-            batch.messages.push((m, row));
         }
         batch
     }
@@ -996,6 +968,7 @@ impl Broadcasts {
     fn batch(
         &self,
         bc: &Broadcast,
+        business: &Business,
         cursor: Option<CustomerId>,
         last: bool,
         at: DateTime<Utc>,
@@ -1003,9 +976,9 @@ impl Broadcasts {
         LaunchBatch {
             business: bc.business_id,
             broadcast: bc.id,
-            conversations: Vec::new(),
-            messages: Vec::new(),
-            recipients: Vec::new(),
+            sender: business.whatsapp_sender.clone(),
+            queued: Vec::new(),
+            skipped: Vec::new(),
             cursor,
             last,
             at,

@@ -7,10 +7,12 @@ use chrono::Duration;
 
 use crate::domain::{
     Audience, AutoPause, Broadcast, BroadcastId, BroadcastRecipient, BroadcastStatus, Business,
-    BusinessId, Conversation, Customer, Direction, Interactive, Message, MessageContent,
-    MessageStatus, OutboxItem, OutboxState, SkipReason, TemplateCategory,
+    BusinessId, Conversation, ConversationId, Customer, Direction, Interactive, MessageContent,
+    MessageId, MessageStatus, OutboxItem, OutboxState, SkipReason, TemplateCategory,
 };
-use crate::ports::{BROADCAST_CHANGED, LaunchBatch, OutboxOutcome, Storage, StorageError};
+use crate::ports::{
+    BROADCAST_CHANGED, LaunchBatch, LaunchMessage, OutboxOutcome, Storage, StorageError,
+};
 use crate::segment::{Rule, SegmentContext, TagTest};
 
 use super::{
@@ -64,18 +66,42 @@ async fn set_status(s: &dyn Storage, bc: &mut Broadcast, status: BroadcastStatus
 }
 
 /// A queued broadcast message to `c` in `conv`, with its outbox row.
-fn queued(b: &Business, c: &Customer, conv: &Conversation) -> (Message, OutboxItem) {
-    let mut m = text_message(conv, "");
-    m.content = MessageContent::Template {
-        name: "offer".into(),
-        content_sid: Some("HX00000000000000000000000000000000".into()),
-        variables: BTreeMap::new(),
-        rendered: Some("Hello".into()),
-    };
-    let row =
-        OutboxItem::new(b.id, m.id, b.whatsapp_sender.clone(), c.phone.clone(), at(10), at(10))
-            .with_category(TemplateCategory::Marketing);
-    (m, row)
+/// A template message for `c` in `conversation`, opened by the launch or not.
+fn queued(
+    c: &Customer,
+    conversation: ConversationId,
+    opens: bool,
+    variant: Option<u8>,
+) -> LaunchMessage {
+    LaunchMessage {
+        customer_id: c.id,
+        phone: c.phone.clone(),
+        conversation_id: conversation,
+        opens_conversation: opens,
+        message_id: MessageId::new(),
+        content: MessageContent::Template {
+            name: "offer".into(),
+            content_sid: Some("HX00000000000000000000000000000000".into()),
+            variables: BTreeMap::from([("1".to_owned(), "Wanjiku".to_owned())]),
+            rendered: Some("Hello Wanjiku".into()),
+        },
+        category: Some(TemplateCategory::Marketing),
+        variant,
+    }
+}
+
+/// An empty batch of broadcast `bc` at minute 10.
+fn batch_of(b: &Business, bc: BroadcastId) -> LaunchBatch {
+    LaunchBatch {
+        business: b.id,
+        broadcast: bc,
+        sender: b.whatsapp_sender.clone(),
+        queued: Vec::new(),
+        skipped: Vec::new(),
+        cursor: None,
+        last: false,
+        at: at(10),
+    }
 }
 
 /// A broadcast reads back as stored; updates need the status it had; lists
@@ -122,39 +148,58 @@ pub async fn broadcast_launch_batches_are_atomic(s: &dyn Storage) {
         insert(s, c).await;
     }
     let conv = new_conversation(s, &known).await;
-    let opened = Conversation::new(b.id, fresh.id, at(10));
-    let first = queued(&b, &known, &conv);
-    let second = queued(&b, &fresh, &opened);
-    let recipient = |c: &Customer, m: Option<&Message>, skip| BroadcastRecipient {
+    let mut batch = batch_of(&b, bc.id);
+    batch.queued = vec![
+        queued(&known, conv.id, false, None),
+        queued(&fresh, ConversationId::new(), true, None),
+    ];
+    batch.skipped = vec![BroadcastRecipient {
         broadcast_id: bc.id,
-        customer_id: c.id,
-        message_id: m.map(|m| m.id),
-        skipped: skip,
+        customer_id: skipped.id,
+        message_id: None,
+        skipped: Some(SkipReason::NotOptedIn),
         variant: None,
-    };
-    let mut batch = LaunchBatch {
-        business: b.id,
-        broadcast: bc.id,
-        conversations: vec![opened.clone()],
-        messages: vec![first.clone(), second.clone()],
-        recipients: vec![
-            recipient(&known, Some(&first.0), None),
-            recipient(&fresh, Some(&second.0), None),
-            recipient(&skipped, None, Some(SkipReason::NotOptedIn)),
-        ],
-        cursor: Some(skipped.id),
-        last: false,
-        at: at(10),
-    };
+    }];
+    batch.cursor = Some(skipped.id);
+    let (first, second) = (batch.queued[0].message_id, batch.queued[1].message_id);
+    let opened = batch.queued[1].conversation_id;
     // A draft takes no batch, and nothing of it is stored.
     assert!(conflict(s.record_launch_batch(&batch).await));
-    assert!(not_found(s.get_message(b.id, first.0.id).await));
-    assert!(not_found(s.get_conversation(b.id, opened.id).await));
+    assert!(not_found(s.get_message(b.id, first).await));
+    assert!(not_found(s.get_conversation(b.id, opened).await));
     set_status(s, &mut bc, BroadcastStatus::Launching).await;
     ok(s.record_launch_batch(&batch).await, "batch");
-    assert_eq!(ok(s.get_message(b.id, second.0.id).await, "message"), second.0);
-    assert_eq!(ok(s.get_outbox_item(b.id, second.0.id).await, "row"), second.1);
-    assert_eq!(ok(s.get_conversation(b.id, opened.id).await, "opened"), opened);
+    // Every row is stored as the batch describes it.
+    for (m, row) in batch.messages() {
+        assert_eq!(ok(s.get_message(b.id, m.id).await, "message"), m);
+        assert_eq!(ok(s.get_outbox_item(b.id, m.id).await, "row"), row);
+    }
+    let m = ok(s.get_message(b.id, second).await, "message");
+    assert_eq!(
+        (m.direction, m.status, m.times.queued_at, m.created_at, m.customer_id),
+        (Direction::Outbound, MessageStatus::Queued, Some(at(10)), at(10), fresh.id)
+    );
+    assert_eq!(m.conversation_id, opened);
+    let row = ok(s.get_outbox_item(b.id, second).await, "row");
+    assert_eq!(
+        (row.state, row.run_at, row.attempts, &row.sender, &row.recipient, row.category),
+        (
+            OutboxState::Pending,
+            at(10),
+            0,
+            &b.whatsapp_sender,
+            &fresh.phone,
+            Some(TemplateCategory::Marketing)
+        )
+    );
+    let conversation = ok(s.get_conversation(b.id, opened).await, "opened");
+    assert_eq!(
+        conversation,
+        Conversation { id: opened, ..Conversation::new(b.id, fresh.id, at(10)) }
+    );
+    // An open conversation is joined, not opened again.
+    assert_eq!(ok(s.get_message(b.id, first).await, "joined").conversation_id, conv.id);
+    assert_eq!(ok(s.get_conversation(b.id, conv.id).await, "kept"), conv);
     let read = ok(s.get_broadcast(b.id, bc.id).await, "read");
     assert_eq!(
         (read.status, read.recipients, read.queued, read.skipped, read.launch_cursor),
@@ -173,10 +218,10 @@ pub async fn broadcast_launch_batches_are_atomic(s: &dyn Storage) {
     assert_eq!((skip.recipient.skipped, skip.status), (Some(SkipReason::NotOptedIn), None));
     let sent = all.iter().find(|r| r.recipient.customer_id == known.id).unwrap();
     assert_eq!(sent.status, Some(MessageStatus::Queued));
+    assert_eq!(sent.recipient.message_id, Some(first));
     // The last (empty) batch ends the launch.
-    batch.conversations.clear();
-    batch.messages.clear();
-    batch.recipients.clear();
+    batch.queued.clear();
+    batch.skipped.clear();
     batch.cursor = None;
     batch.last = true;
     ok(s.record_launch_batch(&batch).await, "last");
@@ -193,43 +238,26 @@ pub async fn broadcast_rows_move_and_counts_add_up(s: &dyn Storage) {
     let b = new_business(s, "Shop").await;
     let mut bc = draft(s, &b).await;
     set_status(s, &mut bc, BroadcastStatus::Launching).await;
-    let mut messages = Vec::new();
-    let mut recipients = Vec::new();
+    let mut batch = batch_of(&b, bc.id);
     let mut customers = Vec::new();
     for i in 0..4_u8 {
         let c = bare_customer(b.id, &format!("+25471300000{i}"));
         insert(s, &c).await;
         let conv = new_conversation(s, &c).await;
-        let (m, row) = queued(&b, &c, &conv);
-        recipients.push(BroadcastRecipient {
-            broadcast_id: bc.id,
-            customer_id: c.id,
-            message_id: Some(m.id),
-            skipped: None,
-            variant: Some(i % 2),
-        });
-        messages.push((m, row));
+        batch.queued.push(queued(&c, conv.id, false, Some(i % 2)));
         customers.push((c, conv));
     }
     let opted_out = bare_customer(b.id, "+254713000009");
     insert(s, &opted_out).await;
-    recipients.push(BroadcastRecipient {
+    batch.skipped.push(BroadcastRecipient {
         broadcast_id: bc.id,
         customer_id: opted_out.id,
         message_id: None,
         skipped: Some(SkipReason::OptedOut),
         variant: None,
     });
-    let batch = LaunchBatch {
-        business: b.id,
-        broadcast: bc.id,
-        conversations: Vec::new(),
-        messages: messages.clone(),
-        recipients,
-        cursor: Some(opted_out.id),
-        last: true,
-        at: at(10),
-    };
+    batch.cursor = Some(opted_out.id);
+    batch.last = true;
     ok(s.record_launch_batch(&batch).await, "batch");
     // Pause: held rows are not claimed; resume: they are.
     assert_eq!(
@@ -282,7 +310,7 @@ pub async fn broadcast_rows_move_and_counts_add_up(s: &dyn Storage) {
         m.direction = Direction::Inbound;
         m.status = MessageStatus::Received;
         m.content = content;
-        m.created_at = messages[i].0.created_at + Duration::minutes(minutes);
+        m.created_at = batch.at + Duration::minutes(minutes);
         m.customer_id = c.id;
         m
     };
@@ -397,7 +425,9 @@ pub async fn broadcast_reads_for_a_launch(s: &dyn Storage) {
     // Sent marketing per recipient since a time.
     let conv = ok(s.find_active_conversation(b.id, vip.id).await, "conv").unwrap();
     for (i, secs) in [(0, 50), (1, 200)] {
-        let (m, row) = queued(&b, &vip, &conv);
+        let mut one = batch_of(&b, BroadcastId::new());
+        one.queued.push(queued(&vip, conv.id, false, None));
+        let (m, row) = one.messages().next().unwrap();
         let _ = i;
         ok(s.insert_message(&m).await, "message");
         ok(s.enqueue(&[OutboxItem { run_at: at(secs), ..row }]).await, "enqueue");
