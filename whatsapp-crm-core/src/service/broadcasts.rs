@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
+use futures_util::{StreamExt, future};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
@@ -31,6 +32,8 @@ use super::{ServiceError, page_params, text_field};
 pub const LAUNCH_BATCH: usize = 1000;
 /// Launch batches per broadcast in one `run_due` round.
 pub const LAUNCH_BATCHES_PER_ROUND: usize = 400;
+/// Batches read and rendered ahead of the writer.
+const LAUNCH_BATCHES_AHEAD: usize = 2;
 /// How long after a broadcast message a customer's message counts as a reply.
 pub const REPLY_WINDOW_HOURS: i64 = 72;
 /// Rendered samples a preview shows.
@@ -863,37 +866,40 @@ impl Broadcasts {
         if let Some(cursor) = bc.launch_cursor {
             ids.retain(|id| *id > cursor);
         }
-        let mut chunks = ids.chunks(LAUNCH_BATCH).peekable();
-        if chunks.peek().is_none() {
+        let batches = ids.len().div_ceil(LAUNCH_BATCH);
+        if batches == 0 {
             let batch = self.batch(bc, &business, None, true, now);
             return Ok(s.record_launch_batch(&batch).await?);
         }
-        // Reading and rendering the next batch runs beside writing this one:
-        // reads use their own connections, so the writer is never idle.
+        // Reading and rendering run ahead of writing, a few batches at most:
+        // reads use their own connections, so the writer is never idle, and a
+        // slow read no longer holds up the write after it.
         let job = Job { bc, business: &business, audits: &audits, now };
-        let mut pending = match chunks.next() {
-            Some(chunk) => Some(self.build(&job, chunk, chunks.peek().is_none()).await?),
-            None => None,
-        };
-        let mut rounds = 1;
-        while let Some(batch) = pending.take() {
-            report.queued += batch.queued.len() as u32;
-            report.skipped += batch.skipped.len() as u32;
-            let next = if rounds < LAUNCH_BATCHES_PER_ROUND { chunks.next() } else { None };
-            rounds += 1;
-            let last = chunks.peek().is_none();
-            let prefetch = async {
-                match next {
-                    Some(chunk) => Ok(Some(self.build(&job, chunk, last).await?)),
-                    None => Ok::<_, ServiceError>(None),
+        let (mut ready, mut built) = futures_channel::mpsc::channel(LAUNCH_BATCHES_AHEAD - 1);
+        let builder = async move {
+            for (i, chunk) in ids.chunks(LAUNCH_BATCH).take(LAUNCH_BATCHES_PER_ROUND).enumerate() {
+                // Wait for room first, so no more than a few batches are held.
+                if future::poll_fn(|cx| ready.poll_ready(cx)).await.is_err() {
+                    break; // The writer stopped (it failed): nothing more to build.
                 }
-            };
-            let (recorded, built) =
-                futures_util::future::join(s.record_launch_batch(&batch), prefetch).await;
-            recorded?;
-            pending = built?;
-        }
-        Ok(())
+                let batch = self.build(&job, chunk, i + 1 == batches).await;
+                let failed = batch.is_err();
+                if ready.start_send(batch).is_err() || failed {
+                    break;
+                }
+            }
+        };
+        let writer = async {
+            while let Some(batch) = built.next().await {
+                let batch = batch?;
+                s.record_launch_batch(&batch).await?;
+                report.queued += batch.queued.len() as u32;
+                report.skipped += batch.skipped.len() as u32;
+            }
+            Ok::<_, ServiceError>(())
+        };
+        let ((), written) = future::join(builder, writer).await;
+        written
     }
 
     /// Reads and renders one batch.
@@ -914,7 +920,7 @@ impl Broadcasts {
         chunk: &[CustomerId],
     ) -> Result<(Vec<Customer>, HashMap<CustomerId, Conversation>), ServiceError> {
         let s = &self.storage;
-        let (customers, open) = futures_util::future::join(
+        let (customers, open) = future::join(
             s.get_customers(business, chunk),
             s.find_active_conversations(business, chunk),
         )
