@@ -133,8 +133,26 @@ const CONVERSATION_VARYING: [usize; 2] = [1, 2];
 const MESSAGE_VARYING: [usize; 5] = [1, 2, 3, 5, 6];
 const OUTBOX_VARYING: [usize; 3] = [1, 3, 12];
 
+/// The stored text of enum values that repeat row after row, made once per
+/// run of equal values.
+struct Texts<T>(Option<(T, Value)>);
+
+impl<T: Copy + PartialEq + serde::Serialize> Texts<T> {
+    fn of(&mut self, v: Option<T>) -> Result<Value, StorageError> {
+        let Some(v) = v else { return Ok(Value::Null) };
+        match &self.0 {
+            Some((last, text)) if *last == v => Ok(text.clone()),
+            _ => {
+                let text = Value::Text(enum_to_text(&v)?);
+                self.0 = Some((v, text.clone()));
+                Ok(text)
+            }
+        }
+    }
+}
+
 fn encode(batch: &LaunchBatch) -> Result<Encoded, StorageError> {
-    let text = |t: Option<String>| t.map_or(Value::Null, Value::Text);
+    let (mut kinds, mut categories, mut skips) = (Texts(None), Texts(None), Texts(None));
     // Shared values come from the batch's own rows, so they are whatever the
     // port says a launch stores.
     let conversation = batch.conversations().next().map(|c| conversation_values(&c)).transpose()?;
@@ -153,13 +171,13 @@ fn encode(batch: &LaunchBatch) -> Result<Encoded, StorageError> {
             blob(q.message_id.as_uuid()),
             blob(q.conversation_id.as_uuid()),
             blob(q.customer_id.as_uuid()),
-            Value::Text(enum_to_text(&q.content.kind())?),
+            kinds.of(Some(q.content.kind()))?,
             Value::Text(to_json(&q.content)?),
         ]);
         outbox.push(vec![
             blob(q.message_id.as_uuid()),
             Value::Text(q.phone.to_string()),
-            text(q.category.map(|c| enum_to_text(&c)).transpose()?),
+            categories.of(q.category)?,
         ]);
     }
     let key = vec![blob(batch.business.as_uuid()), blob(batch.broadcast.as_uuid())];
@@ -169,7 +187,7 @@ fn encode(batch: &LaunchBatch) -> Result<Encoded, StorageError> {
             Ok(vec![
                 blob(r.customer_id.as_uuid()),
                 r.message_id.map_or(Value::Null, |m| blob(m.as_uuid())),
-                text(r.skipped.map(|s| enum_to_text(&s)).transpose()?),
+                skips.of(r.skipped)?,
                 r.variant.map_or(Value::Null, |v| Value::Integer(i64::from(v))),
             ])
         })
