@@ -302,7 +302,7 @@ impl BroadcastStore for PostgresStorage {
         &self,
         business: BusinessId,
         id: BroadcastId,
-        reply_window: Duration,
+        reply_window: Option<Duration>,
         variant: Option<u8>,
     ) -> Result<BroadcastCounts, StorageError> {
         let variant = variant.map(i16::from);
@@ -348,7 +348,7 @@ impl BroadcastStore for PostgresStorage {
         .fetch_all(&mut *tx)
         .await
         .map_err(|e| map(BROADCAST, e))?;
-        let (replies, clicks): (i64, i64) = sqlx::query_as(
+        let answered = sqlx::query_as(
             "SELECT
                count(*) FILTER (WHERE EXISTS (SELECT 1 FROM messages i
                  WHERE i.business_id = m.business_id AND i.customer_id = m.customer_id
@@ -366,10 +366,11 @@ impl BroadcastStore for PostgresStorage {
         .bind(b)
         .bind(id)
         .bind(variant)
-        .bind(reply_window)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(|e| map(BROADCAST, e))?;
+        .bind(reply_window);
+        let (replies, clicks): (i64, i64) = match reply_window {
+            Some(_) => answered.fetch_one(&mut *tx).await.map_err(|e| map(BROADCAST, e))?,
+            None => (0, 0),
+        };
         tx.commit().await.map_err(|e| map(BROADCAST, e))?;
         let n = |n: i64| u32::try_from(n).unwrap_or(0);
 

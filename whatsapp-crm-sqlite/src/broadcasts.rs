@@ -395,13 +395,13 @@ impl BroadcastStore for SqliteStorage {
         &self,
         business: BusinessId,
         id: BroadcastId,
-        reply_window: Duration,
+        reply_window: Option<Duration>,
         variant: Option<u8>,
     ) -> Result<BroadcastCounts, StorageError> {
         let key = vec![blob(business.as_uuid()), blob(id.as_uuid())];
         let mut filtered = key.clone();
         filtered.push(variant.map_or(Value::Null, |v| Value::Integer(i64::from(v))));
-        let window = reply_window.num_microseconds().unwrap_or(i64::MAX);
+        let window = reply_window.map(|w| w.num_microseconds().unwrap_or(i64::MAX));
         self.read(move |c| {
             // One snapshot for every count.
             let tx = c.unchecked_transaction().map_err(|e| map(BROADCAST, e))?;
@@ -452,18 +452,22 @@ impl BroadcastStore for SqliteStorage {
                        AND i.created_at > m.created_at AND i.created_at <= m.created_at + ?4)"
                 )
             };
-            let mut args = filtered;
-            args.push(Value::Integer(window));
-            let (replies, clicks): (Option<i64>, Option<i64>) = tx
-                .prepare_cached(&format!(
-                    "SELECT sum({}), sum({}) {joined}",
-                    answered(""),
-                    answered("AND i.kind = 'interactive'")
-                ))
-                .and_then(|mut s| {
-                    s.query_row(params_from_iter(args), |r| Ok((r.get(0)?, r.get(1)?)))
-                })
-                .map_err(|e| map(BROADCAST, e))?;
+            let (replies, clicks): (Option<i64>, Option<i64>) = match window {
+                Some(window) => {
+                    let mut args = filtered;
+                    args.push(Value::Integer(window));
+                    tx.prepare_cached(&format!(
+                        "SELECT sum({}), sum({}) {joined}",
+                        answered(""),
+                        answered("AND i.kind = 'interactive'")
+                    ))
+                    .and_then(|mut s| {
+                        s.query_row(params_from_iter(args), |r| Ok((r.get(0)?, r.get(1)?)))
+                    })
+                    .map_err(|e| map(BROADCAST, e))?
+                }
+                None => (None, None),
+            };
             Ok(whatsapp_crm_core::ports::counts_from_statuses(
                 statuses,
                 skipped,

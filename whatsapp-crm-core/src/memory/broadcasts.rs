@@ -186,7 +186,7 @@ impl BroadcastStore for InMemoryStorage {
         &self,
         business: BusinessId,
         id: BroadcastId,
-        reply_window: Duration,
+        reply_window: Option<Duration>,
         variant: Option<u8>,
     ) -> Result<BroadcastCounts, StorageError> {
         let inner = self.read();
@@ -220,7 +220,8 @@ impl BroadcastStore for InMemoryStorage {
             if let Some(o) = tenant.outbox.get(&m.id) {
                 *by_outbox_state.entry(o.state).or_insert(0) += 1;
             }
-            let after = |t: &DateTime<Utc>| *t > m.created_at && *t <= m.created_at + reply_window;
+            let Some(window) = reply_window else { continue };
+            let after = |t: &DateTime<Utc>| *t > m.created_at && *t <= m.created_at + window;
             let answers = inbound.get(&m.customer_id).map(Vec::as_slice).unwrap_or_default();
             replies += u32::from(answers.iter().any(|(t, _)| after(t)));
             clicks += u32::from(answers.iter().any(|(t, click)| *click && after(t)));

@@ -246,13 +246,15 @@ pub trait BroadcastStore: Send + Sync {
         at: DateTime<Utc>,
     ) -> Result<u64, StorageError>;
     /// The counts behind the broadcast's metrics; replies and clicks count
-    /// inbound messages within `reply_window` after the recipient's message.
-    /// With `variant`, only the recipients of that A/B variant count.
+    /// inbound messages within `reply_window` after the recipient's message,
+    /// and are left at zero without one (they are the costly part, which a
+    /// worker judging progress every second does not need). With `variant`,
+    /// only the recipients of that A/B variant count.
     async fn broadcast_counts(
         &self,
         business: BusinessId,
         id: BroadcastId,
-        reply_window: Duration,
+        reply_window: Option<Duration>,
         variant: Option<u8>,
     ) -> Result<BroadcastCounts, StorageError>;
     /// The broadcast's recipients in customer order, with their messages' status.

@@ -769,7 +769,7 @@ impl Broadcasts {
         let broadcast = self.storage.get_broadcast(business, id).await?;
         let counts = self
             .storage
-            .broadcast_counts(business, id, Duration::hours(REPLY_WINDOW_HOURS), None)
+            .broadcast_counts(business, id, Some(Duration::hours(REPLY_WINDOW_HOURS)), None)
             .await?;
         let variants = self.variant_metrics(&broadcast).await?;
         let mut m = metrics_of(broadcast, counts);
@@ -782,7 +782,7 @@ impl Broadcasts {
         let mut variants = Vec::new();
         for (i, v) in bc.ab_test.iter().flat_map(|ab| ab.variants.iter()).enumerate() {
             let index = u8::try_from(i).unwrap_or(u8::MAX);
-            let window = Duration::hours(REPLY_WINDOW_HOURS);
+            let window = Some(Duration::hours(REPLY_WINDOW_HOURS));
             let counts =
                 self.storage.broadcast_counts(bc.business_id, bc.id, window, Some(index)).await?;
             variants.push(VariantMetrics::of(index, &v.name, &counts));
@@ -998,10 +998,7 @@ impl Broadcasts {
         now: DateTime<Utc>,
         report: &mut BroadcastReport,
     ) -> Result<(), ServiceError> {
-        let counts = self
-            .storage
-            .broadcast_counts(bc.business_id, bc.id, Duration::hours(REPLY_WINDOW_HOURS), None)
-            .await?;
+        let counts = self.storage.broadcast_counts(bc.business_id, bc.id, None, None).await?;
         if let Some(reason) = auto_pause_reason(&bc.auto_pause, &counts) {
             self.pause(bc.business_id, bc.id, &reason).await?;
             report.paused += 1;

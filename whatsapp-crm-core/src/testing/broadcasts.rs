@@ -11,7 +11,8 @@ use crate::domain::{
     MessageId, MessageStatus, OutboxItem, OutboxState, SkipReason, TemplateCategory,
 };
 use crate::ports::{
-    BROADCAST_CHANGED, LaunchBatch, LaunchMessage, OutboxOutcome, Storage, StorageError,
+    BROADCAST_CHANGED, BroadcastCounts, LaunchBatch, LaunchMessage, OutboxOutcome, Storage,
+    StorageError,
 };
 use crate::segment::{Rule, SegmentContext, TagTest};
 
@@ -132,7 +133,7 @@ pub async fn broadcast_round_trip_and_guarded_updates(s: &dyn Storage) {
     let mut hijack = bc.clone();
     hijack.business_id = other.id;
     assert!(not_found(s.update_broadcast(&hijack, BroadcastStatus::Draft).await));
-    assert!(not_found(s.broadcast_counts(other.id, bc.id, Duration::hours(1), None).await));
+    assert!(not_found(s.broadcast_counts(other.id, bc.id, Some(Duration::hours(1)), None).await));
     assert!(not_found(s.list_broadcast_recipients(other.id, bc.id, 5, None).await));
 }
 
@@ -325,7 +326,8 @@ pub async fn broadcast_rows_move_and_counts_add_up(s: &dyn Storage) {
     for m in [reply(0, 3), tap, reply(2, 60 * 24 * 10)] {
         ok(s.insert_message(&m).await, "answer");
     }
-    let counts = ok(s.broadcast_counts(b.id, bc.id, Duration::hours(72), None).await, "counts");
+    let counts =
+        ok(s.broadcast_counts(b.id, bc.id, Some(Duration::hours(72)), None).await, "counts");
     let status_count = |st| counts.by_status.iter().find(|(x, _)| *x == st).map_or(0, |(_, n)| *n);
     assert_eq!(
         [
@@ -344,11 +346,15 @@ pub async fn broadcast_rows_move_and_counts_add_up(s: &dyn Storage) {
         vec![(OutboxState::Pending, 1), (OutboxState::Sent, 2), (OutboxState::Failed, 1)]
     );
     assert_eq!((counts.replies, counts.clicks), (2, 1));
+    // Without a reply window, the same counts but no replies or clicks.
+    let cheap = ok(s.broadcast_counts(b.id, bc.id, None, None).await, "no window");
+    assert_eq!(cheap, BroadcastCounts { replies: 0, clicks: 0, ..counts.clone() });
     // Per A/B variant: customers 0 and 2 in the first, 1 and 3 in the second.
-    let first = ok(s.broadcast_counts(b.id, bc.id, Duration::hours(72), Some(0)).await, "v0");
+    let first = ok(s.broadcast_counts(b.id, bc.id, Some(Duration::hours(72)), Some(0)).await, "v0");
     assert_eq!(first.by_status, vec![(MessageStatus::Read, 1), (MessageStatus::Failed, 1)]);
     assert_eq!((first.replies, first.clicks, first.skipped.len()), (1, 0, 0));
-    let second = ok(s.broadcast_counts(b.id, bc.id, Duration::hours(72), Some(1)).await, "v1");
+    let second =
+        ok(s.broadcast_counts(b.id, bc.id, Some(Duration::hours(72)), Some(1)).await, "v1");
     assert_eq!(second.by_status, vec![(MessageStatus::Queued, 1), (MessageStatus::Delivered, 1)]);
     assert_eq!((second.replies, second.clicks), (1, 1));
     // Cancel withdraws the pending row only.
