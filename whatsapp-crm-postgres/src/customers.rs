@@ -326,6 +326,39 @@ impl CustomerStore for PostgresStorage {
         Ok(ids.into_iter().map(CustomerId::from_uuid).collect())
     }
 
+    async fn segment_customers(
+        &self,
+        business: BusinessId,
+        rule: &Rule,
+        ctx: &SegmentContext,
+        created_by: DateTime<Utc>,
+        after: Option<CustomerId>,
+        limit: u32,
+    ) -> Result<Vec<Customer>, StorageError> {
+        let mut args = PgArguments::default();
+        args.add(business.as_uuid()).map_err(|e| StorageError::backend(e, false))?;
+        args.add(created_by).map_err(|e| StorageError::backend(e, false))?;
+        // Every id sorts after the nil id, and a plain `>` keeps the key range.
+        let after = after.map_or(uuid::Uuid::nil(), |a| a.as_uuid());
+        args.add(after).map_err(|e| StorageError::backend(e, false))?;
+        args.add(i64::from(limit)).map_err(|e| StorageError::backend(e, false))?;
+        let mut w = Where::new(args, 4);
+        translate(rule, ctx, &mut w)?;
+        // Only fixed SQL and $n placeholders are spliced; every value is bound.
+        let rows = sqlx::query_with(
+            sqlx::AssertSqlSafe(format!(
+                "SELECT * FROM customers c WHERE c.business_id = $1 AND c.created_at <= $2
+                   AND c.id > $3 AND {} ORDER BY c.id LIMIT $4",
+                w.sql
+            )),
+            w.args,
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| map(CUSTOMER, e))?;
+        rows.iter().map(customer_row).collect()
+    }
+
     async fn add_customer_tags(
         &self,
         business: BusinessId,

@@ -20,7 +20,7 @@ use crate::codec::{
     micros, opt_micros, to_json,
 };
 use crate::error::{Ctx, corrupt, map};
-use crate::listing::{Listing, by_ids};
+use crate::listing::{Listing, by_ids, query_all};
 use crate::storage::SqliteStorage;
 
 const CUSTOMER: Ctx = Ctx::new("customer", "business");
@@ -379,6 +379,32 @@ impl CustomerStore for SqliteStorage {
             .collect()
         })
         .await
+    }
+
+    async fn segment_customers(
+        &self,
+        business: BusinessId,
+        rule: &Rule,
+        ctx: &SegmentContext,
+        created_by: DateTime<Utc>,
+        after: Option<CustomerId>,
+        limit: u32,
+    ) -> Result<Vec<Customer>, StorageError> {
+        let w = crate::segment::translate(rule, ctx);
+        let sql = format!(
+            "{SELECT} WHERE c.business_id = ? AND c.created_at <= ? AND c.id > ? AND {}
+             ORDER BY c.id LIMIT ?",
+            w.sql
+        );
+        let mut args = vec![
+            Value::Blob(id_bytes(business.as_uuid()).to_vec()),
+            Value::Integer(micros(created_by)),
+            // Every id sorts after the empty blob.
+            after.map_or(Value::Blob(Vec::new()), |a| Value::Blob(id_bytes(a.as_uuid()).to_vec())),
+        ];
+        args.extend(w.args.iter().cloned());
+        args.push(Value::Integer(i64::from(limit)));
+        self.read(move |c| query_all(c, CUSTOMER, &sql, args, customer_row)).await
     }
 
     async fn add_customer_tags(

@@ -154,6 +154,26 @@ impl CustomerStore for InMemoryStorage {
         Ok(ids)
     }
 
+    async fn segment_customers(
+        &self,
+        business: BusinessId,
+        rule: &Rule,
+        ctx: &SegmentContext,
+        created_by: DateTime<Utc>,
+        after: Option<CustomerId>,
+        limit: u32,
+    ) -> Result<Vec<Customer>, StorageError> {
+        let ids = self.segment_ids(business, rule, ctx, created_by).await?;
+        let inner = self.read();
+        let Some(tenant) = inner.tenant(business) else { return Ok(Vec::new()) };
+        Ok(ids
+            .into_iter()
+            .filter(|id| after.is_none_or(|a| *id > a))
+            .take(limit as usize)
+            .filter_map(|id| tenant.customers.get(&id).cloned())
+            .collect())
+    }
+
     async fn select_segment(
         &self,
         business: BusinessId,

@@ -227,6 +227,18 @@ pub trait CustomerStore: Send + Sync {
         ctx: &SegmentContext,
         created_by: DateTime<Utc>,
     ) -> Result<Vec<CustomerId>, StorageError>;
+    /// A page of the customers [`segment_ids`](Self::segment_ids) lists, whole:
+    /// at most `limit` of them, in id order after `after`. A launch reads its
+    /// audience this way, a batch at a time, in one pass over the customers.
+    async fn segment_customers(
+        &self,
+        business: BusinessId,
+        rule: &Rule,
+        ctx: &SegmentContext,
+        created_by: DateTime<Utc>,
+        after: Option<CustomerId>,
+        limit: u32,
+    ) -> Result<Vec<Customer>, StorageError>;
     /// Adds tags atomically (already present tags are kept once) and returns the result.
     async fn add_customer_tags(
         &self,

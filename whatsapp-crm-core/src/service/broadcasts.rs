@@ -345,6 +345,27 @@ impl Audit<'_> {
 
 /// What every batch of one launch shares: for an A/B test's sample, one
 /// audit per variant; otherwise the one that applies.
+/// A broadcast's audience as fixed at launch, read a page at a time.
+struct AudienceQuery {
+    business: BusinessId,
+    rule: Rule,
+    ctx: SegmentContext,
+    at: DateTime<Utc>,
+}
+
+impl AudienceQuery {
+    /// Up to a launch batch of the audience, whole, after `after`.
+    async fn page(
+        &self,
+        storage: &dyn Storage,
+        after: Option<CustomerId>,
+    ) -> Result<Vec<Customer>, ServiceError> {
+        let limit = LAUNCH_BATCH as u32;
+        let (b, rule, ctx) = (self.business, &self.rule, &self.ctx);
+        Ok(storage.segment_customers(b, rule, ctx, self.at, after, limit).await?)
+    }
+}
+
 struct Job<'a> {
     bc: &'a Broadcast,
     business: &'a Business,
@@ -601,13 +622,17 @@ impl Broadcasts {
         let b = self.storage.get_business(business).await?;
         let prepared = self.prepare(business, bc.template_id, &bc.variables).await?;
         let now = self.now();
-        let ids = self.audience_ids(&b, &bc, now).await?;
+        let audience = self.audience(&b, &bc, now).await?;
         let audit = self.audit(&prepared, business, now).await?;
         let mut skipped: BTreeMap<SkipReason, u32> = BTreeMap::new();
         let mut samples = Vec::new();
-        let mut will_send = 0;
-        for chunk in ids.chunks(LAUNCH_BATCH) {
-            for c in self.storage.get_customers(business, chunk).await? {
+        let (mut will_send, mut size, mut after) = (0, 0_usize, None);
+        loop {
+            let page = audience.page(&*self.storage, after).await?;
+            let full = page.len() == LAUNCH_BATCH;
+            size += page.len();
+            after = page.last().map(|c| c.id);
+            for c in page {
                 match audit.judge(&c) {
                     Ok(content) => {
                         will_send += 1;
@@ -620,27 +645,30 @@ impl Broadcasts {
                     Err(reason) => *skipped.entry(reason).or_default() += 1,
                 }
             }
+            if !full {
+                break;
+            }
         }
         Ok(BroadcastPreview {
-            audience: u32::try_from(ids.len()).unwrap_or(u32::MAX),
+            audience: u32::try_from(size).unwrap_or(u32::MAX),
             will_send,
             skipped: skipped.into_iter().collect(),
             samples,
         })
     }
 
-    async fn audience_ids(
+    async fn audience(
         &self,
         b: &Business,
         bc: &Broadcast,
         now: DateTime<Utc>,
-    ) -> Result<Vec<CustomerId>, ServiceError> {
+    ) -> Result<AudienceQuery, ServiceError> {
         let rule = self.rule(b, &bc.audience).await?;
         // The snapshot: rules about time are judged at launch, and customers
         // who arrive after it are not in it.
         let at = bc.launched_at.unwrap_or(now);
         let ctx = SegmentContext { now: at, time_zone: b.time_zone };
-        Ok(self.storage.segment_ids(b.id, &rule, &ctx, at).await?)
+        Ok(AudienceQuery { business: b.id, rule, ctx, at })
     }
 
     async fn audit<'a>(
@@ -862,29 +890,24 @@ impl Broadcasts {
         for p in &prepared {
             audits.push(self.audit(p, bc.business_id, now).await?);
         }
-        let mut ids = self.audience_ids(&business, bc, now).await?;
-        if let Some(cursor) = bc.launch_cursor {
-            ids.retain(|id| *id > cursor);
-        }
-        let batches = ids.len().div_ceil(LAUNCH_BATCH);
-        if batches == 0 {
-            let batch = self.batch(bc, &business, None, true, now);
-            return Ok(s.record_launch_batch(&batch).await?);
-        }
+        let audience = self.audience(&business, bc, now).await?;
         // Reading and rendering run ahead of writing, a few batches at most:
         // reads use their own connections, so the writer is never idle, and a
-        // slow read no longer holds up the write after it.
+        // slow read no longer holds up the write after it. The audience is
+        // read a page at a time, in one pass over the customers.
         let job = Job { bc, business: &business, audits: &audits, now };
         let (mut ready, mut built) = futures_channel::mpsc::channel(LAUNCH_BATCHES_AHEAD - 1);
         let builder = async move {
-            for (i, chunk) in ids.chunks(LAUNCH_BATCH).take(LAUNCH_BATCHES_PER_ROUND).enumerate() {
+            let mut after = bc.launch_cursor;
+            for _ in 0..LAUNCH_BATCHES_PER_ROUND {
                 // Wait for room first, so no more than a few batches are held.
                 if future::poll_fn(|cx| ready.poll_ready(cx)).await.is_err() {
                     break; // The writer stopped (it failed): nothing more to build.
                 }
-                let batch = self.build(&job, chunk, i + 1 == batches).await;
-                let failed = batch.is_err();
-                if ready.start_send(batch).is_err() || failed {
+                let batch = self.build(&job, &audience, after).await;
+                let done = batch.as_ref().map_or(true, |b| b.last);
+                after = batch.as_ref().ok().and_then(|b| b.cursor).or(after);
+                if ready.start_send(batch).is_err() || done {
                     break;
                 }
             }
@@ -902,30 +925,20 @@ impl Broadcasts {
         written
     }
 
-    /// Reads and renders one batch.
+    /// Reads and renders the batch of the audience after `after`; the last
+    /// one is short.
     async fn build(
         &self,
         job: &Job<'_>,
-        chunk: &[CustomerId],
-        last: bool,
+        audience: &AudienceQuery,
+        after: Option<CustomerId>,
     ) -> Result<LaunchBatch, ServiceError> {
-        let (customers, open) = self.load_chunk(job.bc.business_id, chunk).await?;
-        Ok(self.build_batch(job, chunk, customers, &open, last))
-    }
-
-    /// The customers of a chunk and their open conversations.
-    async fn load_chunk(
-        &self,
-        business: BusinessId,
-        chunk: &[CustomerId],
-    ) -> Result<(Vec<Customer>, HashMap<CustomerId, Conversation>), ServiceError> {
-        let s = &self.storage;
-        let (customers, open) = future::join(
-            s.get_customers(business, chunk),
-            s.find_active_conversations(business, chunk),
-        )
-        .await;
-        Ok((customers?, open?.into_iter().map(|c| (c.customer_id, c)).collect()))
+        let customers = audience.page(&*self.storage, after).await?;
+        let ids: Vec<CustomerId> = customers.iter().map(|c| c.id).collect();
+        let open = self.storage.find_active_conversations(job.bc.business_id, &ids).await?;
+        let open = open.into_iter().map(|c| (c.customer_id, c)).collect();
+        let last = customers.len() < LAUNCH_BATCH;
+        Ok(self.build_batch(job, customers, &open, last))
     }
 
     /// One launch batch: a message for each customer who may have one, the
@@ -933,13 +946,13 @@ impl Broadcasts {
     fn build_batch(
         &self,
         job: &Job<'_>,
-        chunk: &[CustomerId],
         customers: Vec<Customer>,
         open: &HashMap<CustomerId, Conversation>,
         last: bool,
     ) -> LaunchBatch {
         let (bc, business, now) = (job.bc, job.business, job.now);
-        let mut batch = self.batch(bc, business, chunk.last().copied(), last, now);
+        let cursor = customers.last().map(|c| c.id);
+        let mut batch = self.batch(bc, business, cursor, last, now);
         for c in customers {
             let Some((audit, variant)) = job.audit_for(c.id) else { continue };
             let content = match audit.judge(&c) {

@@ -415,6 +415,22 @@ pub async fn broadcast_reads_for_a_launch(s: &dyn Storage) {
     let mut both = vec![vip.id, late.id];
     both.sort();
     assert_eq!(ok(s.segment_ids(b.id, &rule, &ctx, at(600)).await, "later"), both);
+    // Whole customers, a page at a time, under the same snapshot.
+    let page = |after, limit| s.segment_customers(b.id, &rule, &ctx, at(600), after, limit);
+    let first = ok(page(None, 1).await, "first page");
+    assert_eq!(first.len(), 1);
+    let stored = if first[0].id == vip.id { &vip } else { &late };
+    assert_eq!(&first[0], stored);
+    let rest = ok(page(Some(first[0].id), 5).await, "rest");
+    assert_eq!(rest.iter().map(|c| c.id).collect::<Vec<_>>(), vec![both[1]]);
+    assert!(ok(page(Some(both[1]), 5).await, "past the end").is_empty());
+    let early = ok(s.segment_customers(b.id, &rule, &ctx, at(100), None, 5).await, "snapshot");
+    assert_eq!(early.iter().map(|c| c.id).collect::<Vec<_>>(), vec![vip.id]);
+    assert!(
+        ok(s.segment_customers(other.id, &rule, &ctx, at(100), Some(vip.id), 5).await, "other")
+            .iter()
+            .all(|c| c.business_id == other.id)
+    );
     // The newest open conversation of each customer asked about.
     let old = new_conversation(s, &vip).await;
     let mut closed = Conversation::new(b.id, vip.id, at(1));

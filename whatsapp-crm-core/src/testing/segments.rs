@@ -235,6 +235,20 @@ pub async fn segment_selection_matches_the_evaluator(s: &dyn Storage) {
         let got = ok(s.select_segment(b.id, &rule, &ctx(), 200, None).await, "select");
         let ids: Vec<CustomerId> = got.customers.items.iter().map(|c| c.id).collect();
         assert_eq!((got.count as usize, &ids), (want.len(), &want), "case {case}: {rule:?}");
+        // The same customers read whole, a page of seven at a time.
+        let (mut paged, mut after) = (Vec::new(), None);
+        loop {
+            let page = ok(
+                s.segment_customers(b.id, &rule, &ctx(), ctx().now, after, 7).await,
+                "segment customers",
+            );
+            paged.extend(page.iter().map(|c| c.id));
+            after = page.last().map(|c| c.id);
+            if page.len() < 7 {
+                break;
+            }
+        }
+        assert_eq!(paged, want, "case {case} paged: {rule:?}");
         partial += usize::from(!want.is_empty() && want.len() < n);
     }
     // The cases must discriminate, or agreement proves little.
