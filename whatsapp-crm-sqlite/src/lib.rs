@@ -1,8 +1,10 @@
 //! # whatsapp-crm-sqlite
 //!
 //! [`SqliteStorage`]: the whatsapp-crm SDK's embedded store, on the bundled
-//! SQLite. A file in WAL mode serves one writer and several concurrent readers;
-//! blocking calls run on tokio's blocking pool; the schema is migrated by an
+//! SQLite. A file in WAL mode serves one writer and several concurrent readers,
+//! and a background thread copies committed pages from the log into the file
+//! (passive checkpoints, which never block either; dropping the storage stops
+//! it); blocking calls run on tokio's blocking pool; the schema is migrated by an
 //! explicit [`SqliteStorage::migrate`] and versioned in the database. It passes
 //! the whole storage conformance suite of `whatsapp-crm-core`.
 //!
