@@ -305,6 +305,10 @@ fn apply_migrations(conn: &mut Connection) -> Result<(), MigrateError> {
         tx.pragma_update(None, "user_version", i as i64 + 1)?;
         tracing::info!(version = i + 1, "applied sqlite migration");
     }
+    if found == SCHEMA_VERSION {
+        // Nothing applied: no need to read every row for the check below.
+        return Ok(());
+    }
     let broken: i64 =
         tx.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| r.get(0))?;
     if broken > 0 {
