@@ -343,8 +343,6 @@ impl Audit<'_> {
     }
 }
 
-/// What every batch of one launch shares: for an A/B test's sample, one
-/// audit per variant; otherwise the one that applies.
 /// A broadcast's audience as fixed at launch, read a page at a time.
 struct AudienceQuery {
     business: BusinessId,
@@ -366,6 +364,8 @@ impl AudienceQuery {
     }
 }
 
+/// What every batch of one launch shares: for an A/B test's sample, one
+/// audit per variant; otherwise the one that applies.
 struct Job<'a> {
     bc: &'a Broadcast,
     business: &'a Business,
