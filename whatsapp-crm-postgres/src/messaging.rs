@@ -77,6 +77,19 @@ fn bind_delivery<'q>(q: PgQuery<'q>, m: &Message) -> Result<PgQuery<'q>, Storage
         .bind(t.received_at))
 }
 
+/// Binds every conversation column, in the order both statements below use.
+fn bind_conversation<'q>(q: PgQuery<'q>, c: &Conversation) -> Result<PgQuery<'q>, StorageError> {
+    Ok(q.bind(c.business_id.as_uuid())
+        .bind(c.id.as_uuid())
+        .bind(c.customer_id.as_uuid())
+        .bind(enum_to_text(&c.status)?)
+        .bind(c.assigned_agent.map(|a| a.as_uuid()))
+        .bind(c.last_message_at)
+        .bind(c.last_inbound_at)
+        .bind(c.created_at)
+        .bind(c.updated_at))
+}
+
 #[async_trait]
 impl ConversationStore for PostgresStorage {
     async fn insert_conversation(&self, c: &Conversation) -> Result<(), StorageError> {
@@ -111,23 +124,13 @@ impl ConversationStore for PostgresStorage {
     }
 
     async fn update_conversation(&self, c: &Conversation) -> Result<(), StorageError> {
-        let done = sqlx::query(
+        let q = sqlx::query(
             "UPDATE conversations SET status = $4, assigned_agent = $5, last_message_at = $6,
                last_inbound_at = $7, created_at = $8, updated_at = $9
              WHERE business_id = $1 AND id = $2 AND customer_id = $3",
-        )
-        .bind(c.business_id.as_uuid())
-        .bind(c.id.as_uuid())
-        .bind(c.customer_id.as_uuid())
-        .bind(enum_to_text(&c.status)?)
-        .bind(c.assigned_agent.map(|a| a.as_uuid()))
-        .bind(c.last_message_at)
-        .bind(c.last_inbound_at)
-        .bind(c.created_at)
-        .bind(c.updated_at)
-        .execute(&self.pool)
-        .await
-        .map_err(|e| map(CONVERSATION, e))?;
+        );
+        let done =
+            bind_conversation(q, c)?.execute(&self.pool).await.map_err(|e| map(CONVERSATION, e))?;
         if done.rows_affected() == 0 {
             Err(StorageError::not_found("conversation"))
         } else {
@@ -303,22 +306,11 @@ pub(crate) async fn insert_conversation_tx(
     conn: &mut sqlx::PgConnection,
     c: &Conversation,
 ) -> Result<(), StorageError> {
-    sqlx::query(
+    let q = sqlx::query(
         "INSERT INTO conversations (business_id, id, customer_id, status, assigned_agent,
            last_message_at, last_inbound_at, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(c.business_id.as_uuid())
-    .bind(c.id.as_uuid())
-    .bind(c.customer_id.as_uuid())
-    .bind(enum_to_text(&c.status)?)
-    .bind(c.assigned_agent.map(|a| a.as_uuid()))
-    .bind(c.last_message_at)
-    .bind(c.last_inbound_at)
-    .bind(c.created_at)
-    .bind(c.updated_at)
-    .execute(&mut *conn)
-    .await
-    .map_err(|e| map(CONVERSATION, e))?;
+    );
+    bind_conversation(q, c)?.execute(&mut *conn).await.map_err(|e| map(CONVERSATION, e))?;
     Ok(())
 }
