@@ -196,7 +196,7 @@ fn main() {
     // The naive way: one send (one transaction) per recipient.
     let naive = rt.block_on(async {
         let customers = storage
-            .segment_ids(
+            .segment_customers(
                 small,
                 &whatsapp_crm_core::segment::parse_rule(
                     "tag has naive",
@@ -208,11 +208,14 @@ fn main() {
                     time_zone: whatsapp_crm_core::TimeZone::UTC,
                 },
                 now(),
+                None,
+                NAIVE as u32,
             )
             .await
             .unwrap();
         let start = Instant::now();
-        for id in &customers {
+        for c in &customers {
+            let id = &c.id;
             let send = SendMessage {
                 customer_id: *id,
                 content: None,

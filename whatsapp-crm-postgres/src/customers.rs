@@ -299,33 +299,6 @@ impl CustomerStore for PostgresStorage {
         })
     }
 
-    async fn segment_ids(
-        &self,
-        business: BusinessId,
-        rule: &Rule,
-        ctx: &SegmentContext,
-        created_by: DateTime<Utc>,
-    ) -> Result<Vec<CustomerId>, StorageError> {
-        let mut args = PgArguments::default();
-        args.add(business.as_uuid()).map_err(|e| StorageError::backend(e, false))?;
-        args.add(created_by).map_err(|e| StorageError::backend(e, false))?;
-        let mut w = Where::new(args, 2);
-        translate(rule, ctx, &mut w)?;
-        // Only fixed SQL and $n placeholders are spliced; every value is bound.
-        let ids: Vec<uuid::Uuid> = sqlx::query_scalar_with(
-            sqlx::AssertSqlSafe(format!(
-                "SELECT c.id FROM customers c WHERE c.business_id = $1 AND c.created_at <= $2
-                   AND {} ORDER BY c.id",
-                w.sql
-            )),
-            w.args,
-        )
-        .fetch_all(&self.pool)
-        .await
-        .map_err(|e| map(CUSTOMER, e))?;
-        Ok(ids.into_iter().map(CustomerId::from_uuid).collect())
-    }
-
     async fn segment_customers(
         &self,
         business: BusinessId,

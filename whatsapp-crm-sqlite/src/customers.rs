@@ -347,40 +347,6 @@ impl CustomerStore for SqliteStorage {
         .await
     }
 
-    async fn segment_ids(
-        &self,
-        business: BusinessId,
-        rule: &Rule,
-        ctx: &SegmentContext,
-        created_by: DateTime<Utc>,
-    ) -> Result<Vec<CustomerId>, StorageError> {
-        let w = crate::segment::translate(rule, ctx);
-        let sql = format!(
-            "SELECT c.id FROM customers c WHERE c.business_id = ? AND c.created_at <= ? AND {}
-             ORDER BY c.id",
-            w.sql
-        );
-        let mut args = vec![
-            Value::Blob(id_bytes(business.as_uuid()).to_vec()),
-            Value::Integer(micros(created_by)),
-        ];
-        args.extend(w.args.iter().cloned());
-        self.read(move |c| {
-            let mut stmt = c.prepare_cached(&sql).map_err(|e| map(CUSTOMER, e))?;
-            let rows = stmt
-                .query_map(params_from_iter(args), |r| r.get::<_, Vec<u8>>(0))
-                .map_err(|e| map(CUSTOMER, e))?;
-            rows.map(|r| {
-                let bytes = r.map_err(|e| map(CUSTOMER, e))?;
-                uuid::Uuid::from_slice(&bytes)
-                    .map(CustomerId::from_uuid)
-                    .map_err(|e| crate::error::corrupt("customer id", e))
-            })
-            .collect()
-        })
-        .await
-    }
-
     async fn segment_customers(
         &self,
         business: BusinessId,

@@ -138,22 +138,6 @@ impl CustomerStore for InMemoryStorage {
         Ok(Page::from_overfetch(rows, limit, |c| c.id.to_string()))
     }
 
-    async fn segment_ids(
-        &self,
-        business: BusinessId,
-        rule: &Rule,
-        ctx: &SegmentContext,
-        created_by: DateTime<Utc>,
-    ) -> Result<Vec<CustomerId>, StorageError> {
-        let inner = self.read();
-        let Some(tenant) = inner.tenant(business) else { return Ok(Vec::new()) };
-        let (table, program) = compiled(tenant, rule, ctx);
-        let mut ids = table.select(&program);
-        ids.retain(|id| tenant.customers.get(id).is_some_and(|c| c.created_at <= created_by));
-        ids.sort_unstable();
-        Ok(ids)
-    }
-
     async fn segment_customers(
         &self,
         business: BusinessId,
@@ -163,14 +147,18 @@ impl CustomerStore for InMemoryStorage {
         after: Option<CustomerId>,
         limit: u32,
     ) -> Result<Vec<Customer>, StorageError> {
-        let ids = self.segment_ids(business, rule, ctx, created_by).await?;
         let inner = self.read();
         let Some(tenant) = inner.tenant(business) else { return Ok(Vec::new()) };
+        let (table, program) = compiled(tenant, rule, ctx);
+        let mut ids = table.select(&program);
+        ids.retain(|id| after.is_none_or(|a| *id > a));
+        ids.sort_unstable();
         Ok(ids
             .into_iter()
-            .filter(|id| after.is_none_or(|a| *id > a))
+            .filter_map(|id| tenant.customers.get(&id))
+            .filter(|c| c.created_at <= created_by)
             .take(limit as usize)
-            .filter_map(|id| tenant.customers.get(&id).cloned())
+            .cloned()
             .collect())
     }
 

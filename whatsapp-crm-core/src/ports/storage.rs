@@ -217,19 +217,10 @@ pub trait CustomerStore: Send + Sync {
         limit: u32,
         after: Option<CustomerId>,
     ) -> Result<SegmentMatch, StorageError>;
-    /// Every customer `rule` selects at `ctx` that was created by
-    /// `created_by`, in id order, without the rows: a broadcast's audience,
-    /// fixed at launch.
-    async fn segment_ids(
-        &self,
-        business: BusinessId,
-        rule: &Rule,
-        ctx: &SegmentContext,
-        created_by: DateTime<Utc>,
-    ) -> Result<Vec<CustomerId>, StorageError>;
-    /// A page of the customers [`segment_ids`](Self::segment_ids) lists, whole:
-    /// at most `limit` of them, in id order after `after`. A launch reads its
-    /// audience this way, a batch at a time, in one pass over the customers.
+    /// The customers `rule` selects at `ctx` that were created by
+    /// `created_by`, whole, in id order after `after`, at most `limit` of them:
+    /// a broadcast's audience as fixed at launch, which a launch reads a batch
+    /// at a time, in one pass over the customers.
     async fn segment_customers(
         &self,
         business: BusinessId,
