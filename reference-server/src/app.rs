@@ -64,13 +64,13 @@ pub fn api() -> OpenApiRouter<AppState> {
 
 /// The OpenAPI document of every endpoint.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api().into_openapi()
+    crate::openapi::complete(api().into_openapi())
 }
 
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
     let (router, doc) = api().split_for_parts();
-    let doc = Arc::new(doc);
+    let doc = Arc::new(crate::openapi::complete(doc));
     let max_body = state.max_body_bytes;
     router
         .route("/openapi.json", get(move || async move { axum::Json(doc.as_ref().clone()) }))

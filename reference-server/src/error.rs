@@ -1,13 +1,8 @@
-//! The JSON error envelope every failure is answered with, and the extractors
-//! that turn axum's rejections into it.
+//! The JSON error envelope every failure is answered with.
 
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
-use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use serde::de::DeserializeOwned;
 use utoipa::ToSchema;
 use whatsapp_crm_core::{FieldError, ServiceError, StorageError};
 
@@ -76,6 +71,11 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         self.status
     }
+
+    /// The stable error code.
+    pub fn code(&self) -> &'static str {
+        self.detail.code
+    }
 }
 
 impl IntoResponse for ApiError {
@@ -108,8 +108,9 @@ impl From<ServiceError> for ApiError {
             ServiceError::InvalidState { message } => {
                 Self::new(StatusCode::CONFLICT, "invalid_state", message)
             }
+            // The server's setup, not an outage: retrying cannot help, so a 4xx.
             ServiceError::ProviderNotConfigured => Self::new(
-                StatusCode::SERVICE_UNAVAILABLE,
+                StatusCode::CONFLICT,
                 "provider_not_configured",
                 "no WhatsApp provider is configured: set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN",
             ),
@@ -145,88 +146,5 @@ impl From<StorageError> for ApiError {
         } else {
             Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error")
         }
-    }
-}
-
-/// `Json<T>` whose rejections are answered with the error envelope:
-/// bad syntax → 400, wrong shape → 422, wrong content type → 415, too large → 413.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ApiJson<T>(pub T);
-
-impl<S, T> FromRequest<S> for ApiJson<T>
-where
-    T: DeserializeOwned,
-    S: Send + Sync,
-{
-    type Rejection = ApiError;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(Self(v)),
-            Err(rejection) => Err(json_rejection(rejection)),
-        }
-    }
-}
-
-fn json_rejection(r: JsonRejection) -> ApiError {
-    let status = r.status();
-    match r {
-        JsonRejection::JsonSyntaxError(_) => ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "malformed_json",
-            format!("request body is not valid JSON: {}", r.body_text()),
-        ),
-        JsonRejection::JsonDataError(_) => {
-            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", r.body_text())
-        }
-        JsonRejection::MissingJsonContentType(_) => ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "send the body as JSON with Content-Type: application/json",
-        ),
-        _ if status == StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
-            status,
-            "payload_too_large",
-            "request body is larger than the server accepts",
-        ),
-        _ => ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", r.body_text()),
-    }
-}
-
-/// `Path<T>` answering a malformed id with 400 and the envelope.
-#[derive(Debug, Clone, Copy)]
-pub struct ApiPath<T>(pub T);
-
-impl<S, T> FromRequestParts<S> for ApiPath<T>
-where
-    T: DeserializeOwned + Send,
-    S: Send + Sync,
-{
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        axum::extract::Path::<T>::from_request_parts(parts, state)
-            .await
-            .map(|p| Self(p.0))
-            .map_err(|r: PathRejection| ApiError::invalid_request(r.body_text()))
-    }
-}
-
-/// `Query<T>` answering a malformed query string with 400 and the envelope.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ApiQuery<T>(pub T);
-
-impl<S, T> FromRequestParts<S> for ApiQuery<T>
-where
-    T: DeserializeOwned,
-    S: Send + Sync,
-{
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        axum::extract::Query::<T>::from_request_parts(parts, state)
-            .await
-            .map(|q| Self(q.0))
-            .map_err(|r: QueryRejection| ApiError::invalid_request(r.body_text()))
     }
 }

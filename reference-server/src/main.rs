@@ -1,5 +1,7 @@
 //! The reference server binary.
 
+use std::io::IsTerminal;
+
 use clap::Parser;
 use reference_server::config::{Cli, Command};
 use reference_server::{cli, store};
@@ -13,6 +15,7 @@ async fn main() -> anyhow::Result<()> {
                 .unwrap_or_else(|_| EnvFilter::new("info,tower_http=info")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(colour_logs())
         .init();
     let args = Cli::parse();
     let store = store::open(&args.database).await?;
@@ -21,4 +24,12 @@ async fn main() -> anyhow::Result<()> {
         Some(Command::Serve(serve)) => cli::serve(store, serve).await,
         Some(Command::CreateBusiness(create)) => cli::create_business(store, create).await,
     }
+}
+
+/// Colour only for a person at a terminal: files and log collectors get plain
+/// text, and `NO_COLOR` (any non-empty value) turns colour off everywhere.
+fn colour_logs() -> bool {
+    std::io::stderr().is_terminal()
+        && std::io::stdout().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }

@@ -1,5 +1,6 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations.
 
+use serde_json::{Value, json};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -34,4 +35,157 @@ impl Modify for ApiKeyAuth {
             .build();
         components.add_security_scheme("api_key", SecurityScheme::Http(scheme));
     }
+}
+
+/// What every operation of a kind answers, stated once here rather than on
+/// each handler, so an endpoint added later is documented the same way.
+const BODY_RESPONSES: &[(&str, &str)] = &[
+    ("400", "Malformed JSON"),
+    ("413", "Body too large"),
+    ("415", "Content-Type is not application/json"),
+    ("422", "The body is not a JSON object, or its fields are invalid"),
+];
+const AUTH_RESPONSES: &[(&str, &str)] = &[("401", "Missing or invalid API key")];
+const PARAM_RESPONSES: &[(&str, &str)] = &[("400", "Malformed path or query parameter")];
+/// Operations whose input has rules JSON Schema cannot state, so that a
+/// request the schema allows may still get 422 with each rule named. The
+/// document marks them with `x-rules-beyond-schema`.
+const RULES_BEYOND_SCHEMA: &[(&str, &str, &str)] = &[
+    (
+        "post",
+        "/v1/customers",
+        "birthdays must be real dates; text is trimmed and has no control characters; attribute keys and values have limits",
+    ),
+    (
+        "patch",
+        "/v1/customers/{id}",
+        "birthdays must be real dates; text is trimmed and has no control characters; attribute keys and values have limits",
+    ),
+    (
+        "post",
+        "/v1/segments",
+        "the rule is a grammar (text) or a nested structure (JSON) checked by the parser",
+    ),
+    (
+        "patch",
+        "/v1/segments/{id}",
+        "the rule is a grammar (text) or a nested structure (JSON) checked by the parser",
+    ),
+    ("get", "/v1/segments/preview", "the rule is a grammar checked by the parser"),
+    (
+        "post",
+        "/v1/segments/preview",
+        "the rule is a grammar (text) or a nested structure (JSON) checked by the parser",
+    ),
+    (
+        "post",
+        "/v1/templates",
+        "WhatsApp's template rules: variables, samples for each, lengths, button kinds",
+    ),
+    (
+        "put",
+        "/v1/templates/{id}",
+        "WhatsApp's template rules: variables, samples for each, lengths, button kinds",
+    ),
+    ("post", "/v1/templates/{id}/preview", "every variable needs a value or a fallback"),
+    (
+        "post",
+        "/v1/messages",
+        "content within WhatsApp's limits, exactly one of content and template, and the send policy",
+    ),
+    (
+        "post",
+        "/v1/broadcasts",
+        "the audience rule is a grammar; variables must fit the template; A/B splits add up",
+    ),
+    (
+        "post",
+        "/v1/campaigns",
+        "the schedule is a cron expression or a time; the audience rule is a grammar",
+    ),
+    ("get", "/v1/campaigns/{id}/calendar", "`to` must be after `from`"),
+    (
+        "put",
+        "/v1/business/keywords",
+        "keywords are unique words within limits, replies are message text",
+    ),
+];
+const METHODS: &[&str] = &["get", "put", "post", "delete", "patch", "head", "options", "trace"];
+
+/// Completes the generated document with what the server enforces for every
+/// endpoint alike:
+/// - operations with a body answer 400, 413, 415 and 422, and those with an
+///   API key 401;
+/// - `limit` is a page size from 1 to [`PAGE_LIMIT_MAX`], `cursor` and path
+///   `id`s are UUIDs (a malformed one is a 400).
+///
+/// [`PAGE_LIMIT_MAX`]: whatsapp_crm_core::ports::PAGE_LIMIT_MAX
+pub fn complete(doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    let Ok(mut json) = serde_json::to_value(&doc) else { return doc };
+    complete_json(&mut json);
+    serde_json::from_value(json).unwrap_or(doc)
+}
+
+fn complete_json(doc: &mut Value) {
+    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else { return };
+    for (path, item) in paths.iter_mut() {
+        let Some(item) = item.as_object_mut() else { continue };
+        for method in METHODS {
+            let Some(op) = item.get_mut(*method).and_then(Value::as_object_mut) else { continue };
+            if let Some((_, _, rules)) =
+                RULES_BEYOND_SCHEMA.iter().find(|(m, p, _)| m == method && p == path)
+            {
+                op.insert("x-rules-beyond-schema".into(), json!(rules));
+            }
+            let mut add = Vec::new();
+            if op.contains_key("requestBody") {
+                add.extend_from_slice(BODY_RESPONSES);
+            }
+            if op.get("security").and_then(Value::as_array).is_some_and(|s| !s.is_empty()) {
+                add.extend_from_slice(AUTH_RESPONSES);
+            }
+            if let Some(params) = op.get_mut("parameters").and_then(Value::as_array_mut) {
+                if !params.is_empty() {
+                    add.extend_from_slice(PARAM_RESPONSES);
+                }
+                params.iter_mut().for_each(constrain_parameter);
+            }
+            let responses = op.entry("responses").or_insert_with(|| json!({})).as_object_mut();
+            if let Some(responses) = responses {
+                for (status, description) in add {
+                    responses
+                        .entry(status.to_owned())
+                        .or_insert_with(|| error_response(description));
+                }
+            }
+        }
+    }
+}
+
+fn constrain_parameter(param: &mut Value) {
+    let name = param.get("name").and_then(Value::as_str).unwrap_or_default().to_owned();
+    let place = param.get("in").and_then(Value::as_str).unwrap_or_default().to_owned();
+    let Some(schema) = param.get_mut("schema").and_then(Value::as_object_mut) else { return };
+    match (place.as_str(), name.as_str()) {
+        ("query", "limit") => {
+            schema.insert("minimum".into(), json!(1));
+            schema.insert("maximum".into(), json!(whatsapp_crm_core::ports::PAGE_LIMIT_MAX));
+        }
+        ("query", "cursor") | ("path", "id") => {
+            // Replaces a `$ref` to an id type too: every id is a UUID.
+            schema.clear();
+            schema.insert("type".into(), json!("string"));
+            schema.insert("format".into(), json!("uuid"));
+        }
+        _ => {}
+    }
+}
+
+fn error_response(description: &str) -> Value {
+    json!({
+        "description": description,
+        "content": {
+            "application/json": { "schema": { "$ref": "#/components/schemas/ErrorBody" } }
+        }
+    })
 }

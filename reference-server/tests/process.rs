@@ -68,3 +68,40 @@ async fn a_file_that_is_not_a_database_stops_startup_cleanly() {
     assert!(stderr.contains("is not a SQLite database"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+#[tokio::test]
+async fn logs_to_a_pipe_carry_no_colour_codes() {
+    use std::process::Stdio;
+    use tokio::io::AsyncBufReadExt;
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(BIN)
+        .current_dir(dir.path())
+        .env("WCRM_LISTEN", "127.0.0.1:0")
+        .env_remove("NO_COLOR")
+        .env_remove("DATABASE_URL")
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut log = String::new();
+    let served = tokio::time::timeout(std::time::Duration::from_secs(60), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            log.push_str(&line);
+            log.push('\n');
+            if line.contains("serving") {
+                return true;
+            }
+        }
+        false
+    })
+    .await
+    .expect("server did not start");
+    child.kill().await.unwrap();
+    assert!(served, "server exited before serving:\n{log}");
+    assert!(log.contains("INFO"), "{log}");
+    assert!(!log.contains('\u{1b}'), "escape codes in a piped log:\n{log:?}");
+}

@@ -19,7 +19,8 @@ use whatsapp_crm_core::{Broadcast, BroadcastId};
 
 use crate::app::AppState;
 use crate::auth::Tenant;
-use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ErrorBody};
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, OptionalJson};
 
 const TAG: &str = "broadcasts";
 /// How often the event stream looks for progress.
@@ -193,7 +194,7 @@ action!(
 #[utoipa::path(
     post, path = "/v1/broadcasts/{id}/pause", tag = TAG,
     params(("id" = String, Path, description = "Broadcast id")),
-    request_body(content = PauseRequest, description = "Optional reason"),
+    request_body(content = Option<PauseRequest>, description = "Optional reason; the body may be empty"),
     responses(
         (status = 200, description = "The paused broadcast", body = Broadcast),
         (status = 400, description = "Malformed id or JSON", body = ErrorBody),
@@ -207,20 +208,9 @@ async fn pause_broadcast(
     State(state): State<AppState>,
     Tenant(business): Tenant,
     ApiPath(id): ApiPath<BroadcastId>,
-    body: axum::body::Bytes,
+    OptionalJson(request): OptionalJson<PauseRequest>,
 ) -> Result<axum::Json<Broadcast>, ApiError> {
-    // The body is optional: none, or a JSON reason.
-    let request: PauseRequest = if body.iter().all(u8::is_ascii_whitespace) {
-        PauseRequest::default()
-    } else {
-        serde_json::from_slice(&body).map_err(|e| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "malformed_json",
-                format!("request body is not a pause request: {e}"),
-            )
-        })?
-    };
+    let request = request.unwrap_or_default();
     let reason = request.reason.unwrap_or_else(|| "paused by a person".into());
     Ok(axum::Json(state.crm.broadcasts().pause(business, id, &reason).await?))
 }

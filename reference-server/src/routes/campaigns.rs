@@ -15,7 +15,8 @@ use whatsapp_crm_core::{Campaign, CampaignId};
 
 use crate::app::AppState;
 use crate::auth::Tenant;
-use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ErrorBody};
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
 
 const TAG: &str = "campaigns";
 

@@ -9,11 +9,12 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use whatsapp_crm_core::ports::Page;
 use whatsapp_crm_core::service::CustomerListParams;
-use whatsapp_crm_core::{Customer, CustomerId, CustomerPatch, NewCustomer};
+use whatsapp_crm_core::{Customer, CustomerId, CustomerPatch, NewCustomer, Tag};
 
 use crate::app::AppState;
 use crate::auth::Tenant;
-use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ErrorBody};
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
 
 const TAG: &str = "customers";
 
@@ -31,8 +32,10 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Case-insensitive text found in the name or phone number.
+    #[param(max_length = 100)]
     search: Option<String>,
     /// Only customers with this tag.
+    #[param(value_type = Option<Tag>)]
     tag: Option<String>,
     /// Page size, 1–200 (default 50).
     limit: Option<u32>,
@@ -45,6 +48,7 @@ pub struct ListQuery {
 #[serde(deny_unknown_fields)]
 pub struct TagsRequest {
     /// Tags (letters, digits, `-_.:/`; case-insensitive).
+    #[schema(value_type = Vec<Tag>, min_items = 1)]
     tags: Vec<String>,
 }
 
@@ -187,7 +191,7 @@ async fn add_tags(
     delete, path = "/v1/customers/{id}/tags/{tag}", tag = TAG,
     params(
         ("id" = CustomerId, Path, description = "Customer id"),
-        ("tag" = String, Path, description = "Tag to remove"),
+        ("tag" = Tag, Path, description = "Tag to remove"),
     ),
     responses(
         (status = 200, description = "The customer without the tag", body = Customer),

@@ -18,7 +18,8 @@ use whatsapp_crm_core::{
 
 use crate::app::AppState;
 use crate::auth::Tenant;
-use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ErrorBody};
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
 
 const TAG: &str = "conversations";
 
@@ -38,7 +39,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[into_params(parameter_in = Query)]
 pub struct ConversationsQuery {
     /// Only this customer's conversations.
-    #[param(value_type = Option<String>)]
+    #[param(value_type = Option<String>, format = Uuid)]
     customer_id: Option<CustomerId>,
     /// Only conversations in this status.
     status: Option<ConversationStatus>,

@@ -17,7 +17,8 @@ use whatsapp_crm_core::{
 
 use crate::app::AppState;
 use crate::auth::Tenant;
-use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ErrorBody};
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
 
 const TAG: &str = "templates";
 
@@ -132,11 +133,11 @@ async fn get_template(
         (status = 400, description = "Malformed id or JSON", body = ErrorBody),
         (status = 401, description = "Missing or invalid API key", body = ErrorBody),
         (status = 404, description = "No such template in this business", body = ErrorBody),
-        (status = 409, description = "Edited by someone else since expected_version, or archived", body = ErrorBody),
+        (status = 409, description = "Edited by someone else since expected_version, archived, or no provider is configured (`provider_not_configured`)", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 422, description = "Rules broken", body = ErrorBody),
         (status = 502, description = "The provider refused the new version", body = ErrorBody),
-        (status = 503, description = "No provider configured, or it is unavailable", body = ErrorBody),
+        (status = 503, description = "The provider is unavailable; retry later", body = ErrorBody),
     ),
     security(("api_key" = []))
 )]
@@ -179,9 +180,9 @@ async fn archive_template(
         (status = 400, description = "Malformed id", body = ErrorBody),
         (status = 401, description = "Missing or invalid API key", body = ErrorBody),
         (status = 404, description = "No such template in this business", body = ErrorBody),
-        (status = 409, description = "Already submitted or archived", body = ErrorBody),
+        (status = 409, description = "Already submitted or archived, or no provider is configured (`provider_not_configured`)", body = ErrorBody),
         (status = 502, description = "The provider refused it", body = ErrorBody),
-        (status = 503, description = "No provider configured, or it is unavailable", body = ErrorBody),
+        (status = 503, description = "The provider is unavailable; retry later", body = ErrorBody),
     ),
     security(("api_key" = []))
 )]
@@ -202,9 +203,9 @@ async fn submit_template(
         (status = 400, description = "Malformed id", body = ErrorBody),
         (status = 401, description = "Missing or invalid API key", body = ErrorBody),
         (status = 404, description = "No such template in this business", body = ErrorBody),
-        (status = 409, description = "Never submitted", body = ErrorBody),
+        (status = 409, description = "Never submitted, or no provider is configured (`provider_not_configured`)", body = ErrorBody),
         (status = 502, description = "The provider refused the request", body = ErrorBody),
-        (status = 503, description = "No provider configured, or it is unavailable", body = ErrorBody),
+        (status = 503, description = "The provider is unavailable; retry later", body = ErrorBody),
     ),
     security(("api_key" = []))
 )]

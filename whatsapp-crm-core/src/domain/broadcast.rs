@@ -28,7 +28,7 @@ pub enum Audience {
     /// The customers of a saved segment when the broadcast launches.
     Segment {
         /// The segment.
-        #[cfg_attr(feature = "openapi", schema(value_type = String))]
+        #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
         segment_id: SegmentId,
     },
     /// The customers an ad-hoc rule selects (segment rule text).
@@ -139,7 +139,7 @@ pub struct AbVariant {
     pub name: String,
     /// Another approved template; the broadcast's when absent.
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Uuid))]
     pub template_id: Option<TemplateId>,
     /// Variable sources that replace the broadcast's.
     #[serde(default)]
@@ -219,15 +219,15 @@ impl AbTest {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Broadcast {
     /// Broadcast id.
-    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
     pub id: BroadcastId,
     /// Owning business.
-    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
     pub business_id: BusinessId,
     /// Name shown to the team.
     pub name: String,
     /// The approved template sent.
-    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
     pub template_id: TemplateId,
     /// Where each template variable's value comes from: a customer field
     /// (`name`, `first_name`, `phone`, `city`, `country`, `attr.<key>`), with
@@ -260,7 +260,7 @@ pub struct Broadcast {
     #[serde(default)]
     pub ab_test: Option<AbTest>,
     /// The campaign it is a run of, if any.
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Uuid))]
     pub campaign_id: Option<CampaignId>,
     /// When it was created.
     pub created_at: DateTime<Utc>,
@@ -277,13 +277,13 @@ pub struct Broadcast {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BroadcastRecipient {
     /// The broadcast.
-    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
     pub broadcast_id: BroadcastId,
     /// The customer.
-    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
     pub customer_id: CustomerId,
     /// Their message, when one was queued.
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Uuid))]
     pub message_id: Option<MessageId>,
     /// Why none was, otherwise.
     pub skipped: Option<SkipReason>,

@@ -101,15 +101,15 @@ pub enum CampaignStatus {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Campaign {
     /// Campaign id.
-    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
     pub id: CampaignId,
     /// Owning business.
-    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
     pub business_id: BusinessId,
     /// Name shown to the team; each run is named after it and its time.
     pub name: String,
     /// The approved template each run sends.
-    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
     pub template_id: TemplateId,
     /// Variable mapping, as a broadcast's.
     pub variables: BTreeMap<String, String>,

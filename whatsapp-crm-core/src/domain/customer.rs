@@ -118,12 +118,14 @@ impl CustomerStats {
 #[serde(deny_unknown_fields)]
 pub struct NewCustomer {
     /// WhatsApp number in E.164 (`+254712345678`).
+    #[cfg_attr(feature = "openapi", schema(value_type = PhoneNumber))]
     pub phone: String,
     /// Display name.
     #[serde(default)]
     pub name: Option<String>,
     /// Tags to attach.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Tag>))]
     pub tags: Vec<String>,
     /// Country and city.
     #[serde(default)]
@@ -136,7 +138,6 @@ pub struct NewCustomer {
     pub marketing_opt_in: Option<bool>,
     /// Custom attributes.
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub attributes: BTreeMap<String, AttributeValue>,
 }
 
@@ -206,6 +207,7 @@ impl NewCustomer {
 pub struct CustomerPatch {
     /// New phone number.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<PhoneNumber>))]
     pub phone: Option<String>,
     /// New name, or `null` to clear it.
     #[serde(default, deserialize_with = "double_option")]
@@ -213,6 +215,7 @@ pub struct CustomerPatch {
     pub name: Option<Option<String>>,
     /// Replaces the whole tag set.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<Tag>>))]
     pub tags: Option<Vec<String>>,
     /// New location, or `null` to clear it.
     #[serde(default, deserialize_with = "double_option")]
@@ -227,7 +230,7 @@ pub struct CustomerPatch {
     pub marketing_opt_in: Option<bool>,
     /// Merged into the attributes; a `null` value removes that key.
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<BTreeMap<String, AttributeValue>>))]
     pub attributes: Option<BTreeMap<String, Option<AttributeValue>>>,
 }
 

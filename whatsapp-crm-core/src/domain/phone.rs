@@ -56,7 +56,7 @@ pub enum PhoneError {
 /// ```
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[cfg_attr(feature = "openapi", schema(value_type = String, example = "+254712345678"))]
+#[cfg_attr(feature = "openapi", schema(value_type = String, example = "+254712345678", pattern = r"^\+[1-9][0-9]{6,14}$"))]
 #[serde(transparent)]
 pub struct PhoneNumber(String);
 

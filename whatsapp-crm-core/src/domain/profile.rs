@@ -14,6 +14,7 @@ pub const CITY_MAX_CHARS: usize = 120;
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Location {
     /// ISO 3166-1 alpha-2 country code, upper-case (`KE`).
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z]{2}$"))]
     pub country: Option<String>,
     /// City as the customer or business wrote it (`Nairobi`).
     pub city: Option<String>,
@@ -46,10 +47,13 @@ impl Location {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Birthday {
     /// Month, 1–12.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 12))]
     pub month: u8,
     /// Day of month, 1–31 (29 February is allowed).
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 31))]
     pub day: u8,
-    /// Year of birth, if shared.
+    /// Year of birth, if shared, 1900–2100.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1900, maximum = 2100))]
     pub year: Option<u16>,
 }
 

@@ -25,7 +25,7 @@ pub enum TagError {
 /// A normalised tag: trimmed and lower-cased, so `VIP` and `vip` are one tag.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[cfg_attr(feature = "openapi", schema(value_type = String, example = "vip"))]
+#[cfg_attr(feature = "openapi", schema(value_type = String, example = "vip", pattern = r"^[\w.:/-]{1,64}$"))]
 #[serde(transparent)]
 pub struct Tag(String);
 

@@ -50,7 +50,7 @@ pub struct NewBroadcast {
     /// Name shown to the team.
     pub name: String,
     /// An approved template.
-    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
     pub template_id: TemplateId,
     /// Where variables take their values; see [`Broadcast::variables`].
     #[serde(default)]
@@ -73,7 +73,7 @@ pub struct NewBroadcast {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SampleMessage {
     /// The customer.
-    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
     pub customer_id: CustomerId,
     /// Their number.
     #[cfg_attr(feature = "openapi", schema(value_type = String))]

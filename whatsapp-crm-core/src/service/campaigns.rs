@@ -30,7 +30,7 @@ pub struct NewCampaign {
     /// Name shown to the team.
     pub name: String,
     /// An approved template.
-    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
     pub template_id: TemplateId,
     /// Where variables take their values, as a broadcast's.
     #[serde(default)]
@@ -59,7 +59,7 @@ pub struct CampaignCalendar {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RunSummary {
     /// The run.
-    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
     pub broadcast_id: BroadcastId,
     /// When it started.
     pub launched_at: Option<DateTime<Utc>>,

@@ -26,7 +26,7 @@ use super::ServiceError;
 #[serde(deny_unknown_fields)]
 pub struct TemplateSend {
     /// The template.
-    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
     pub template_id: TemplateId,
     /// Values by variable name; the customer's fields and the variables'
     /// fallbacks fill the rest.
@@ -40,7 +40,7 @@ pub struct TemplateSend {
 #[serde(deny_unknown_fields)]
 pub struct SendMessage {
     /// The customer.
-    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
     pub customer_id: CustomerId,
     /// Text, media, interactive or location content (inside the customer's
     /// 24-hour window only).

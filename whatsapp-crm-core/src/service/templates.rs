@@ -73,7 +73,7 @@ pub struct PreviewRequest {
     /// Render for this customer (their fields, fallbacks where they lack one);
     /// without it, the template's sample values are used.
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Uuid))]
     pub customer_id: Option<CustomerId>,
     /// An older version to preview; the latest by default.
     #[serde(default)]
