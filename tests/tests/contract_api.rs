@@ -99,8 +99,20 @@ async fn snapshot(t: &TestApp, ids: &Seeded) -> Vec<Value> {
 async fn wrong_json_types_are_422_on_every_write_endpoint_and_change_nothing(t: TestApp) {
     let ids = seed(&t).await;
     let before = snapshot(&t, &ids).await;
-    for (method, path, _) in write_operations(&t, &ids).await {
+    for (method, path, op) in write_operations(&t, &ids).await {
+        // A body the document makes optional may be `null`, meaning none.
+        let optional = op["requestBody"]["required"] != json!(true);
         for body in ["[]", "[1, 2]", "\"text\"", "42", "-1.5", "null", "true"] {
+            if optional && body == "null" {
+                let r = t.as_a(&method, &path, Some(body)).await;
+                assert_ne!(
+                    r.status,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "{method} {path}: {:?}",
+                    r.body
+                );
+                continue;
+            }
             let r = t.as_a(&method, &path, Some(body)).await;
             assert_eq!(
                 r.status,

@@ -38,8 +38,9 @@ where
     }
 }
 
-/// A JSON object body that may be left out: an empty body is `None`; any
-/// other body is held to the rules of [`ApiJson`].
+/// A JSON object body that may be left out: an empty body, or `null`, is
+/// `None` (the document types it as an optional, nullable object); any other
+/// body is held to the rules of [`ApiJson`].
 #[derive(Debug, Clone, Copy, Default)]
 pub struct OptionalJson<T>(pub Option<T>);
 
@@ -57,6 +58,9 @@ where
             return Ok(Self(None));
         }
         require_json_content_type(&headers)?;
+        if serde_json::from_slice::<serde_json::Value>(&body).is_ok_and(|v| v.is_null()) {
+            return Ok(Self(None));
+        }
         parse_object(&body).map(|v| Self(Some(v)))
     }
 }
