@@ -47,46 +47,24 @@ const BODY_RESPONSES: &[(&str, &str)] = &[
 ];
 const AUTH_RESPONSES: &[(&str, &str)] = &[("401", "Missing or invalid API key")];
 const PARAM_RESPONSES: &[(&str, &str)] = &[("400", "Malformed path or query parameter")];
+// What `RULES_BEYOND_SCHEMA` says of the operations that share a resource's rules.
+const CUSTOMER_RULES: &str = "birthdays must be real dates; text is trimmed and has no control characters; attribute keys and values have limits";
+const SEGMENT_RULES: &str =
+    "the rule is a grammar (text) or a nested structure (JSON) checked by the parser";
+const TEMPLATE_RULES: &str =
+    "WhatsApp's template rules: variables, samples for each, lengths, button kinds";
 /// Operations whose input has rules JSON Schema cannot state, so that a
 /// request the schema allows may still get 422 with each rule named. The
 /// document marks them with `x-rules-beyond-schema`.
 const RULES_BEYOND_SCHEMA: &[(&str, &str, &str)] = &[
-    (
-        "post",
-        "/v1/customers",
-        "birthdays must be real dates; text is trimmed and has no control characters; attribute keys and values have limits",
-    ),
-    (
-        "patch",
-        "/v1/customers/{id}",
-        "birthdays must be real dates; text is trimmed and has no control characters; attribute keys and values have limits",
-    ),
-    (
-        "post",
-        "/v1/segments",
-        "the rule is a grammar (text) or a nested structure (JSON) checked by the parser",
-    ),
-    (
-        "patch",
-        "/v1/segments/{id}",
-        "the rule is a grammar (text) or a nested structure (JSON) checked by the parser",
-    ),
+    ("post", "/v1/customers", CUSTOMER_RULES),
+    ("patch", "/v1/customers/{id}", CUSTOMER_RULES),
+    ("post", "/v1/segments", SEGMENT_RULES),
+    ("patch", "/v1/segments/{id}", SEGMENT_RULES),
     ("get", "/v1/segments/preview", "the rule is a grammar checked by the parser"),
-    (
-        "post",
-        "/v1/segments/preview",
-        "the rule is a grammar (text) or a nested structure (JSON) checked by the parser",
-    ),
-    (
-        "post",
-        "/v1/templates",
-        "WhatsApp's template rules: variables, samples for each, lengths, button kinds",
-    ),
-    (
-        "put",
-        "/v1/templates/{id}",
-        "WhatsApp's template rules: variables, samples for each, lengths, button kinds",
-    ),
+    ("post", "/v1/segments/preview", SEGMENT_RULES),
+    ("post", "/v1/templates", TEMPLATE_RULES),
+    ("put", "/v1/templates/{id}", TEMPLATE_RULES),
     ("post", "/v1/templates/{id}/preview", "every variable needs a value or a fallback"),
     (
         "post",

@@ -10,7 +10,8 @@ use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
-use serde::de::{DeserializeOwned, IgnoredAny};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 use crate::error::ApiError;
 
@@ -52,16 +53,17 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let headers = req.headers().clone();
+        // Judged now, raised only for a body: no body needs no content type.
+        let content_type = require_json_content_type(req.headers());
         let body = read_body(req, state).await?;
         if body.is_empty() {
             return Ok(Self(None));
         }
-        require_json_content_type(&headers)?;
-        if serde_json::from_slice::<serde_json::Value>(&body).is_ok_and(|v| v.is_null()) {
-            return Ok(Self(None));
+        content_type?;
+        match parse_json(&body)? {
+            Value::Null => Ok(Self(None)),
+            value => object_into(&value).map(Some).map(Self),
         }
-        parse_object(&body).map(|v| Self(Some(v)))
     }
 }
 
@@ -104,25 +106,30 @@ fn require_json_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
 /// Reads a JSON object into `T`, telling bad syntax (400) from a body of
 /// another JSON type or with the wrong fields (422).
 pub fn parse_object<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    let first = body.iter().copied().find(|b| !b.is_ascii_whitespace());
-    if first != Some(b'{') {
-        // Syntax first, so `[1,` stays a syntax error and not a type error.
-        serde_json::from_slice::<IgnoredAny>(body).map_err(malformed)?;
-        let kind = match first {
-            Some(b'[') => "an array",
-            Some(b'"') => "a string",
-            Some(b't' | b'f') => "a boolean",
-            Some(b'n') => "null",
-            _ => "a number",
-        };
+    object_into(&parse_json(body)?)
+}
+
+fn parse_json(body: &[u8]) -> Result<Value, ApiError> {
+    serde_json::from_slice(body).map_err(malformed)
+}
+
+fn object_into<T: DeserializeOwned>(value: &Value) -> Result<T, ApiError> {
+    let kind = match value {
+        Value::Object(_) => None,
+        Value::Array(_) => Some("an array"),
+        Value::String(_) => Some("a string"),
+        Value::Bool(_) => Some("a boolean"),
+        Value::Null => Some("null"),
+        Value::Number(_) => Some("a number"),
+    };
+    if let Some(kind) = kind {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "validation_failed",
             format!("request body must be a JSON object, not {kind}"),
         ));
     }
-    let value: serde_json::Value = serde_json::from_slice(body).map_err(malformed)?;
-    T::deserialize(Strict(&value)).map_err(|e| {
+    T::deserialize(Strict(value)).map_err(|e| {
         ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "validation_failed",
