@@ -10,8 +10,8 @@ use crate::domain::{
 };
 use crate::service::ServiceError;
 
-use super::Broadcasts;
 use super::metrics::VariantMetrics;
+use super::service::Broadcasts;
 use super::worker::BroadcastReport;
 
 impl Broadcasts {

@@ -3,7 +3,7 @@
 use crate::domain::{Broadcast, BroadcastId, BroadcastStatus, BusinessId, OutboxState};
 use crate::service::ServiceError;
 
-use super::{Broadcasts, invalid_state};
+use super::service::{Broadcasts, invalid_state};
 
 impl Broadcasts {
     /// Pauses a scheduled, launching or sending broadcast: nothing more is

@@ -13,7 +13,11 @@ use crate::domain::{
 use crate::ports::to_storage_precision;
 use crate::service::{ServiceError, text_field};
 
-use super::{Broadcasts, LAUNCH_BATCH, PREVIEW_SAMPLES, draft, start};
+use super::launch::LAUNCH_BATCH;
+use super::service::{Broadcasts, draft, start};
+
+/// Rendered samples a preview shows.
+pub const PREVIEW_SAMPLES: usize = 3;
 
 /// What a caller supplies to create a broadcast.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]

@@ -15,10 +15,16 @@ use crate::service::ServiceError;
 
 use super::ab::variant_spec;
 use super::prepare::{AudienceQuery, Audit};
+use super::service::{Broadcasts, invalid_state, start};
 use super::worker::BroadcastReport;
-use super::{
-    Broadcasts, LAUNCH_BATCH, LAUNCH_BATCHES_AHEAD, LAUNCH_BATCHES_PER_ROUND, invalid_state, start,
-};
+
+/// Customers handled per launch transaction: large enough to be quick, small
+/// enough that inbound traffic never waits long for the writer.
+pub const LAUNCH_BATCH: usize = 1000;
+/// Launch batches per broadcast in one `run_due` round.
+pub const LAUNCH_BATCHES_PER_ROUND: usize = 400;
+/// Batches read and rendered ahead of the writer.
+const LAUNCH_BATCHES_AHEAD: usize = 2;
 
 /// What every batch of one launch shares: for an A/B test's sample, one
 /// audit per variant; otherwise the one that applies.

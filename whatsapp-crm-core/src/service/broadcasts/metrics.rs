@@ -10,7 +10,13 @@ use crate::domain::{
 use crate::ports::{BroadcastCounts, Page, RecipientStatus};
 use crate::service::{ServiceError, page_params};
 
-use super::{Broadcasts, QUALITY_ERROR_CODES, REPLY_WINDOW_HOURS};
+use super::service::Broadcasts;
+
+/// How long after a broadcast message a customer's message counts as a reply.
+pub const REPLY_WINDOW_HOURS: i64 = 72;
+/// Provider codes that call for a pause: spam and quality signals, and a
+/// sender over its rate (platform-rules 3.4).
+pub const QUALITY_ERROR_CODES: &[u32] = &[131_048, 132_015, 132_016, 63_018];
 
 /// Where a broadcast stands: counts per stage and the rates that matter.
 #[derive(Debug, Clone, PartialEq, Serialize)]

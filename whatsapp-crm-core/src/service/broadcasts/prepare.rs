@@ -15,7 +15,8 @@ use crate::service::ServiceError;
 use crate::service::outbound::approved_content;
 use crate::template::{ATTRIBUTE_PREFIX, TemplatePlan, customer_values};
 
-use super::{Broadcasts, LAUNCH_BATCH};
+use super::launch::LAUNCH_BATCH;
+use super::service::Broadcasts;
 
 /// Where a variable's value comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,7 +8,7 @@ use crate::ports::to_storage_precision;
 use crate::service::ServiceError;
 
 use super::metrics::{Stages, auto_pause_reason};
-use super::{Broadcasts, start};
+use super::service::{Broadcasts, start};
 
 /// What one `run_due` round did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
