@@ -7,6 +7,8 @@
 //! - [`ports`]: the traits the SDK reaches the world through ([`Storage`](ports::Storage),
 //!   [`Transport`], [`Clock`](ports::Clock)).
 //! - [`service`]: the use cases, starting from [`Crm`].
+//! - [`commerce`]: pure commerce engines; today the order state machine
+//!   ([`commerce::transition`] over [`commerce::ORDER_TRANSITIONS`]).
 //! - [`InMemoryStorage`] and [`StubTransport`]: real backends for tests and demos.
 //! - `testing` (feature `testing`): the conformance suite every storage backend runs.
 //!
@@ -36,6 +38,7 @@
 //! # }).unwrap();
 //! ```
 
+pub mod commerce;
 pub mod domain;
 mod memory;
 pub mod policy;

@@ -49,9 +49,22 @@ pub enum OrderStatus {
     Cancelled,
     /// Money returned.
     Refunded,
+    /// Not paid before its payment window closed; its stock went back.
+    Expired,
 }
 
 impl OrderStatus {
+    /// Every status, in the order of an order's life.
+    pub const ALL: [OrderStatus; 7] = [
+        Self::Draft,
+        Self::AwaitingPayment,
+        Self::Paid,
+        Self::Fulfilled,
+        Self::Cancelled,
+        Self::Refunded,
+        Self::Expired,
+    ];
+
     /// Paid and fulfilled orders count towards a customer's spend and orders.
     pub fn counts_as_purchase(&self) -> bool {
         matches!(self, Self::Paid | Self::Fulfilled)

@@ -71,6 +71,15 @@ pub async fn order_status_drives_customer_stats(s: &dyn Storage) {
         stats(ok(s.get_customer(b.id, c.id).await, "get").stats),
         (120_000, 1, Some(at(30)))
     );
+    // An order whose payment window closed is stored as such and never counts.
+    let unpaid = order(b.id, c.id, 9_000, 60);
+    ok(s.insert_order(&unpaid).await, "unpaid");
+    ok(s.update_order_status(b.id, unpaid.id, OrderStatus::Expired, at(70)).await, "expire");
+    assert_eq!(ok(s.get_order(b.id, unpaid.id).await, "get").status, OrderStatus::Expired);
+    assert_eq!(
+        stats(ok(s.get_customer(b.id, c.id).await, "get").stats),
+        (120_000, 1, Some(at(30)))
+    );
 }
 
 /// Listing filters by customer and status, and pages in id order.
