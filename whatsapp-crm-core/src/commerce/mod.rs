@@ -1,9 +1,14 @@
 //! Commerce engines: pure and synchronous, they take `now` as an argument
 //! and return values; the services load and store around them.
 //!
+//! - [`command`]: cart commands from typed text (English and Swahili) and
+//!   from button and list payloads, whose format it documents.
 //! - [`order`]: the order state machine, its transition table as data.
 
+pub mod command;
 pub mod order;
+
+pub use command::{CartCommand, CommandError, ProductRef, parse_payload, parse_text};
 
 pub use order::{
     ORDER_TRANSITIONS, OrderFacts, OrderTransition, StockChange, TransitionError, TransitionGuard,
