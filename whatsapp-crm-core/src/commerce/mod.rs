@@ -4,13 +4,16 @@
 //! - [`command`]: cart commands from typed text (English and Swahili) and
 //!   from button and list payloads, whose format it documents.
 //! - [`order`]: the order state machine, its transition table as data.
+//! - [`shipment`]: shipment progress in AfterShip's vocabulary, which
+//!   reordered and repeated partner reports never move backwards.
 
 pub mod command;
 pub mod order;
+pub mod shipment;
 
 pub use command::{CartCommand, CommandError, ProductRef, parse_payload, parse_text};
-
 pub use order::{
     ORDER_TRANSITIONS, OrderFacts, OrderTransition, StockChange, TransitionError, TransitionGuard,
     transition,
 };
+pub use shipment::{ReportOutcome, ShipmentStatus, all_delivered, apply_report};
