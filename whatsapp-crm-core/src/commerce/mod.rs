@@ -6,10 +6,13 @@
 //! - [`order`]: the order state machine, its transition table as data.
 //! - [`shipment`]: shipment progress in AfterShip's vocabulary, which
 //!   reordered and repeated partner reports never move backwards.
+//! - [`signature`]: the signature scheme delivery partners sign their
+//!   webhooks with, and its check.
 
 pub mod command;
 pub mod order;
 pub mod shipment;
+pub mod signature;
 
 pub use command::{CartCommand, CommandError, ProductRef, parse_payload, parse_text};
 pub use order::{
