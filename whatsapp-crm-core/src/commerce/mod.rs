@@ -3,6 +3,8 @@
 //!
 //! - [`command`]: cart commands from typed text (English and Swahili) and
 //!   from button and list payloads, whose format it documents.
+//! - [`discount`]: what a discount code takes off, whether it may be used,
+//!   and unguessable generated codes.
 //! - [`order`]: the order state machine, its transition table as data.
 //! - [`shipment`]: shipment progress in AfterShip's vocabulary, which
 //!   reordered and repeated partner reports never move backwards.
@@ -10,11 +12,13 @@
 //!   webhooks with, and its check.
 
 pub mod command;
+pub mod discount;
 pub mod order;
 pub mod shipment;
 pub mod signature;
 
 pub use command::{CartCommand, CommandError, ProductRef, parse_payload, parse_text};
+pub use discount::{DiscountError, DiscountRules, DiscountUsage, DiscountValue, discount};
 pub use order::{
     ORDER_TRANSITIONS, OrderFacts, OrderTransition, StockChange, TransitionError, TransitionGuard,
     transition,
