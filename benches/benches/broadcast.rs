@@ -39,11 +39,6 @@ const FLOOR_RATIO_TARGET: f64 = 2.0;
 /// The tables a launch writes, parents first.
 const LAUNCH_TABLES: [&str; 4] = ["conversations", "messages", "outbox", "broadcast_recipients"];
 
-fn quick_mode() -> bool {
-    std::env::args().any(|a| a == "--quick")
-        || std::env::var("WCRM_BENCH_QUICK").is_ok_and(|v| v == "1")
-}
-
 fn now() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-11-24T09:00:00Z").unwrap().to_utc()
 }
@@ -157,6 +152,8 @@ async fn launch_only(
 }
 
 type Rows = Vec<Vec<rusqlite::types::Value>>;
+/// A multi-row insert and the rows it binds.
+type Insert<'a> = (String, &'a [Vec<rusqlite::types::Value>]);
 
 /// The floor: the rows one business's first launch wrote, taken out
 /// (untimed) and put back with plain multi-row inserts, timed.
@@ -166,12 +163,7 @@ struct Floor {
 
 impl Floor {
     fn open(path: &std::path::Path) -> Self {
-        let conn = rusqlite::Connection::open(path).unwrap();
-        // The store's own settings, so only the work differs.
-        conn.execute_batch(
-            "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
-        )
-        .unwrap();
+        let conn = benches::bare_sqlite(path).unwrap();
         Self { conn }
     }
 
@@ -197,24 +189,33 @@ impl Floor {
         tables.into()
     }
 
-    /// Puts the rows back, a launch batch a transaction, and times it.
+    /// Puts the rows back, a launch batch a transaction, and times it. The
+    /// statements are written before the clock starts: only SQLite's work
+    /// is timed.
     fn put(&mut self, tables: &[Rows]) -> Duration {
         use rusqlite::TransactionBehavior::Immediate;
-        let batches = tables[2].len().div_ceil(FLOOR_BATCH);
+        let batches: Vec<Vec<Insert<'_>>> = (0..tables[2].len().div_ceil(FLOOR_BATCH))
+            .map(|i| {
+                LAUNCH_TABLES
+                    .iter()
+                    .zip(tables)
+                    .filter_map(|(table, rows)| {
+                        let end = rows.len().min((i + 1) * FLOOR_BATCH);
+                        let chunk = &rows[(i * FLOOR_BATCH).min(end)..end];
+                        let first = chunk.first()?;
+                        let row = format!("({})", vec!["?"; first.len()].join(", "));
+                        let values = vec![row; chunk.len()].join(", ");
+                        Some((format!("INSERT INTO {table} VALUES {values}"), chunk))
+                    })
+                    .collect()
+            })
+            .collect();
         let start = Instant::now();
-        for i in 0..batches {
+        for batch in &batches {
             let tx = self.conn.transaction_with_behavior(Immediate).unwrap();
-            for (table, rows) in LAUNCH_TABLES.iter().zip(tables) {
-                let end = rows.len().min((i + 1) * FLOOR_BATCH);
-                let chunk = &rows[(i * FLOOR_BATCH).min(end)..end];
-                if chunk.is_empty() {
-                    continue;
-                }
-                let row = format!("({})", vec!["?"; chunk[0].len()].join(", "));
-                let sql =
-                    format!("INSERT INTO {table} VALUES {}", vec![row; chunk.len()].join(", "));
+            for (sql, chunk) in batch {
                 let n = tx
-                    .prepare_cached(&sql)
+                    .prepare_cached(sql)
                     .unwrap()
                     .execute(rusqlite::params_from_iter(chunk.iter().flatten()))
                     .unwrap();
@@ -237,7 +238,7 @@ async fn run_to_sending(crm: &Crm, business: BusinessId, id: BroadcastId) {
 }
 
 fn main() {
-    let quick = quick_mode();
+    let quick = benches::quick_mode();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("broadcast.db");

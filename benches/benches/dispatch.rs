@@ -37,11 +37,6 @@ const IN_FLIGHT: usize = 32;
 /// within.
 const FLOOR_RATIO_TARGET: f64 = 1.5;
 
-fn quick_mode() -> bool {
-    std::env::args().any(|a| a == "--quick")
-        || std::env::var("WCRM_BENCH_QUICK").is_ok_and(|v| v == "1")
-}
-
 fn now() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-11-24T09:00:00Z").unwrap().to_utc()
 }
@@ -176,12 +171,7 @@ const DELIVERED: &str = "UPDATE messages SET status = 'sent', provider_id = ?3, 
 
 impl BareStatements {
     fn open(path: &std::path::Path) -> Self {
-        let conn = rusqlite::Connection::open(path).unwrap();
-        // The store's own settings, so only the work differs.
-        conn.execute_batch(
-            "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
-        )
-        .unwrap();
+        let conn = benches::bare_sqlite(path).unwrap();
         Self { conn, provider_ids: 0 }
     }
 
@@ -238,7 +228,7 @@ fn bare(rt: &tokio::runtime::Runtime, f: &Fixture, floor: &mut BareStatements, n
 }
 
 fn main() {
-    let quick = quick_mode();
+    let quick = benches::quick_mode();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bench.db");

@@ -70,11 +70,6 @@ impl Rng {
     }
 }
 
-fn quick_mode() -> bool {
-    std::env::args().any(|a| a == "--quick")
-        || std::env::var("WCRM_BENCH_QUICK").is_ok_and(|v| v == "1")
-}
-
 fn now() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-11-24T09:00:00Z").unwrap().to_utc()
 }
@@ -191,7 +186,7 @@ fn best(samples: usize, mut f: impl FnMut() -> usize) -> (f64, usize) {
 }
 
 fn main() {
-    let quick = quick_mode();
+    let quick = benches::quick_mode();
     let n = if quick { 200_000 } else { 1_000_000 };
     let rt = tokio::runtime::Runtime::new().unwrap();
     let business = Business {

@@ -234,11 +234,6 @@ fn implementations(c: &Case) -> Vec<(&'static str, Render<'static>)> {
     impls
 }
 
-fn quick_mode() -> bool {
-    std::env::args().any(|a| a == "--quick")
-        || std::env::var("WCRM_BENCH_QUICK").is_ok_and(|v| v == "1")
-}
-
 /// Fastest of `samples` timed batches, in nanoseconds per call: the least
 /// disturbed estimate on a shared machine.
 fn best_ns(f: &dyn Fn() -> String, samples: usize) -> f64 {
@@ -265,7 +260,7 @@ fn best_ns(f: &dyn Fn() -> String, samples: usize) -> f64 {
 }
 
 fn main() {
-    let quick = quick_mode();
+    let quick = benches::quick_mode();
     let mut c = Criterion::default().configure_from_args();
     if quick {
         c = c
