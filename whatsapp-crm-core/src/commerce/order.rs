@@ -116,24 +116,6 @@ pub struct OrderFacts {
     pub pay_by: Option<DateTime<Utc>>,
 }
 
-impl OrderFacts {
-    /// Facts that show nothing: no delivery, stock, payment or shipment.
-    pub fn none(order: &Order) -> Self {
-        let zero = Money::zero(order.total.currency);
-        Self {
-            customer: true,
-            delivery: false,
-            available: vec![None; order.items.len()],
-            settled: zero,
-            refunded: zero,
-            shipments: 0,
-            delivered: 0,
-            picked_up: false,
-            pay_by: None,
-        }
-    }
-}
-
 /// Why a move was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
