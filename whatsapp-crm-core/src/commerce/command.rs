@@ -57,6 +57,23 @@ pub enum CartCommand {
         /// Its SKU.
         sku: String,
     },
+    /// A cart sent from WhatsApp's own catalog UI; its lines join the cart.
+    Native {
+        /// The lines as the customer's app priced them.
+        items: Vec<NativeItem>,
+    },
+}
+
+/// One line of a cart sent from WhatsApp's catalog UI. Its price is what
+/// the customer's app showed, never trusted: the cart re-prices it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NativeItem {
+    /// The `product_retailer_id`, our SKU.
+    pub sku: String,
+    /// Units.
+    pub quantity: u32,
+    /// The price shown to the customer, in minor units, if sent.
+    pub quoted: Option<crate::domain::Money>,
 }
 
 /// Why something that looks like a command cannot be carried out.

@@ -5,6 +5,7 @@
 
 use chrono::{DateTime, Utc};
 
+pub use crate::domain::{DiscountRules, DiscountValue};
 use crate::domain::{CustomerId, Money};
 
 /// Random bytes in a generated code: 80 bits, beyond guessing.
@@ -14,38 +15,6 @@ pub const DISCOUNT_CODE_MAX_CHARS: usize = 32;
 /// Letters and digits of generated codes (Crockford's base 32: no I, L, O
 /// or U, so nothing reads as another character over the phone).
 const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-
-/// What a code takes off.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DiscountValue {
-    /// A share of the subtotal, 1 to 100 percent.
-    Percent(u8),
-    /// A fixed amount, at most the subtotal.
-    Fixed(Money),
-}
-
-/// A code and its rules.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DiscountRules {
-    /// The code as customers type it, normalised by [`normalize_code`].
-    pub code: String,
-    /// What it takes off.
-    pub value: DiscountValue,
-    /// Carts below this subtotal do not qualify.
-    pub min_subtotal: Option<Money>,
-    /// Usable from then.
-    pub starts_at: Option<DateTime<Utc>>,
-    /// Usable until then (exclusive).
-    pub ends_at: Option<DateTime<Utc>>,
-    /// Redemptions in all; 1 for a single-use code.
-    pub max_uses: Option<u32>,
-    /// Redemptions per customer.
-    pub max_uses_per_customer: Option<u32>,
-    /// Only this customer may use it.
-    pub customer: Option<CustomerId>,
-    /// Switched off by the business.
-    pub disabled: bool,
-}
 
 /// How often the code was redeemed, as storage counted it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -1,36 +1,12 @@
-//! Products and orders.
+//! Orders and their lines.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{BusinessId, Currency, CustomerId, Money, MoneyError, OrderId, ProductId};
+use super::{BusinessId, CartId, Currency, CustomerId, Money, MoneyError, OrderId, ProductId};
 
 /// Most line items one order may hold.
 pub const ORDER_LINES_MAX: usize = 100;
-
-/// Something a business sells.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct Product {
-    /// Product id.
-    pub id: ProductId,
-    /// Owning business.
-    pub business_id: BusinessId,
-    /// Stock-keeping unit, unique within the business.
-    pub sku: String,
-    /// Name shown to customers.
-    pub name: String,
-    /// Optional description.
-    pub description: Option<String>,
-    /// Unit price.
-    pub price: Money,
-    /// Whether it can be ordered now.
-    pub active: bool,
-    /// When it was created.
-    pub created_at: DateTime<Utc>,
-    /// When it last changed.
-    pub updated_at: DateTime<Utc>,
-}
 
 /// Where an order is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -138,10 +114,19 @@ pub struct Order {
     pub customer_id: CustomerId,
     /// Lines, in the order they were added.
     pub items: Vec<LineItem>,
-    /// Sum of the lines.
+    /// Sum of the lines, less the discount: what the customer pays.
     pub total: Money,
     /// Current status.
     pub status: OrderStatus,
+    /// The cart it was checked out from; one order per cart.
+    #[serde(default)]
+    pub cart_id: Option<CartId>,
+    /// The discount code taken off the lines, if any.
+    #[serde(default)]
+    pub discount: Option<AppliedDiscount>,
+    /// When an order awaiting payment expires and its stock goes back.
+    #[serde(default)]
+    pub pay_by: Option<DateTime<Utc>>,
     /// When it was created.
     pub created_at: DateTime<Utc>,
     /// When it last changed.
@@ -165,9 +150,30 @@ impl Order {
             items,
             total,
             status: OrderStatus::Draft,
+            cart_id: None,
+            discount: None,
+            pay_by: None,
             created_at: now,
             updated_at: now,
         })
+    }
+}
+
+/// A discount code as applied to one order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AppliedDiscount {
+    /// The code, normalised.
+    pub code: String,
+    /// What it took off.
+    pub amount: Money,
+}
+
+impl Order {
+    /// The lines' sum before any discount.
+    pub fn subtotal(&self) -> Money {
+        let off = self.discount.as_ref().map_or(0, |d| d.amount.minor);
+        Money::new(self.total.minor.saturating_add(off), self.total.currency)
     }
 }
 

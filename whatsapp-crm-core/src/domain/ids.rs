@@ -129,6 +129,16 @@ define_id!(
     CampaignId,
     "campaign"
 );
+define_id!(
+    /// Identifies a customer's cart.
+    CartId,
+    "cart"
+);
+define_id!(
+    /// Identifies a discount code.
+    DiscountId,
+    "discount"
+);
 
 #[cfg(test)]
 mod tests {

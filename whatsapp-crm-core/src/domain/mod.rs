@@ -32,9 +32,12 @@ mod api_key;
 mod broadcast;
 mod business;
 mod campaign;
+mod cart;
+mod catalog;
 mod commerce;
 mod conversation;
 mod customer;
+mod discount;
 mod events;
 mod ids;
 mod message;
@@ -58,9 +61,16 @@ pub use broadcast::{
 };
 pub use business::{BUSINESS_NAME_MAX_CHARS, Business, NewBusiness};
 pub use campaign::{CAMPAIGN_MIN_INTERVAL_MINUTES, Campaign, CampaignStatus, Schedule};
-pub use commerce::{
-    LineItem, ORDER_LINES_MAX, Order, OrderError, OrderStatus, Product, order_total,
+pub use cart::{ABANDON_AFTER_MINUTES, Cart, CartLine, CartStatus};
+pub use catalog::{
+    NewProduct, PRODUCT_ATTRIBUTE_MAX_CHARS, PRODUCT_ATTRIBUTES_MAX, PRODUCT_CATEGORY_MAX_CHARS,
+    PRODUCT_DESCRIPTION_MAX_CHARS, PRODUCT_IMAGE_URL_MAX_CHARS, PRODUCT_NAME_MAX_CHARS, Product,
+    SKU_MAX_CHARS, STOCK_MAX, Stock, validate_sku,
 };
+pub use commerce::{
+    AppliedDiscount, LineItem, ORDER_LINES_MAX, Order, OrderError, OrderStatus, order_total,
+};
+pub use discount::{DISCOUNT_CODE_MIN_CHARS, Discount, DiscountRules, DiscountValue, NewDiscount};
 pub use conversation::{CUSTOMER_SERVICE_WINDOW, Conversation, ConversationStatus};
 pub use customer::{
     ATTRIBUTE_KEY_MAX_CHARS, ATTRIBUTE_TEXT_MAX_CHARS, CUSTOMER_ATTRIBUTES_MAX,
@@ -69,7 +79,8 @@ pub use customer::{
 };
 pub use events::{InboundMessage, Referral, StatusUpdate};
 pub use ids::{
-    AgentId, ApiKeyId, BroadcastId, BusinessId, CampaignId, ConversationId, CustomerId, IdError,
+    AgentId, ApiKeyId, BroadcastId, BusinessId, CampaignId, CartId, ConversationId, CustomerId,
+    DiscountId, IdError,
     MessageId, OrderId, ProductId, SegmentId, TemplateId,
 };
 pub use message::{
