@@ -159,6 +159,24 @@ impl Order {
     }
 }
 
+/// One change on an order's timeline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OrderEvent {
+    /// The order.
+    pub order_id: OrderId,
+    /// When it happened.
+    pub at: DateTime<Utc>,
+    /// Who made it: `customer`, `staff`, or `system` (expiry, payments, delivery).
+    pub actor: String,
+    /// The status before; `None` when the order was created.
+    pub from: Option<OrderStatus>,
+    /// The status after.
+    pub to: OrderStatus,
+    /// Why, in words a business owner reads.
+    pub reason: String,
+}
+
 /// A discount code as applied to one order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -68,7 +68,8 @@ pub use catalog::{
     SKU_MAX_CHARS, STOCK_MAX, Stock, validate_sku,
 };
 pub use commerce::{
-    AppliedDiscount, LineItem, ORDER_LINES_MAX, Order, OrderError, OrderStatus, order_total,
+    AppliedDiscount, LineItem, ORDER_LINES_MAX, Order, OrderError, OrderEvent, OrderStatus,
+    order_total,
 };
 pub use discount::{DISCOUNT_CODE_MIN_CHARS, Discount, DiscountRules, DiscountValue, NewDiscount};
 pub use conversation::{CUSTOMER_SERVICE_WINDOW, Conversation, ConversationStatus};

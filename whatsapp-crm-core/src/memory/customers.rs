@@ -104,7 +104,15 @@ impl CustomerStore for InMemoryStorage {
         let customer = tenant.customers.remove(&id).ok_or(StorageError::not_found(ENTITY))?;
         tenant.phones.remove(&customer.phone);
         tenant.conversations.retain(|_, c| c.customer_id != id);
+        // Their orders go, so what those orders reserved goes back on sale.
+        let orders: Vec<_> =
+            tenant.orders.values().filter(|o| o.customer_id == id).map(|o| o.id).collect();
+        for o in orders {
+            tenant.release_order(o);
+        }
         tenant.orders.retain(|_, o| o.customer_id != id);
+        tenant.commerce.carts.retain(|_, c| c.customer_id != id);
+        tenant.commerce.redemptions.retain(|(_, c, _)| *c != id);
         let gone: Vec<_> =
             tenant.messages.values().filter(|m| m.customer_id == id).map(|m| m.id).collect();
         for mid in gone {

@@ -4,6 +4,8 @@
 
 mod broadcasts;
 mod campaigns;
+mod catalog;
+mod checkout;
 mod customers;
 mod messaging;
 mod orders;
@@ -74,6 +76,7 @@ struct Tenant {
     broadcasts: BTreeMap<BroadcastId, Broadcast>,
     recipients: BTreeMap<(BroadcastId, CustomerId), BroadcastRecipient>,
     campaigns: BTreeMap<CampaignId, Campaign>,
+    commerce: catalog::Commerce,
 }
 
 impl InMemoryStorage {
@@ -135,6 +138,7 @@ impl BusinessStore for InMemoryStorage {
                 broadcasts: BTreeMap::new(),
                 recipients: BTreeMap::new(),
                 campaigns: BTreeMap::new(),
+                commerce: catalog::Commerce::default(),
             },
         );
         Ok(())

@@ -5,13 +5,13 @@ use chrono::{DateTime, Utc};
 
 use super::{InMemoryStorage, Tenant, page_after};
 use crate::domain::{BusinessId, CustomerId, Order, OrderId, OrderStatus};
-use crate::ports::{OrderQuery, OrderStore, Page, StorageError, clamp_limit};
+use crate::ports::{OrderQuery, OrderStore, Page, StorageError, clamp_limit, created_event};
 
 const ENTITY: &str = "order";
 
 impl Tenant {
     /// Recomputes a customer's purchase figures from their counted orders.
-    fn refresh_purchases(&mut self, customer: CustomerId) {
+    pub(super) fn refresh_purchases(&mut self, customer: CustomerId) {
         let counted = self
             .orders
             .values()
@@ -42,6 +42,7 @@ impl OrderStore for InMemoryStorage {
             return Err(StorageError::conflict(ENTITY, "id already exists"));
         }
         tenant.orders.insert(order.id, order.clone());
+        tenant.commerce.events.insert(order.id, vec![created_event(order, "staff")]);
         tenant.refresh_purchases(order.customer_id);
         Ok(())
     }

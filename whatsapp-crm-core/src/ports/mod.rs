@@ -5,6 +5,7 @@ mod broadcasts;
 mod campaigns;
 mod clock;
 mod codec;
+mod commerce;
 mod error;
 mod storage;
 mod templates;
@@ -17,6 +18,11 @@ pub use broadcasts::{
 pub use campaigns::{CAMPAIGN_CHANGED, CampaignSpec, CampaignStore};
 pub use clock::{Clock, ManualClock, SystemClock, to_storage_precision};
 pub use codec::{enum_from_text, enum_to_text};
+pub use commerce::{
+    CART_CLOSED, CartQuery, CartStore, CatalogStore, Checkout, CheckoutOutcome, CheckoutStore,
+    DISCOUNT_CODE_TAKEN, DiscountStore, HoldState, MoveOutcome, ORDER_CHANGED, OrderMove,
+    ProductQuery, SKU_TAKEN, STOCK_RESERVED, apply_discount, created_event, move_event,
+};
 pub use error::{PHONE_TAKEN, PROVIDER_ID_TAKEN, StorageError};
 pub use storage::{
     ALREADY_QUEUED, ApiKeyStore, BusinessStore, ConversationQuery, ConversationStore,

@@ -9,7 +9,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::{BroadcastStore, CampaignStore, StorageError};
+use super::{
+    BroadcastStore, CampaignStore, CartStore, CatalogStore, CheckoutStore, DiscountStore, StorageError,
+};
 use crate::domain::{
     ApiKey, ApiKeyHash, ApiKeyId, Business, BusinessId, Conversation, ConversationId,
     ConversationStatus, Customer, CustomerId, Message, MessageId, MessageTemplate, Order, OrderId,
@@ -665,6 +667,10 @@ pub trait Storage:
     + ConversationStore
     + MessageStore
     + OrderStore
+    + CatalogStore
+    + CartStore
+    + DiscountStore
+    + CheckoutStore
     + OutboxStore
     + SenderLimitStore
     + BroadcastStore
@@ -684,6 +690,10 @@ impl<T> Storage for T where
         + ConversationStore
         + MessageStore
         + OrderStore
+        + CatalogStore
+        + CartStore
+        + DiscountStore
+        + CheckoutStore
         + OutboxStore
         + SenderLimitStore
         + BroadcastStore

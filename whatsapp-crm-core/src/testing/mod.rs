@@ -19,6 +19,8 @@
 
 mod broadcasts;
 mod campaigns;
+mod catalog;
+mod checkout;
 mod customers;
 mod fixtures;
 mod identity;
@@ -34,6 +36,8 @@ use std::sync::Arc;
 
 pub use broadcasts::*;
 pub use campaigns::*;
+pub use catalog::*;
+pub use checkout::*;
 pub use customers::*;
 pub use fixtures::*;
 pub use identity::*;
@@ -164,6 +168,15 @@ macro_rules! storage_conformance_tests {
             broadcast_reads_for_a_launch,
             campaign_round_trip_and_guarded_updates,
             campaign_due_ones_and_runs,
+            product_round_trip_and_batches_are_all_or_nothing,
+            product_update_keeps_reservations_and_delete,
+            product_list_search_and_tenant_isolation,
+            product_search_finds_each_query_in_the_top_three,
+            cart_save_open_and_tenant_isolation,
+            checkout_is_idempotent_and_moves_stock,
+            checkout_race_for_the_last_units,
+            discount_single_use_race_and_rules,
+            customer_delete_releases_reservations,
         );
     };
 }
