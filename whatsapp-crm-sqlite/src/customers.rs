@@ -260,6 +260,8 @@ impl CustomerStore for SqliteStorage {
         id: CustomerId,
     ) -> Result<(), StorageError> {
         self.write(move |tx| {
+            // What their orders reserve goes back on sale before the orders go.
+            crate::checkout::release_customer(tx, business, id)?;
             // Conversations, messages and tags go with the customer (ON DELETE CASCADE).
             let gone = tx
                 .execute(

@@ -107,6 +107,12 @@ fn constraint_name(detail: &str) -> &'static str {
         whatsapp_crm_core::ports::SEGMENT_NAME_TAKEN
     } else if detail.contains("templates.name") {
         whatsapp_crm_core::ports::TEMPLATE_NAME_TAKEN
+    } else if detail.contains("products.sku") {
+        whatsapp_crm_core::ports::SKU_TAKEN
+    } else if detail.contains("discounts.code") {
+        whatsapp_crm_core::ports::DISCOUNT_CODE_TAKEN
+    } else if detail.contains("carts.customer_id") {
+        whatsapp_crm_core::ports::CART_CLOSED
     } else if detail.contains("outbox.") {
         whatsapp_crm_core::ports::ALREADY_QUEUED
     } else if detail.contains("businesses.whatsapp_sender") {

@@ -31,6 +31,8 @@
 
 mod broadcasts;
 mod campaigns;
+mod catalog;
+mod checkout;
 mod codec;
 mod customers;
 mod error;

@@ -4,23 +4,26 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::types::Value;
 use rusqlite::{Connection, Row, params};
-use whatsapp_crm_core::ports::{OrderQuery, OrderStore, Page, clamp_limit, enum_to_text};
+use whatsapp_crm_core::ports::{
+    OrderQuery, OrderStore, Page, clamp_limit, created_event, enum_to_text,
+};
 use whatsapp_crm_core::{
-    BusinessId, CustomerId, CustomerStats, ENGAGEMENT_WINDOW_DAYS, Message, Money, Order, OrderId,
+    BusinessId, CartId, CustomerId, CustomerStats, ENGAGEMENT_WINDOW_DAYS, Message, Money, Order, OrderId,
     OrderStatus, StorageError,
 };
 
 use crate::codec::{
-    get, get_enum, get_json, get_parsed, get_time, get_uuid, id_bytes, micros, to_json,
+    get, get_enum, get_json, get_opt_time, get_opt_uuid, get_parsed, get_time, get_uuid, id_bytes,
+    micros, opt_micros, to_json,
 };
-use crate::error::{Ctx, map};
+use crate::error::{Ctx, corrupt, map};
 use crate::listing::{Listing, blob, query_one};
 use crate::storage::SqliteStorage;
 
 const ORDER: Ctx = Ctx::new("order", "customer");
 const CUSTOMER: Ctx = Ctx::new("customer", "business");
 
-fn order_row(row: &Row<'_>) -> Result<Order, StorageError> {
+pub(crate) fn order_row(row: &Row<'_>) -> Result<Order, StorageError> {
     Ok(Order {
         id: OrderId::from_uuid(get_uuid(row, "id")?),
         business_id: BusinessId::from_uuid(get_uuid(row, "business_id")?),
@@ -28,13 +31,18 @@ fn order_row(row: &Row<'_>) -> Result<Order, StorageError> {
         items: get_json(row, "items")?,
         total: Money::new(get(row, "total_minor")?, get_parsed(row, "currency")?),
         status: get_enum(row, "status")?,
+        cart_id: get_opt_uuid(row, "cart_id")?.map(CartId::from_uuid),
+        discount: get::<Option<String>>(row, "discount")?
+            .map(|d| serde_json::from_str(&d).map_err(|e| corrupt("discount", e)))
+            .transpose()?,
+        pay_by: get_opt_time(row, "pay_by")?,
         created_at: get_time(row, "created_at")?,
         updated_at: get_time(row, "updated_at")?,
     })
 }
 
 /// Recomputes spend, order count and last order from paid and fulfilled orders.
-fn refresh_purchases(
+pub(crate) fn refresh_purchases(
     tx: &Connection,
     business: BusinessId,
     customer: CustomerId,
@@ -82,28 +90,38 @@ pub(crate) fn record_inbound(tx: &Connection, m: &Message) -> Result<(), Storage
     Ok(())
 }
 
+/// Writes an order's row.
+pub(crate) fn insert_order_row(tx: &Connection, o: &Order) -> Result<(), StorageError> {
+    tx.execute(
+        "INSERT INTO orders (business_id, id, customer_id, items, total_minor, currency, status, created_at,
+           updated_at, cart_id, discount, pay_by)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        params![
+            id_bytes(o.business_id.as_uuid()),
+            id_bytes(o.id.as_uuid()),
+            id_bytes(o.customer_id.as_uuid()),
+            to_json(&o.items)?,
+            o.total.minor,
+            o.total.currency.as_str(),
+            enum_to_text(&o.status)?,
+            micros(o.created_at),
+            micros(o.updated_at),
+            o.cart_id.map(|c| id_bytes(c.as_uuid())),
+            o.discount.as_ref().map(to_json).transpose()?,
+            opt_micros(o.pay_by)
+        ],
+    )
+    .map_err(|e| map(ORDER, e))?;
+    Ok(())
+}
+
 #[async_trait]
 impl OrderStore for SqliteStorage {
     async fn insert_order(&self, order: &Order) -> Result<(), StorageError> {
         let o = order.clone();
         self.write(move |tx| {
-            tx.execute(
-                "INSERT INTO orders (business_id, id, customer_id, items, total_minor, currency, status, created_at,
-                   updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                params![
-                    id_bytes(o.business_id.as_uuid()),
-                    id_bytes(o.id.as_uuid()),
-                    id_bytes(o.customer_id.as_uuid()),
-                    to_json(&o.items)?,
-                    o.total.minor,
-                    o.total.currency.as_str(),
-                    enum_to_text(&o.status)?,
-                    micros(o.created_at),
-                    micros(o.updated_at)
-                ],
-            )
-            .map_err(|e| map(ORDER, e))?;
+            insert_order_row(tx, &o)?;
+            crate::checkout::insert_event(tx, o.business_id, &created_event(&o, "staff"))?;
             refresh_purchases(tx, o.business_id, o.customer_id)
         })
         .await

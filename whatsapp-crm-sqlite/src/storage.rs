@@ -35,6 +35,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0008_broadcasts.sql"),
     include_str!("../migrations/0009_inbound_index.sql"),
     include_str!("../migrations/0010_conversation_keys.sql"),
+    include_str!("../migrations/0011_commerce.sql"),
 ];
 
 /// The schema version this build writes.
@@ -168,6 +169,38 @@ impl SqliteStorage {
                 let _ = wake.try_send(());
             }
             Ok(out)
+        })
+        .await
+        .map_err(|e| StorageError::backend(e, false))?
+    }
+
+    /// Like [`write`](Self::write), but `f` may also refuse with `Ok(Err(r))`:
+    /// the transaction is then rolled back and `r` returned, so a refusal
+    /// found partway leaves nothing behind.
+    pub(crate) async fn write_or_rollback<T, R, F>(&self, f: F) -> Result<Result<T, R>, StorageError>
+    where
+        T: Send + 'static,
+        R: Send + 'static,
+        F: FnOnce(&rusqlite::Transaction<'_>) -> Result<Result<T, R>, StorageError> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || {
+            let ctx = crate::error::Ctx::new("database", "database");
+            let mut conn = lock(&inner.writer);
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(|e| crate::error::map(ctx, e))?;
+            match f(&tx)? {
+                Ok(v) => {
+                    tx.commit().map_err(|e| crate::error::map(ctx, e))?;
+                    if let Some(wake) = inner.checkpoints.as_ref().and_then(|c| c.wake.as_ref()) {
+                        let _ = wake.try_send(());
+                    }
+                    Ok(Ok(v))
+                }
+                // Dropping the transaction rolls it back.
+                Err(r) => Ok(Err(r)),
+            }
         })
         .await
         .map_err(|e| StorageError::backend(e, false))?
