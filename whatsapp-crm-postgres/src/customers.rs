@@ -210,14 +210,20 @@ impl CustomerStore for PostgresStorage {
         business: BusinessId,
         id: CustomerId,
     ) -> Result<(), StorageError> {
+        let mut tx = self.pool.begin().await.map_err(|e| map(CUSTOMER, e))?;
+        // What their orders reserve goes back on sale before the orders go.
+        crate::checkout::release_customer(&mut tx, business, id).await?;
         // Conversations and messages go with the customer (ON DELETE CASCADE).
         let done = sqlx::query("DELETE FROM customers WHERE business_id = $1 AND id = $2")
             .bind(business.as_uuid())
             .bind(id.as_uuid())
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await
             .map_err(|e| map(CUSTOMER, e))?;
-        if done.rows_affected() == 0 { Err(StorageError::not_found("customer")) } else { Ok(()) }
+        if done.rows_affected() == 0 {
+            return Err(StorageError::not_found("customer"));
+        }
+        tx.commit().await.map_err(|e| map(CUSTOMER, e))
     }
 
     async fn list_customers(

@@ -65,6 +65,9 @@ fn constraint_name(constraint: Option<&str>) -> &'static str {
         Some("businesses_sender_key") => whatsapp_crm_core::ports::SENDER_TAKEN,
         Some("segments_name_key") => whatsapp_crm_core::ports::SEGMENT_NAME_TAKEN,
         Some("templates_name_key") => whatsapp_crm_core::ports::TEMPLATE_NAME_TAKEN,
+        Some("products_sku_key") => whatsapp_crm_core::ports::SKU_TAKEN,
+        Some("discounts_code_key") => whatsapp_crm_core::ports::DISCOUNT_CODE_TAKEN,
+        Some("carts_open_key") => whatsapp_crm_core::ports::CART_CLOSED,
         _ => "id already exists",
     }
 }

@@ -23,6 +23,8 @@
 
 mod broadcasts;
 mod campaigns;
+mod catalog;
+mod checkout;
 mod codec;
 mod customers;
 mod error;

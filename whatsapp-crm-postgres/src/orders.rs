@@ -4,21 +4,23 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::PgRow;
 use sqlx::{Postgres, Transaction};
-use whatsapp_crm_core::ports::{OrderQuery, OrderStore, Page, clamp_limit, enum_to_text};
+use whatsapp_crm_core::ports::{
+    OrderQuery, OrderStore, Page, clamp_limit, created_event, enum_to_text,
+};
 use whatsapp_crm_core::{
-    BusinessId, CustomerId, CustomerStats, ENGAGEMENT_WINDOW_DAYS, Message, Money, Order, OrderId,
+    BusinessId, CartId, CustomerId, CustomerStats, ENGAGEMENT_WINDOW_DAYS, Message, Money, Order, OrderId,
     OrderStatus, StorageError,
 };
 
 use crate::codec::{get, get_enum, get_json, get_parsed, to_json};
-use crate::error::{Ctx, map};
+use crate::error::{Ctx, corrupt, map};
 use crate::listing::Listing;
 use crate::storage::PostgresStorage;
 
 const ORDER: Ctx = Ctx::new("order", "customer");
 const CUSTOMER: Ctx = Ctx::new("customer", "business");
 
-fn order_row(row: &PgRow) -> Result<Order, StorageError> {
+pub(crate) fn order_row(row: &PgRow) -> Result<Order, StorageError> {
     Ok(Order {
         id: OrderId::from_uuid(get(row, "id")?),
         business_id: BusinessId::from_uuid(get(row, "business_id")?),
@@ -26,6 +28,11 @@ fn order_row(row: &PgRow) -> Result<Order, StorageError> {
         items: get_json(row, "items")?,
         total: Money::new(get(row, "total_minor")?, get_parsed(row, "currency")?),
         status: get_enum(row, "status")?,
+        cart_id: get::<Option<uuid::Uuid>>(row, "cart_id")?.map(CartId::from_uuid),
+        discount: get::<Option<sqlx::types::Json<serde_json::Value>>>(row, "discount")?
+            .map(|d| serde_json::from_value(d.0).map_err(|e| corrupt("discount", e)))
+            .transpose()?,
+        pay_by: get(row, "pay_by")?,
         created_at: get(row, "created_at")?,
         updated_at: get(row, "updated_at")?,
     })
@@ -33,7 +40,7 @@ fn order_row(row: &PgRow) -> Result<Order, StorageError> {
 
 /// Locks the customer row, so concurrent order changes for one customer take
 /// turns, then recomputes spend, count and last order from counted orders.
-async fn refresh_purchases(
+pub(crate) async fn refresh_purchases(
     tx: &mut Transaction<'_, Postgres>,
     business: BusinessId,
     customer: CustomerId,
@@ -93,27 +100,40 @@ pub(crate) async fn record_inbound(
     Ok(())
 }
 
+/// Writes an order's row.
+pub(crate) async fn insert_order_row(
+    tx: &mut sqlx::PgConnection,
+    o: &Order,
+) -> Result<(), StorageError> {
+    sqlx::query(
+        "INSERT INTO orders (business_id, id, customer_id, items, total_minor, currency, status, created_at,
+           updated_at, cart_id, discount, pay_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+    )
+    .bind(o.business_id.as_uuid())
+    .bind(o.id.as_uuid())
+    .bind(o.customer_id.as_uuid())
+    .bind(sqlx::types::Json(to_json(&o.items)?))
+    .bind(o.total.minor)
+    .bind(o.total.currency.as_str())
+    .bind(enum_to_text(&o.status)?)
+    .bind(o.created_at)
+    .bind(o.updated_at)
+    .bind(o.cart_id.map(|c| c.as_uuid()))
+    .bind(o.discount.as_ref().map(to_json).transpose()?.map(sqlx::types::Json))
+    .bind(o.pay_by)
+    .execute(&mut *tx)
+    .await
+    .map_err(|e| map(ORDER, e))?;
+    Ok(())
+}
+
 #[async_trait]
 impl OrderStore for PostgresStorage {
     async fn insert_order(&self, o: &Order) -> Result<(), StorageError> {
         let mut tx = self.pool.begin().await.map_err(|e| map(ORDER, e))?;
-        sqlx::query(
-            "INSERT INTO orders (business_id, id, customer_id, items, total_minor, currency, status, created_at,
-               updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(o.business_id.as_uuid())
-        .bind(o.id.as_uuid())
-        .bind(o.customer_id.as_uuid())
-        .bind(sqlx::types::Json(to_json(&o.items)?))
-        .bind(o.total.minor)
-        .bind(o.total.currency.as_str())
-        .bind(enum_to_text(&o.status)?)
-        .bind(o.created_at)
-        .bind(o.updated_at)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| map(ORDER, e))?;
+        insert_order_row(&mut tx, o).await?;
+        crate::checkout::insert_event(&mut tx, o.business_id, &created_event(o, "staff")).await?;
         refresh_purchases(&mut tx, o.business_id, o.customer_id).await?;
         tx.commit().await.map_err(|e| map(ORDER, e))
     }
