@@ -41,7 +41,11 @@ pub(crate) fn product_row(row: &PgRow) -> Result<Product, StorageError> {
         attributes: get_json(row, "attributes")?,
         price: Money::new(get(row, "price_minor")?, get_parsed(row, "currency")?),
         active: get(row, "active")?,
-        stock: if tracked { Some(Stock::new(units(row, "on_hand")?, units(row, "reserved")?)) } else { None },
+        stock: if tracked {
+            Some(Stock::new(units(row, "on_hand")?, units(row, "reserved")?))
+        } else {
+            None
+        },
         created_at: get(row, "created_at")?,
         updated_at: get(row, "updated_at")?,
     })
@@ -154,10 +158,13 @@ impl CatalogStore for PostgresStorage {
         .fetch_optional(&mut *tx)
         .await
         .map_err(|e| map(PRODUCT, e))?;
-        let stored = row.as_ref().map(product_row).transpose()?.ok_or(StorageError::not_found("product"))?;
+        let stored =
+            row.as_ref().map(product_row).transpose()?.ok_or(StorageError::not_found("product"))?;
         let reserved = stored.stock.map_or(0, |s| s.reserved);
         let stock = match p.stock {
-            Some(s) if s.on_hand < reserved => return Err(StorageError::conflict("product", STOCK_RESERVED)),
+            Some(s) if s.on_hand < reserved => {
+                return Err(StorageError::conflict("product", STOCK_RESERVED));
+            }
             None if reserved > 0 => return Err(StorageError::conflict("product", STOCK_RESERVED)),
             s => s.map(|s| Stock::new(s.on_hand, reserved)),
         };
@@ -195,12 +202,13 @@ impl CatalogStore for PostgresStorage {
         business: BusinessId,
         id: ProductId,
     ) -> Result<(), StorageError> {
-        let done = sqlx::query("DELETE FROM products WHERE business_id = $1 AND id = $2 AND reserved = 0")
-            .bind(business.as_uuid())
-            .bind(id.as_uuid())
-            .execute(&self.pool)
-            .await
-            .map_err(|e| map(PRODUCT, e))?;
+        let done =
+            sqlx::query("DELETE FROM products WHERE business_id = $1 AND id = $2 AND reserved = 0")
+                .bind(business.as_uuid())
+                .bind(id.as_uuid())
+                .execute(&self.pool)
+                .await
+                .map_err(|e| map(PRODUCT, e))?;
         if done.rows_affected() == 1 {
             return Ok(());
         }
@@ -275,12 +283,14 @@ impl CartStore for PostgresStorage {
         business: BusinessId,
         customer: CustomerId,
     ) -> Result<Option<Cart>, StorageError> {
-        let row = sqlx::query("SELECT * FROM carts WHERE business_id = $1 AND customer_id = $2 AND status = 'open'")
-            .bind(business.as_uuid())
-            .bind(customer.as_uuid())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(|e| map(CART, e))?;
+        let row = sqlx::query(
+            "SELECT * FROM carts WHERE business_id = $1 AND customer_id = $2 AND status = 'open'",
+        )
+        .bind(business.as_uuid())
+        .bind(customer.as_uuid())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| map(CART, e))?;
         row.as_ref().map(cart_row).transpose()
     }
 

@@ -73,15 +73,20 @@ async fn reserve(tx: &mut PgConnection, o: &Order) -> Result<Option<(String, u32
             continue;
         }
         if available_before < q {
-            return Ok(Some((line.sku.clone(), u32::try_from(available_before.max(0)).unwrap_or(0))));
+            return Ok(Some((
+                line.sku.clone(),
+                u32::try_from(available_before.max(0)).unwrap_or(0),
+            )));
         }
-        sqlx::query("UPDATE products SET reserved = reserved + $3 WHERE business_id = $1 AND id = $2")
-            .bind(o.business_id.as_uuid())
-            .bind(pid.as_uuid())
-            .bind(q)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| map(STOCK, e))?;
+        sqlx::query(
+            "UPDATE products SET reserved = reserved + $3 WHERE business_id = $1 AND id = $2",
+        )
+        .bind(o.business_id.as_uuid())
+        .bind(pid.as_uuid())
+        .bind(q)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| map(STOCK, e))?;
         sqlx::query(
             "INSERT INTO order_stock (business_id, order_id, product_id, quantity, state)
              VALUES ($1, $2, $3, $4, 'reserved')
@@ -167,7 +172,12 @@ fn event_row(row: &PgRow) -> Result<OrderEvent, StorageError> {
     })
 }
 
-async fn read_order(tx: &mut PgConnection, business: BusinessId, id: OrderId, lock: bool) -> Result<Order, StorageError> {
+async fn read_order(
+    tx: &mut PgConnection,
+    business: BusinessId,
+    id: OrderId,
+    lock: bool,
+) -> Result<Order, StorageError> {
     let sql = if lock {
         "SELECT * FROM orders WHERE business_id = $1 AND id = $2 FOR UPDATE"
     } else {
@@ -207,14 +217,16 @@ async fn place(
     }
     let mut order = c.order.clone();
     order.cart_id = Some(c.cart_id);
-    let ids: Vec<uuid::Uuid> = order.items.iter().filter_map(|l| l.product_id.map(|p| p.as_uuid())).collect();
-    let active: Vec<(uuid::Uuid,)> =
-        sqlx::query_as("SELECT id FROM products WHERE business_id = $1 AND id = ANY($2) AND active")
-            .bind(business.as_uuid())
-            .bind(&ids)
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(|e| map(STOCK, e))?;
+    let ids: Vec<uuid::Uuid> =
+        order.items.iter().filter_map(|l| l.product_id.map(|p| p.as_uuid())).collect();
+    let active: Vec<(uuid::Uuid,)> = sqlx::query_as(
+        "SELECT id FROM products WHERE business_id = $1 AND id = ANY($2) AND active",
+    )
+    .bind(business.as_uuid())
+    .bind(&ids)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(|e| map(STOCK, e))?;
     for line in &order.items {
         if !line.product_id.is_some_and(|p| active.iter().any(|(a,)| *a == p.as_uuid())) {
             return Ok((CheckoutOutcome::Unavailable { sku: line.sku.clone() }, false));
@@ -222,12 +234,13 @@ async fn place(
     }
     let mut redeemed = None;
     if let Some(code) = &c.discount_code {
-        let row = sqlx::query("SELECT * FROM discounts WHERE business_id = $1 AND code = $2 FOR UPDATE")
-            .bind(business.as_uuid())
-            .bind(code)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(|e| map(ORDER, e))?;
+        let row =
+            sqlx::query("SELECT * FROM discounts WHERE business_id = $1 AND code = $2 FOR UPDATE")
+                .bind(business.as_uuid())
+                .bind(code)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(|e| map(ORDER, e))?;
         let Some(d) = row.as_ref().map(discount_row).transpose()? else {
             return Ok((CheckoutOutcome::UnknownCode, false));
         };
@@ -240,7 +253,10 @@ async fn place(
         .fetch_one(&mut *tx)
         .await
         .map_err(|e| map(ORDER, e))?;
-        let usage = DiscountUsage { total: d.uses, by_customer: u32::try_from(by_customer).unwrap_or(u32::MAX) };
+        let usage = DiscountUsage {
+            total: d.uses,
+            by_customer: u32::try_from(by_customer).unwrap_or(u32::MAX),
+        };
         if let Err(e) = apply_discount(&mut order, &d, usage) {
             return Ok((CheckoutOutcome::Discount(e), false));
         }
@@ -341,12 +357,14 @@ impl CheckoutStore for PostgresStorage {
     ) -> Result<Vec<OrderEvent>, StorageError> {
         let mut conn = self.pool.acquire().await.map_err(|e| map(ORDER, e))?;
         read_order(&mut conn, business, order, false).await?;
-        let rows = sqlx::query("SELECT * FROM order_events WHERE business_id = $1 AND order_id = $2 ORDER BY seq")
-            .bind(business.as_uuid())
-            .bind(order.as_uuid())
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(|e| map(ORDER, e))?;
+        let rows = sqlx::query(
+            "SELECT * FROM order_events WHERE business_id = $1 AND order_id = $2 ORDER BY seq",
+        )
+        .bind(business.as_uuid())
+        .bind(order.as_uuid())
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(|e| map(ORDER, e))?;
         rows.iter().map(event_row).collect()
     }
 
@@ -363,6 +381,9 @@ impl CheckoutStore for PostgresStorage {
         .fetch_all(&self.pool)
         .await
         .map_err(|e| map(ORDER, e))?;
-        Ok(rows.into_iter().map(|(b, o)| (BusinessId::from_uuid(b), OrderId::from_uuid(o))).collect())
+        Ok(rows
+            .into_iter()
+            .map(|(b, o)| (BusinessId::from_uuid(b), OrderId::from_uuid(o)))
+            .collect())
     }
 }

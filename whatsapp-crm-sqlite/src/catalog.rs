@@ -72,9 +72,13 @@ fn index_product(tx: &Connection, p: &Product) -> Result<(), StorageError> {
             |r| r.get(0),
         )
         .map_err(|e| map(PRODUCT, e))?;
-    tx.execute("DELETE FROM product_search WHERE rowid = ?1", [key]).map_err(|e| map(PRODUCT, e))?;
-    tx.execute("INSERT INTO product_search (rowid, grams) VALUES (?1, ?2)", params![key, search_doc(p)])
+    tx.execute("DELETE FROM product_search WHERE rowid = ?1", [key])
         .map_err(|e| map(PRODUCT, e))?;
+    tx.execute(
+        "INSERT INTO product_search (rowid, grams) VALUES (?1, ?2)",
+        params![key, search_doc(p)],
+    )
+    .map_err(|e| map(PRODUCT, e))?;
     Ok(())
 }
 
@@ -113,7 +117,11 @@ fn insert_product(tx: &Transaction<'_>, p: &Product) -> Result<(), StorageError>
     Ok(())
 }
 
-fn read_product(c: &Connection, business: BusinessId, id: ProductId) -> Result<Product, StorageError> {
+fn read_product(
+    c: &Connection,
+    business: BusinessId,
+    id: ProductId,
+) -> Result<Product, StorageError> {
     query_one(
         c,
         PRODUCT,
@@ -277,7 +285,11 @@ impl CatalogStore for SqliteStorage {
             let sql = format!(
                 "SELECT {} FROM product_search s JOIN products p ON p.search_key = s.rowid
                  WHERE product_search MATCH ?1 AND p.business_id = ?2 ORDER BY s.rank LIMIT ?3",
-                PRODUCT_COLUMNS.split(", ").map(|c| format!("p.{c}")).collect::<Vec<_>>().join(", ")
+                PRODUCT_COLUMNS
+                    .split(", ")
+                    .map(|c| format!("p.{c}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             );
             query_all(
                 c,

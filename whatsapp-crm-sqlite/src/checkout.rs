@@ -153,7 +153,11 @@ fn event_row(row: &Row<'_>) -> Result<OrderEvent, StorageError> {
     })
 }
 
-fn place(tx: &Connection, business: BusinessId, c: &Checkout) -> Result<CheckoutOutcome, StorageError> {
+fn place(
+    tx: &Connection,
+    business: BusinessId,
+    c: &Checkout,
+) -> Result<CheckoutOutcome, StorageError> {
     let cart = query_one(
         tx,
         Ctx::new("cart", "customer"),
@@ -163,7 +167,13 @@ fn place(tx: &Connection, business: BusinessId, c: &Checkout) -> Result<Checkout
     )?;
     if let Some(id) = cart.order_id {
         let sql = "SELECT * FROM orders WHERE business_id = ?1 AND id = ?2";
-        let order = query_one(tx, ORDER, sql, vec![blob(business.as_uuid()), blob(id.as_uuid())], order_row)?;
+        let order = query_one(
+            tx,
+            ORDER,
+            sql,
+            vec![blob(business.as_uuid()), blob(id.as_uuid())],
+            order_row,
+        )?;
         return Ok(CheckoutOutcome::Existing(order));
     }
     if cart.status != whatsapp_crm_core::CartStatus::Open
@@ -211,7 +221,8 @@ fn place(tx: &Connection, business: BusinessId, c: &Checkout) -> Result<Checkout
                 |r| r.get(0),
             )
             .map_err(|e| map(ORDER, e))?;
-        if let Err(e) = apply_discount(&mut order, &d, DiscountUsage { total: d.uses, by_customer }) {
+        if let Err(e) = apply_discount(&mut order, &d, DiscountUsage { total: d.uses, by_customer })
+        {
             return Ok(CheckoutOutcome::Discount(e));
         }
         redeemed = Some(d.id);
@@ -327,7 +338,13 @@ impl CheckoutStore for SqliteStorage {
     ) -> Result<Vec<OrderEvent>, StorageError> {
         self.read(move |c| {
             let args = vec![blob(business.as_uuid()), blob(order.as_uuid())];
-            query_one(c, ORDER, "SELECT id FROM orders WHERE business_id = ?1 AND id = ?2", args.clone(), |_| Ok(()))?;
+            query_one(
+                c,
+                ORDER,
+                "SELECT id FROM orders WHERE business_id = ?1 AND id = ?2",
+                args.clone(),
+                |_| Ok(()),
+            )?;
             query_all(
                 c,
                 ORDER,

@@ -8,8 +8,8 @@ use whatsapp_crm_core::ports::{
     OrderQuery, OrderStore, Page, clamp_limit, created_event, enum_to_text,
 };
 use whatsapp_crm_core::{
-    BusinessId, CartId, CustomerId, CustomerStats, ENGAGEMENT_WINDOW_DAYS, Message, Money, Order, OrderId,
-    OrderStatus, StorageError,
+    BusinessId, CartId, CustomerId, CustomerStats, ENGAGEMENT_WINDOW_DAYS, Message, Money, Order,
+    OrderId, OrderStatus, StorageError,
 };
 
 use crate::codec::{

@@ -177,11 +177,16 @@ impl SqliteStorage {
     /// Like [`write`](Self::write), but `f` may also refuse with `Ok(Err(r))`:
     /// the transaction is then rolled back and `r` returned, so a refusal
     /// found partway leaves nothing behind.
-    pub(crate) async fn write_or_rollback<T, R, F>(&self, f: F) -> Result<Result<T, R>, StorageError>
+    pub(crate) async fn write_or_rollback<T, R, F>(
+        &self,
+        f: F,
+    ) -> Result<Result<T, R>, StorageError>
     where
         T: Send + 'static,
         R: Send + 'static,
-        F: FnOnce(&rusqlite::Transaction<'_>) -> Result<Result<T, R>, StorageError> + Send + 'static,
+        F: FnOnce(&rusqlite::Transaction<'_>) -> Result<Result<T, R>, StorageError>
+            + Send
+            + 'static,
     {
         let inner = Arc::clone(&self.inner);
         tokio::task::spawn_blocking(move || {

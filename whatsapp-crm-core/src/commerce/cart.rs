@@ -251,9 +251,8 @@ impl Cart {
                 .iter()
                 .position(|l| &l.sku == sku)
                 .ok_or_else(|| CartError::NotInCart { words: sku.clone() })?,
-            Some(ProductRef::Words(w)) => {
-                line_matching(&self.lines, w).ok_or_else(|| CartError::NotInCart { words: w.clone() })?
-            }
+            Some(ProductRef::Words(w)) => line_matching(&self.lines, w)
+                .ok_or_else(|| CartError::NotInCart { words: w.clone() })?,
         };
         self.lines.remove(index);
         Ok(())
@@ -305,11 +304,14 @@ pub fn summary(cart: &Cart) -> String {
     }
     let mut out = String::from("Your cart:\n");
     for l in &cart.lines {
-        let line_total = Money::new(l.unit_price.minor.saturating_mul(i64::from(l.quantity)), cart.currency);
+        let line_total =
+            Money::new(l.unit_price.minor.saturating_mul(i64::from(l.quantity)), cart.currency);
         out.push_str(&format!("{} × {} — {}\n", l.quantity, l.name, line_total));
     }
     out.push_str(&format!("Total: {}\n", cart.subtotal()));
-    out.push_str("Reply \"checkout\" (or \"lipa\") to order, \"remove <product>\" to take one out.");
+    out.push_str(
+        "Reply \"checkout\" (or \"lipa\") to order, \"remove <product>\" to take one out.",
+    );
     out
 }
 
@@ -322,14 +324,25 @@ mod tests {
 
     fn catalog() -> Vec<Product> {
         let b = BusinessId::new();
-        [("UNGA-2KG", "Unga wa Ngano 2kg", 21_000, Some(10)), ("SUGAR-1KG", "Sugar 1kg", 15_000, Some(3)), ("MILK-500", "Fresh Milk 500ml", 6_000, None)]
-            .into_iter()
-            .map(|(sku, name, price, on_hand)| {
-                NewProduct { sku: sku.into(), name: name.into(), price_minor: price, active: true, on_hand, ..NewProduct::default() }
-                    .validate(b, Currency::KES, Utc::now())
-                    .unwrap()
-            })
-            .collect()
+        [
+            ("UNGA-2KG", "Unga wa Ngano 2kg", 21_000, Some(10)),
+            ("SUGAR-1KG", "Sugar 1kg", 15_000, Some(3)),
+            ("MILK-500", "Fresh Milk 500ml", 6_000, None),
+        ]
+        .into_iter()
+        .map(|(sku, name, price, on_hand)| {
+            NewProduct {
+                sku: sku.into(),
+                name: name.into(),
+                price_minor: price,
+                active: true,
+                on_hand,
+                ..NewProduct::default()
+            }
+            .validate(b, Currency::KES, Utc::now())
+            .unwrap()
+        })
+        .collect()
     }
 
     /// The view a service would build: the SKUs in play and the hits for the words.
@@ -360,7 +373,9 @@ mod tests {
         assert_eq!(cart.subtotal(), Money::new(2 * 21_000 + 15_000 + 3 * 6_000, Currency::KES));
         let Effect::Reply(text) = &fx2[0] else { panic!("{fx2:?}") };
         assert!(text.contains("Total: KES 750.00"), "{text}");
-        assert!(matches!(&fx[0], Effect::Reply(t) if t.contains("2 × Unga wa Ngano 2kg — KES 420.00")));
+        assert!(
+            matches!(&fx[0], Effect::Reply(t) if t.contains("2 × Unga wa Ngano 2kg — KES 420.00"))
+        );
         let (cart, _) = run(&cart, &all, "remove sugar").unwrap();
         assert_eq!(cart.lines.len(), 2);
         assert_eq!(run(&cart, &all, "ondoa").unwrap_err(), CartError::WhichOne);
@@ -392,8 +407,16 @@ mod tests {
         let all = catalog();
         let cart = Cart::new(BusinessId::new(), CustomerId::new(), Currency::KES, Utc::now());
         let items = vec![
-            NativeItem { sku: "UNGA-2KG".into(), quantity: 1, quoted: Some(Money::new(19_000, Currency::KES)) },
-            NativeItem { sku: "MILK-500".into(), quantity: 2, quoted: Some(Money::new(6_000, Currency::KES)) },
+            NativeItem {
+                sku: "UNGA-2KG".into(),
+                quantity: 1,
+                quoted: Some(Money::new(19_000, Currency::KES)),
+            },
+            NativeItem {
+                sku: "MILK-500".into(),
+                quantity: 2,
+                quoted: Some(Money::new(6_000, Currency::KES)),
+            },
         ];
         let command = CartCommand::Native { items };
         let (cart, fx) = cart.apply(&command, &view(&all, &command), Utc::now()).unwrap();

@@ -5,8 +5,8 @@
 
 use chrono::{DateTime, Utc};
 
-pub use crate::domain::{DiscountRules, DiscountValue};
 use crate::domain::{CustomerId, Money};
+pub use crate::domain::{DiscountRules, DiscountValue};
 
 /// Random bytes in a generated code: 80 bits, beyond guessing.
 pub const GENERATED_CODE_BYTES: usize = 10;

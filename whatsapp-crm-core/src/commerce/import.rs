@@ -59,26 +59,32 @@ const KNOWN: &[&str] = &[
     "on_hand",
 ];
 
-/// Reads `data` as CSV into products of `business`, or reports every
-/// problem. SKUs already in the catalog are storage's to refuse.
+/// Reads `data` as CSV into products of `business`, each with its line, or
+/// reports every problem. SKUs already in the catalog are the caller's to
+/// check.
 pub fn parse_csv(
     data: &[u8],
     business: BusinessId,
     currency: Currency,
     now: DateTime<Utc>,
-) -> Result<Vec<Product>, ImportError> {
+) -> Result<Vec<(u64, Product)>, ImportError> {
     let mut problems = Vec::new();
     let problem = |problems: &mut Vec<ImportProblem>, line: u64, column: &str, message: String| {
         if problems.len() < IMPORT_ERRORS_MAX {
             problems.push(ImportProblem { line, column: column.to_owned(), message });
         }
     };
-    let mut reader = csv::ReaderBuilder::new().flexible(false).trim(csv::Trim::All).from_reader(data);
+    let mut reader =
+        csv::ReaderBuilder::new().flexible(false).trim(csv::Trim::All).from_reader(data);
     let headers: Vec<String> = match reader.headers() {
         Ok(h) => h.iter().map(|h| h.trim_start_matches('\u{feff}').to_lowercase()).collect(),
         Err(e) => {
             return Err(ImportError {
-                problems: vec![ImportProblem { line: 1, column: String::new(), message: e.to_string() }],
+                problems: vec![ImportProblem {
+                    line: 1,
+                    column: String::new(),
+                    message: e.to_string(),
+                }],
             });
         }
     };
@@ -111,7 +117,12 @@ pub fn parse_csv(
         };
         let line = record.position().map_or(0, |p| p.line());
         if products.len() + problems.len() >= IMPORT_ROWS_MAX {
-            problem(&mut problems, line, "", format!("at most {IMPORT_ROWS_MAX} products per import"));
+            problem(
+                &mut problems,
+                line,
+                "",
+                format!("at most {IMPORT_ROWS_MAX} products per import"),
+            );
             break;
         }
         let cell = |name: &str| index.get(name).and_then(|&i| record.get(i)).unwrap_or("");
@@ -139,7 +150,12 @@ pub fn parse_csv(
             n => match n.parse::<u32>() {
                 Ok(n) => Some(n),
                 Err(_) => {
-                    problem(&mut problems, line, "on_hand", "must be a whole number of units".into());
+                    problem(
+                        &mut problems,
+                        line,
+                        "on_hand",
+                        "must be a whole number of units".into(),
+                    );
                     row_ok = false;
                     None
                 }
@@ -171,7 +187,7 @@ pub fn parse_csv(
             row_ok = false;
         }
         match input.validate(business, currency, now) {
-            Ok(p) if row_ok => products.push(p),
+            Ok(p) if row_ok => products.push((line, p)),
             Ok(_) => {}
             Err(v) => {
                 for f in v.errors {
@@ -219,7 +235,8 @@ mod tests {
     use super::*;
 
     fn parse(data: &str) -> Result<Vec<Product>, ImportError> {
-        parse_csv(data.as_bytes(), BusinessId::new(), Currency::KES, Utc::now())
+        let rows = parse_csv(data.as_bytes(), BusinessId::new(), Currency::KES, Utc::now())?;
+        Ok(rows.into_iter().map(|(_, p)| p).collect())
     }
 
     #[test]
@@ -234,7 +251,10 @@ mod tests {
         assert_eq!(ps[0].price.minor, 21_000);
         assert_eq!(ps[0].stock.map(|s| s.on_hand), Some(12));
         assert_eq!(ps[0].attributes["size"], "2 kg");
-        assert_eq!((ps[1].name.as_str(), ps[1].price.minor, ps[1].active), ("Sugar, white", 115_050, false));
+        assert_eq!(
+            (ps[1].name.as_str(), ps[1].price.minor, ps[1].active),
+            ("Sugar, white", 115_050, false)
+        );
         assert_eq!(ps[1].stock, None);
     }
 
@@ -248,7 +268,8 @@ mod tests {
              A-1,Duplicate,10,\n",
         )
         .unwrap_err();
-        let got: Vec<(u64, &str)> = e.problems.iter().map(|p| (p.line, p.column.as_str())).collect();
+        let got: Vec<(u64, &str)> =
+            e.problems.iter().map(|p| (p.line, p.column.as_str())).collect();
         assert_eq!(got, [(3, "sku"), (4, "price"), (4, "on_hand"), (4, "name"), (5, "sku")]);
     }
 

@@ -25,10 +25,10 @@ pub mod signature;
 
 pub use cart::{CartError, CatalogView, Effect, Suggestion};
 pub use command::{CartCommand, CommandError, NativeItem, ProductRef, parse_payload, parse_text};
-pub use search::{SearchHit, SearchQuery};
 pub use discount::{DiscountError, DiscountRules, DiscountUsage, DiscountValue, discount};
 pub use order::{
     ORDER_TRANSITIONS, OrderFacts, OrderTransition, StockChange, TransitionError, TransitionGuard,
     transition,
 };
+pub use search::{SearchHit, SearchQuery};
 pub use shipment::{ReportOutcome, ShipmentStatus, all_delivered, apply_report};

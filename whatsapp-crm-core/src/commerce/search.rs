@@ -217,7 +217,9 @@ fn edit_distance(a: &[char], b: &[char], max: usize) -> Option<usize> {
         let mut row_min = usize::MAX;
         for j in 1..=b.len() {
             let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut v = (d[(i - 1) * w + j] + 1).min(d[i * w + j - 1] + 1).min(d[(i - 1) * w + j - 1] + cost);
+            let mut v = (d[(i - 1) * w + j] + 1)
+                .min(d[i * w + j - 1] + 1)
+                .min(d[(i - 1) * w + j - 1] + cost);
             if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
                 v = v.min(d[(i - 2) * w + j - 2] + 1);
             }
@@ -267,12 +269,20 @@ pub fn score(query: &SearchQuery, p: &Product) -> f64 {
         .flat_map(words)
         .collect();
     let category = p.category.as_deref().map(words).unwrap_or_default();
-    score_fields(query, &p.sku, [(NAME, words(&p.name)), (SKU, words(&p.sku)), (CATEGORY, category), (DETAIL, details)])
+    score_fields(
+        query,
+        &p.sku,
+        [(NAME, words(&p.name)), (SKU, words(&p.sku)), (CATEGORY, category), (DETAIL, details)],
+    )
 }
 
 /// The score of a name and SKU alone (a cart line) for `query`.
 pub fn score_name(query: &SearchQuery, name: &str, sku: &str) -> f64 {
-    score_fields(query, sku, [(NAME, words(name)), (SKU, words(sku)), (CATEGORY, Vec::new()), (DETAIL, Vec::new())])
+    score_fields(
+        query,
+        sku,
+        [(NAME, words(name)), (SKU, words(sku)), (CATEGORY, Vec::new()), (DETAIL, Vec::new())],
+    )
 }
 
 fn score_fields(query: &SearchQuery, sku: &str, fields: [(f64, Vec<String>); 4]) -> f64 {

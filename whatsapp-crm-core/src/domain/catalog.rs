@@ -162,8 +162,10 @@ impl NewProduct {
         let mut v = ValidationError::default();
         let sku = v.check("sku", validate_sku(&self.sku)).map(|()| self.sku.clone());
         let name = v.check("name", clean_text(&self.name, PRODUCT_NAME_MAX_CHARS));
-        let description =
-            v.check("description", optional(self.description.as_deref(), PRODUCT_DESCRIPTION_MAX_CHARS));
+        let description = v.check(
+            "description",
+            optional(self.description.as_deref(), PRODUCT_DESCRIPTION_MAX_CHARS),
+        );
         let category =
             v.check("category", optional(self.category.as_deref(), PRODUCT_CATEGORY_MAX_CHARS));
         let image_url = v.check("image_url", image_url(self.image_url.as_deref()));
@@ -221,7 +223,9 @@ impl NewProduct {
         {
             return Err(ValidationError::field(
                 "on_hand",
-                format!("{reserved} units are reserved by open orders; on hand cannot go below that"),
+                format!(
+                    "{reserved} units are reserved by open orders; on hand cannot go below that"
+                ),
             ));
         }
         if on_hand.is_none() && reserved > 0 {
@@ -253,8 +257,10 @@ fn attributes(map: BTreeMap<String, String>) -> Result<BTreeMap<String, String>,
     }
     let mut out = BTreeMap::new();
     for (k, v) in map {
-        let key = clean_text(&k, PRODUCT_ATTRIBUTE_MAX_CHARS).map_err(|e| format!("name {k:?} {e}"))?;
-        let value = clean_text(&v, PRODUCT_ATTRIBUTE_MAX_CHARS).map_err(|e| format!("{key} {e}"))?;
+        let key =
+            clean_text(&k, PRODUCT_ATTRIBUTE_MAX_CHARS).map_err(|e| format!("name {k:?} {e}"))?;
+        let value =
+            clean_text(&v, PRODUCT_ATTRIBUTE_MAX_CHARS).map_err(|e| format!("{key} {e}"))?;
         out.insert(key, value);
     }
     Ok(out)

@@ -71,18 +71,17 @@ pub use commerce::{
     AppliedDiscount, LineItem, ORDER_LINES_MAX, Order, OrderError, OrderEvent, OrderStatus,
     order_total,
 };
-pub use discount::{DISCOUNT_CODE_MIN_CHARS, Discount, DiscountRules, DiscountValue, NewDiscount};
 pub use conversation::{CUSTOMER_SERVICE_WINDOW, Conversation, ConversationStatus};
 pub use customer::{
     ATTRIBUTE_KEY_MAX_CHARS, ATTRIBUTE_TEXT_MAX_CHARS, CUSTOMER_ATTRIBUTES_MAX,
     CUSTOMER_NAME_MAX_CHARS, CUSTOMER_TAGS_MAX, Customer, CustomerPatch, CustomerStats,
     ENGAGEMENT_POINTS_PER_MESSAGE, ENGAGEMENT_WINDOW_DAYS, NewCustomer, search_needle, search_text,
 };
+pub use discount::{DISCOUNT_CODE_MIN_CHARS, Discount, DiscountRules, DiscountValue, NewDiscount};
 pub use events::{InboundMessage, Referral, StatusUpdate};
 pub use ids::{
     AgentId, ApiKeyId, BroadcastId, BusinessId, CampaignId, CartId, ConversationId, CustomerId,
-    DiscountId, IdError,
-    MessageId, OrderId, ProductId, SegmentId, TemplateId,
+    DiscountId, IdError, MessageId, OrderId, ProductId, SegmentId, TemplateId,
 };
 pub use message::{
     Direction, Interactive, ListRow, ListSection, MediaAttachment, Message, MessageContent,

@@ -12,8 +12,8 @@ use crate::domain::{
     Product, ProductId, Stock,
 };
 use crate::ports::{
-    CART_CLOSED, CartQuery, CartStore, CatalogStore, DISCOUNT_CODE_TAKEN, DiscountStore,
-    HoldState, Page, ProductQuery, SKU_TAKEN, STOCK_RESERVED, StorageError, clamp_limit,
+    CART_CLOSED, CartQuery, CartStore, CatalogStore, DISCOUNT_CODE_TAKEN, DiscountStore, HoldState,
+    Page, ProductQuery, SKU_TAKEN, STOCK_RESERVED, StorageError, clamp_limit,
 };
 
 /// One business's commerce rows.

@@ -39,7 +39,9 @@ fn reserve(c: &mut Commerce, order: &Order) -> Result<(), (String, u32)> {
 
 /// Releases, allocates or restocks what `order` holds.
 fn settle(c: &mut Commerce, order: OrderId, change: StockChange) {
-    let keys: Vec<_> = c.holds.range((order, crate::domain::ProductId::from_uuid(uuid::Uuid::nil()))..)
+    let keys: Vec<_> = c
+        .holds
+        .range((order, crate::domain::ProductId::from_uuid(uuid::Uuid::nil()))..)
         .take_while(|((o, _), _)| *o == order)
         .map(|(k, _)| *k)
         .collect();
@@ -74,7 +76,8 @@ impl CheckoutStore for InMemoryStorage {
     ) -> Result<CheckoutOutcome, StorageError> {
         let mut inner = self.write();
         let t = inner.tenant_mut(business, "cart")?;
-        let cart = t.commerce.carts.get(&checkout.cart_id).ok_or(StorageError::not_found("cart"))?;
+        let cart =
+            t.commerce.carts.get(&checkout.cart_id).ok_or(StorageError::not_found("cart"))?;
         if let Some(order) = cart.order_id.and_then(|id| t.orders.get(&id)) {
             return Ok(CheckoutOutcome::Existing(order.clone()));
         }

@@ -61,8 +61,11 @@ pub trait CatalogStore: Send + Sync {
         products: &[Product],
     ) -> Result<(), StorageError>;
     /// Reads a product.
-    async fn get_product(&self, business: BusinessId, id: ProductId)
-    -> Result<Product, StorageError>;
+    async fn get_product(
+        &self,
+        business: BusinessId,
+        id: ProductId,
+    ) -> Result<Product, StorageError>;
     /// The products among `skus` the business has, in no set order.
     async fn products_by_sku(
         &self,
@@ -300,8 +303,13 @@ pub fn apply_discount(
     d: &Discount,
     usage: crate::commerce::DiscountUsage,
 ) -> Result<(), DiscountError> {
-    let off =
-        crate::commerce::discount(&d.rules, order.total, order.customer_id, usage, order.created_at)?;
+    let off = crate::commerce::discount(
+        &d.rules,
+        order.total,
+        order.customer_id,
+        usage,
+        order.created_at,
+    )?;
     order.total = crate::domain::Money::new(order.total.minor - off.minor, order.total.currency);
     order.discount =
         Some(crate::domain::AppliedDiscount { code: d.rules.code.clone(), amount: off });

@@ -10,7 +10,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::{
-    BroadcastStore, CampaignStore, CartStore, CatalogStore, CheckoutStore, DiscountStore, StorageError,
+    BroadcastStore, CampaignStore, CartStore, CatalogStore, CheckoutStore, DiscountStore,
+    StorageError,
 };
 use crate::domain::{
     ApiKey, ApiKeyHash, ApiKeyId, Business, BusinessId, Conversation, ConversationId,

@@ -42,6 +42,9 @@ pub enum ServiceError {
     /// marketing without consent); nothing was stored.
     #[error("message refused: {0}")]
     Refused(crate::policy::Refusal),
+    /// A catalog file had bad rows; nothing was imported.
+    #[error(transparent)]
+    Import(#[from] crate::commerce::import::ImportError),
     /// The storage backend failed.
     #[error(transparent)]
     Storage(StorageError),

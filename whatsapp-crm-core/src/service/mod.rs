@@ -5,6 +5,7 @@
 mod broadcasts;
 mod businesses;
 mod campaigns;
+mod catalog;
 mod conversations;
 mod customers;
 mod dispatch;
@@ -26,6 +27,7 @@ pub use campaigns::{
     CALENDAR_UPCOMING_MAX, CAMPAIGN_NAME_MAX_CHARS, COMPARE_RUNS_MAX, CampaignCalendar,
     CampaignReport, Campaigns, NewCampaign, RunSummary,
 };
+pub use catalog::Catalog;
 pub use conversations::{ConversationListParams, Conversations, MessageView};
 pub use customers::{CustomerListParams, Customers};
 pub use dispatch::{DispatchConfig, DispatchReport, Dispatcher};
@@ -141,6 +143,11 @@ impl Crm {
     /// Saved segments and previews.
     pub fn segments(&self) -> Segments {
         Segments::new(self.storage.clone(), self.clock.clone())
+    }
+
+    /// Products, CSV import and catalog search.
+    pub fn catalog(&self) -> Catalog {
+        Catalog::new(Arc::clone(&self.storage), Arc::clone(&self.clock))
     }
 
     /// Customers.

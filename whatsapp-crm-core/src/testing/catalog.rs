@@ -8,7 +8,13 @@ use crate::ports::{ProductQuery, SKU_TAKEN, Storage, StorageError};
 use super::{new_business, ok, t0};
 
 /// A product priced in KES minor units, `on_hand` units tracked (or not).
-pub fn product(business: BusinessId, sku: &str, name: &str, minor: i64, on_hand: Option<u32>) -> Product {
+pub fn product(
+    business: BusinessId,
+    sku: &str,
+    name: &str,
+    minor: i64,
+    on_hand: Option<u32>,
+) -> Product {
     NewProduct {
         sku: sku.into(),
         name: name.into(),
@@ -155,9 +161,11 @@ pub async fn product_list_search_and_tenant_isolation(s: &dyn Storage) {
     let mut mine = duka_catalog(a.id);
     mine[3].active = false;
     ok(s.insert_products(a.id, &mine).await, "insert");
-    let page = ok(s.list_products(a.id, &ProductQuery { limit: 10, ..Default::default() }).await, "list");
+    let page =
+        ok(s.list_products(a.id, &ProductQuery { limit: 10, ..Default::default() }).await, "list");
     assert_eq!(page.items.len(), 10);
-    let next = ProductQuery { limit: 50, after: page.items.last().map(|p| p.id), ..Default::default() };
+    let next =
+        ProductQuery { limit: 50, after: page.items.last().map(|p| p.id), ..Default::default() };
     let rest = ok(s.list_products(a.id, &next).await, "list");
     assert_eq!(rest.items.len(), DUKA_CATALOG.len() - 10);
     let flour = ProductQuery { category: Some("Flour".into()), limit: 50, ..Default::default() };
@@ -167,7 +175,11 @@ pub async fn product_list_search_and_tenant_isolation(s: &dyn Storage) {
     // Business B sees none of A's products, by id, SKU, listing or search.
     assert!(matches!(s.get_product(b.id, mine[0].id).await, Err(StorageError::NotFound { .. })));
     assert!(ok(s.products_by_sku(b.id, &[mine[0].sku.clone()]).await, "sku").is_empty());
-    assert!(ok(s.list_products(b.id, &ProductQuery { limit: 50, ..Default::default() }).await, "l").items.is_empty());
+    assert!(
+        ok(s.list_products(b.id, &ProductQuery { limit: 50, ..Default::default() }).await, "l")
+            .items
+            .is_empty()
+    );
     let q = SearchQuery::parse("unga");
     assert!(ok(s.search_candidates(b.id, &q, CANDIDATES_MAX).await, "search").is_empty());
     assert!(s.delete_product(b.id, mine[0].id).await.is_err());

@@ -54,7 +54,12 @@ fn checkout_of(cart: &Cart, code: Option<&str>) -> Checkout {
         .unwrap_or_else(|e| panic!("{e}"));
     order.status = OrderStatus::AwaitingPayment;
     order.pay_by = Some(at(60) + Duration::minutes(60));
-    Checkout { cart_id: cart.id, order, discount_code: code.map(str::to_owned), actor: "customer".into() }
+    Checkout {
+        cart_id: cart.id,
+        order,
+        discount_code: code.map(str::to_owned),
+        actor: "customer".into(),
+    }
 }
 
 fn mv(order: &Order, to: OrderStatus, stock: StockChange, seconds: i64) -> OrderMove {
@@ -103,15 +108,28 @@ pub async fn cart_save_open_and_tenant_isolation(s: &dyn Storage) {
     ok(s.save_cart(&cart).await, "change");
     assert_eq!(ok(s.get_cart(a.id, cart.id).await, "get"), cart);
     let second = Cart::new(a.id, wanjiku.id, Currency::KES, at(40));
-    assert!(matches!(s.save_cart(&second).await, Err(StorageError::Conflict { constraint, .. }) if constraint == CART_CLOSED));
+    assert!(
+        matches!(s.save_cart(&second).await, Err(StorageError::Conflict { constraint, .. }) if constraint == CART_CLOSED)
+    );
     let stranger = Cart::new(a.id, bare_customer(a.id, "+254712999999").id, Currency::KES, at(0));
     assert!(matches!(s.save_cart(&stranger).await, Err(StorageError::NotFound { .. })));
-    let page = ok(s.list_carts(a.id, &CartQuery { customer: Some(wanjiku.id), limit: 10, ..Default::default() }).await, "list");
+    let page = ok(
+        s.list_carts(
+            a.id,
+            &CartQuery { customer: Some(wanjiku.id), limit: 10, ..Default::default() },
+        )
+        .await,
+        "list",
+    );
     assert_eq!(page.items, [cart.clone()]);
     // Business B sees nothing of it and cannot check it out.
     assert!(matches!(s.get_cart(b.id, cart.id).await, Err(StorageError::NotFound { .. })));
     assert_eq!(ok(s.open_cart(b.id, wanjiku.id).await, "open"), None);
-    assert!(ok(s.list_carts(b.id, &CartQuery { limit: 10, ..Default::default() }).await, "l").items.is_empty());
+    assert!(
+        ok(s.list_carts(b.id, &CartQuery { limit: 10, ..Default::default() }).await, "l")
+            .items
+            .is_empty()
+    );
     let mut forged = checkout_of(&cart, None);
     forged.order.business_id = b.id;
     assert!(s.checkout(b.id, &forged).await.is_err());
@@ -138,12 +156,18 @@ pub async fn checkout_is_idempotent_and_moves_stock(s: &dyn Storage) {
     ok(s.save_cart(&cart).await, "save");
     let request = checkout_of(&cart, None);
     let order = placed(ok(s.checkout(b.id, &request).await, "checkout"));
-    assert_eq!((order.status, order.cart_id, order.pay_by), (OrderStatus::AwaitingPayment, Some(cart.id), request.order.pay_by));
+    assert_eq!(
+        (order.status, order.cart_id, order.pay_by),
+        (OrderStatus::AwaitingPayment, Some(cart.id), request.order.pay_by)
+    );
     assert_eq!(stock(s, &p).await, Some(Stock::new(10, 3)));
     // The same cart again, even with another order id: the first order.
     let mut retry = checkout_of(&cart, None);
     retry.order.id = crate::domain::OrderId::new();
-    assert_eq!(ok(s.checkout(b.id, &retry).await, "again"), CheckoutOutcome::Existing(order.clone()));
+    assert_eq!(
+        ok(s.checkout(b.id, &retry).await, "again"),
+        CheckoutOutcome::Existing(order.clone())
+    );
     assert_eq!(stock(s, &p).await, Some(Stock::new(10, 3)));
     assert_eq!(ok(s.get_cart(b.id, cart.id).await, "cart").status, CartStatus::CheckedOut);
     assert!(s.save_cart(&cart).await.is_err(), "a checked-out cart is closed");
@@ -151,46 +175,83 @@ pub async fn checkout_is_idempotent_and_moves_stock(s: &dyn Storage) {
     // Reserved units hold the product in place.
     let mut shrink = ok(s.get_product(b.id, p.id).await, "p");
     shrink.stock = Some(Stock::new(2, 0));
-    assert!(matches!(s.update_product(&shrink).await, Err(StorageError::Conflict { constraint, .. }) if constraint == STOCK_RESERVED));
+    assert!(
+        matches!(s.update_product(&shrink).await, Err(StorageError::Conflict { constraint, .. }) if constraint == STOCK_RESERVED)
+    );
     assert!(s.delete_product(b.id, p.id).await.is_err());
     assert_eq!(ok(s.lapsed_orders(at(60) + Duration::minutes(59), 10).await, "lapsed"), []);
-    assert!(ok(s.lapsed_orders(at(60) + Duration::minutes(60), 100).await, "lapsed").contains(&(b.id, order.id)));
+    assert!(
+        ok(s.lapsed_orders(at(60) + Duration::minutes(60), 100).await, "lapsed")
+            .contains(&(b.id, order.id))
+    );
     // Paid: the reservation becomes an allocation.
-    let paid = moved(ok(s.move_order(b.id, &mv(&order, OrderStatus::Paid, StockChange::Allocate, 100)).await, "pay"));
+    let paid = moved(ok(
+        s.move_order(b.id, &mv(&order, OrderStatus::Paid, StockChange::Allocate, 100)).await,
+        "pay",
+    ));
     assert_eq!(stock(s, &p).await, Some(Stock::new(7, 0)));
-    assert!(matches!(s.move_order(b.id, &mv(&order, OrderStatus::Cancelled, StockChange::Release, 110)).await,
-        Err(StorageError::Conflict { constraint, .. }) if constraint == ORDER_CHANGED));
+    assert!(
+        matches!(s.move_order(b.id, &mv(&order, OrderStatus::Cancelled, StockChange::Release, 110)).await,
+        Err(StorageError::Conflict { constraint, .. }) if constraint == ORDER_CHANGED)
+    );
     assert_eq!(ok(s.get_customer(b.id, c.id).await, "c").stats.order_count, 1);
-    let refunded = moved(ok(s.move_order(b.id, &mv(&paid, OrderStatus::Refunded, StockChange::Restock, 120)).await, "refund"));
+    let refunded = moved(ok(
+        s.move_order(b.id, &mv(&paid, OrderStatus::Refunded, StockChange::Restock, 120)).await,
+        "refund",
+    ));
     assert_eq!(refunded.status, OrderStatus::Refunded);
     assert_eq!(stock(s, &p).await, Some(Stock::new(10, 0)));
     let events = ok(s.order_events(b.id, order.id).await, "events");
     let steps: Vec<_> = events.iter().map(|e| (e.from, e.to, e.actor.as_str())).collect();
-    assert_eq!(steps, [
-        (None, OrderStatus::AwaitingPayment, "customer"),
-        (Some(OrderStatus::AwaitingPayment), OrderStatus::Paid, "staff"),
-        (Some(OrderStatus::Paid), OrderStatus::Refunded, "staff"),
-    ]);
+    assert_eq!(
+        steps,
+        [
+            (None, OrderStatus::AwaitingPayment, "customer"),
+            (Some(OrderStatus::AwaitingPayment), OrderStatus::Paid, "staff"),
+            (Some(OrderStatus::Paid), OrderStatus::Refunded, "staff"),
+        ]
+    );
     assert_eq!(events[1].at, at(100));
     // A staff order: created as a draft, confirmed (reserving), then expired (releasing).
-    let item = LineItem { product_id: Some(p.id), sku: p.sku.clone(), name: p.name.clone(), quantity: 4, unit_price: p.price };
-    let draft = Order::new(b.id, c.id, Currency::KES, vec![item], at(200)).unwrap_or_else(|e| panic!("{e}"));
+    let item = LineItem {
+        product_id: Some(p.id),
+        sku: p.sku.clone(),
+        name: p.name.clone(),
+        quantity: 4,
+        unit_price: p.price,
+    };
+    let draft = Order::new(b.id, c.id, Currency::KES, vec![item], at(200))
+        .unwrap_or_else(|e| panic!("{e}"));
     ok(s.insert_order(&draft).await, "staff order");
     let mut confirm = mv(&draft, OrderStatus::AwaitingPayment, StockChange::Reserve, 210);
     confirm.pay_by = Some(at(300));
     let awaiting = moved(ok(s.move_order(b.id, &confirm).await, "confirm"));
     assert_eq!(awaiting.pay_by, Some(at(300)));
     assert_eq!(stock(s, &p).await, Some(Stock::new(10, 4)));
-    moved(ok(s.move_order(b.id, &mv(&awaiting, OrderStatus::Expired, StockChange::Release, 310)).await, "expire"));
+    moved(ok(
+        s.move_order(b.id, &mv(&awaiting, OrderStatus::Expired, StockChange::Release, 310)).await,
+        "expire",
+    ));
     assert_eq!(stock(s, &p).await, Some(Stock::new(10, 0)));
     let events = ok(s.order_events(b.id, draft.id).await, "events");
     assert_eq!(events.len(), 3);
     assert_eq!(events[0].from, None);
     // Confirming more than is available changes nothing.
-    let big = LineItem { product_id: Some(p.id), sku: p.sku.clone(), name: p.name.clone(), quantity: 11, unit_price: p.price };
-    let draft = Order::new(b.id, c.id, Currency::KES, vec![big], at(400)).unwrap_or_else(|e| panic!("{e}"));
+    let big = LineItem {
+        product_id: Some(p.id),
+        sku: p.sku.clone(),
+        name: p.name.clone(),
+        quantity: 11,
+        unit_price: p.price,
+    };
+    let draft =
+        Order::new(b.id, c.id, Currency::KES, vec![big], at(400)).unwrap_or_else(|e| panic!("{e}"));
     ok(s.insert_order(&draft).await, "big order");
-    let out = ok(s.move_order(b.id, &mv(&draft, OrderStatus::AwaitingPayment, StockChange::Reserve, 410)).await, "big");
+    let out = ok(
+        s.move_order(b.id, &mv(&draft, OrderStatus::AwaitingPayment, StockChange::Reserve, 410))
+            .await,
+        "big",
+    );
     assert_eq!(out, MoveOutcome::OutOfStock { sku: "UNGA".into(), available: 10 });
     assert_eq!(ok(s.get_order(b.id, draft.id).await, "o").status, OrderStatus::Draft);
     let other = new_business(s, "Other").await;
@@ -219,7 +280,14 @@ pub async fn checkout_race_for_the_last_units(s: &dyn Storage) {
     }
     assert_eq!(placed, 5);
     assert_eq!(stock(s, &p).await, Some(Stock::new(5, 5)));
-    let open = ok(s.list_carts(b.id, &CartQuery { status: Some(CartStatus::Open), limit: 50, ..Default::default() }).await, "open");
+    let open = ok(
+        s.list_carts(
+            b.id,
+            &CartQuery { status: Some(CartStatus::Open), limit: 50, ..Default::default() },
+        )
+        .await,
+        "open",
+    );
     assert_eq!(open.items.len(), 15, "refused checkouts leave their carts open");
 }
 
@@ -253,13 +321,22 @@ pub async fn discount_single_use_race_and_rules(s: &dyn Storage) {
     let r2 = checkout_of(&cart_with(s, &c2, &p, 1).await, Some("WELCOME10"));
     let both = join_all([s.checkout(b.id, &r1), s.checkout(b.id, &r2)]).await;
     let outcomes: Vec<CheckoutOutcome> = both.into_iter().map(|o| ok(o, "checkout")).collect();
-    let winners: Vec<&Order> = outcomes.iter().filter_map(|o| match o { CheckoutOutcome::Placed(o) => Some(o), _ => None }).collect();
+    let winners: Vec<&Order> = outcomes
+        .iter()
+        .filter_map(|o| match o {
+            CheckoutOutcome::Placed(o) => Some(o),
+            _ => None,
+        })
+        .collect();
     assert_eq!(winners.len(), 1, "{outcomes:?}");
     let loser = outcomes.iter().find(|o| !matches!(o, CheckoutOutcome::Placed(_)));
     assert_eq!(loser, Some(&CheckoutOutcome::Discount(DiscountError::UsedUp)));
     let w = winners[0];
     let off = w.discount.as_ref().map(|d| d.amount.minor);
-    assert_eq!((off, w.total.minor + off.unwrap_or(0)), (Some(w.subtotal().minor / 10), w.subtotal().minor));
+    assert_eq!(
+        (off, w.total.minor + off.unwrap_or(0)),
+        (Some(w.subtotal().minor / 10), w.subtotal().minor)
+    );
     assert_eq!(ok(s.get_discount(b.id, code.id).await, "d").uses, 1);
     // Unknown codes and disabled codes refuse without touching anything.
     let c3 = customer(s, b.id, 3).await;
@@ -281,7 +358,10 @@ pub async fn customer_delete_releases_reservations(s: &dyn Storage) {
     let c = customer(s, b.id, 1).await;
     let p = product(b.id, "UNGA", "Unga", 1_000, Some(5));
     ok(s.insert_products(b.id, std::slice::from_ref(&p)).await, "product");
-    placed(ok(s.checkout(b.id, &checkout_of(&cart_with(s, &c, &p, 2).await, None)).await, "checkout"));
+    placed(ok(
+        s.checkout(b.id, &checkout_of(&cart_with(s, &c, &p, 2).await, None)).await,
+        "checkout",
+    ));
     assert_eq!(stock(s, &p).await, Some(Stock::new(5, 2)));
     ok(s.delete_customer(b.id, c.id).await, "delete");
     assert_eq!(stock(s, &p).await, Some(Stock::new(5, 0)));
