@@ -209,8 +209,8 @@ fn edit_distance(a: &[char], b: &[char], max: usize) -> Option<usize> {
     }
     let w = b.len() + 1;
     let mut d = vec![0usize; (a.len() + 1) * w];
-    for j in 0..=b.len() {
-        d[j] = j;
+    for (j, cell) in d.iter_mut().take(w).enumerate() {
+        *cell = j;
     }
     for i in 1..=a.len() {
         d[i * w] = i;
@@ -387,7 +387,7 @@ mod tests {
 
     #[test]
     fn ranks_exact_then_typo_then_translation() {
-        let all = vec![
+        let all = [
             product("SUG-1", "Sugar 1kg", "Baking"),
             product("UNGA-2", "Unga wa Ngano 2kg", "Flour"),
             product("MILK-1", "Fresh Milk 500ml", "Dairy"),
