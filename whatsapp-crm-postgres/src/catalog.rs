@@ -3,8 +3,7 @@
 use async_trait::async_trait;
 use sqlx::postgres::PgRow;
 use sqlx::types::Json;
-use whatsapp_crm_core::commerce::SearchQuery;
-use whatsapp_crm_core::commerce::search::product_grams;
+use whatsapp_crm_core::commerce::search::{Candidates, product_terms};
 use whatsapp_crm_core::ports::{
     CART_CLOSED, CartQuery, CartStore, CatalogStore, DiscountStore, Page, ProductQuery,
     STOCK_RESERVED, clamp_limit, enum_to_text,
@@ -52,7 +51,7 @@ pub(crate) fn product_row(row: &PgRow) -> Result<Product, StorageError> {
 }
 
 fn grams(p: &Product) -> Vec<String> {
-    product_grams(p).into_iter().collect()
+    product_terms(p).into_iter().collect()
 }
 
 /// Every column but the grams, which no caller reads back.
@@ -238,25 +237,46 @@ impl CatalogStore for PostgresStorage {
     async fn search_candidates(
         &self,
         business: BusinessId,
-        query: &SearchQuery,
+        stage: &Candidates,
         limit: u32,
     ) -> Result<Vec<Product>, StorageError> {
-        let grams = query.grams();
-        if grams.is_empty() {
-            return Ok(Vec::new());
+        let (sql, arrays) = match stage {
+            Candidates::Words(groups) if !groups.is_empty() => {
+                let each: Vec<String> = (0..groups.len())
+                    .map(|i| format!("search_grams && ${}::text[]", i + 3))
+                    .collect();
+                (
+                    format!(
+                        "SELECT {COLUMNS} FROM products WHERE business_id = $1 AND {}
+                         ORDER BY id LIMIT $2",
+                        each.join(" AND ")
+                    ),
+                    groups.clone(),
+                )
+            }
+            Candidates::Grams { pairs, grams } if !pairs.is_empty() => {
+                let (firsts, seconds) = pairs.iter().cloned().unzip();
+                (
+                    format!(
+                        "SELECT {COLUMNS} FROM products
+                         WHERE business_id = $1 AND search_grams && $5::text[]
+                           AND EXISTS (SELECT 1 FROM unnest($3::text[], $4::text[]) AS q (a, b)
+                                       WHERE search_grams @> ARRAY[q.a, q.b])
+                         ORDER BY cardinality(ARRAY(SELECT unnest(search_grams)
+                                                    INTERSECT SELECT unnest($5::text[]))) DESC, id
+                         LIMIT $2"
+                    ),
+                    vec![firsts, seconds, grams.clone()],
+                )
+            }
+            _ => return Ok(Vec::new()),
+        };
+        let mut q =
+            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(business.as_uuid()).bind(i64::from(limit));
+        for a in arrays {
+            q = q.bind(a);
         }
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM products
-             WHERE business_id = $1 AND search_grams && $2
-             ORDER BY cardinality(ARRAY(SELECT unnest(search_grams) INTERSECT SELECT unnest($2::text[]))) DESC, id
-             LIMIT $3"
-        )))
-        .bind(business.as_uuid())
-        .bind(&grams)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(|e| map(PRODUCT, e))?;
+        let rows = q.fetch_all(&self.pool).await.map_err(|e| map(PRODUCT, e))?;
         rows.iter().map(product_row).collect()
     }
 }

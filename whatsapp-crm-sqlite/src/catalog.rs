@@ -3,8 +3,7 @@
 use async_trait::async_trait;
 use rusqlite::types::Value;
 use rusqlite::{Connection, Row, Transaction, params};
-use whatsapp_crm_core::commerce::SearchQuery;
-use whatsapp_crm_core::commerce::search::product_grams;
+use whatsapp_crm_core::commerce::search::{Candidates, product_terms};
 use whatsapp_crm_core::ports::{
     CART_CLOSED, CartQuery, CartStore, CatalogStore, DiscountStore, Page, ProductQuery,
     STOCK_RESERVED, clamp_limit, enum_to_text,
@@ -49,10 +48,11 @@ pub(crate) fn product_row(row: &Row<'_>) -> Result<Product, StorageError> {
     })
 }
 
-/// The search document of a product: its business as a term, then its grams.
+/// The search document of a product: its business as a term, then its
+/// search terms.
 fn search_doc(p: &Product) -> String {
     let mut doc = business_term(p.business_id);
-    for g in product_grams(p) {
+    for g in product_terms(p) {
         doc.push(' ');
         doc.push_str(&g);
     }
@@ -272,24 +272,40 @@ impl CatalogStore for SqliteStorage {
     async fn search_candidates(
         &self,
         business: BusinessId,
-        query: &SearchQuery,
+        stage: &Candidates,
         limit: u32,
     ) -> Result<Vec<Product>, StorageError> {
-        let grams = query.grams();
-        if grams.is_empty() {
+        let quote = |t: &String| format!("\"{t}\"");
+        // Word stages need no order (the ranking orders them); gram stages
+        // keep the pairs bm25 likes best, since many products share a gram.
+        let (expr, order) = match stage {
+            Candidates::Words(groups) => {
+                let all: Vec<String> = groups
+                    .iter()
+                    .map(|g| format!("({})", g.iter().map(quote).collect::<Vec<_>>().join(" OR ")))
+                    .collect();
+                (all.join(" AND "), "")
+            }
+            Candidates::Grams { pairs, .. } => {
+                let any: Vec<String> =
+                    pairs.iter().map(|(a, b)| format!("({} {})", quote(a), quote(b))).collect();
+                (format!("({})", any.join(" OR ")), "ORDER BY rank")
+            }
+        };
+        if expr.is_empty() || expr == "()" {
             return Ok(Vec::new());
         }
-        let ors: Vec<String> = grams.iter().map(|g| format!("\"{g}\"")).collect();
-        let expr = format!("{} AND ({})", business_term(business), ors.join(" OR "));
+        let expr = format!("{} AND {expr}", business_term(business));
         self.read(move |c| {
+            // CROSS JOIN keeps the index hits as the outer loop: the planner
+            // would otherwise walk the business's products testing each.
+            let columns: Vec<String> =
+                PRODUCT_COLUMNS.split(", ").map(|c| format!("p.{c}")).collect();
             let sql = format!(
-                "SELECT {} FROM product_search s JOIN products p ON p.search_key = s.rowid
-                 WHERE product_search MATCH ?1 AND p.business_id = ?2 ORDER BY s.rank LIMIT ?3",
-                PRODUCT_COLUMNS
-                    .split(", ")
-                    .map(|c| format!("p.{c}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                "SELECT {} FROM (SELECT rowid AS k FROM product_search
+                                 WHERE product_search MATCH ?1 {order} LIMIT ?3) s
+                 CROSS JOIN products p ON p.search_key = s.k WHERE p.business_id = ?2",
+                columns.join(", ")
             );
             query_all(
                 c,

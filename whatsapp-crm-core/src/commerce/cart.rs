@@ -318,7 +318,7 @@ pub fn summary(cart: &Cart) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::commerce::search::{CANDIDATES_MAX, candidates, rank};
+    use crate::commerce::search::{rank, search_in};
     use crate::commerce::{parse_payload, parse_text};
     use crate::domain::{BusinessId, Currency, CustomerId, NewProduct};
 
@@ -350,7 +350,7 @@ mod tests {
         let hits = match command {
             CartCommand::Add { product: ProductRef::Words(w), .. } => {
                 let q = SearchQuery::parse(w);
-                rank(&q, candidates(&q, all.iter(), CANDIDATES_MAX), 5)
+                rank(&q, search_in(&q, all), 5)
             }
             _ => Vec::new(),
         };

@@ -5,8 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use async_trait::async_trait;
 
 use super::{InMemoryStorage, page_after};
-use crate::commerce::SearchQuery;
-use crate::commerce::search::candidates;
+use crate::commerce::search::{Candidates, candidates};
 use crate::domain::{
     BusinessId, Cart, CartId, CartStatus, CustomerId, Discount, DiscountId, OrderEvent, OrderId,
     Product, ProductId, Stock,
@@ -151,12 +150,12 @@ impl CatalogStore for InMemoryStorage {
     async fn search_candidates(
         &self,
         business: BusinessId,
-        query: &SearchQuery,
+        stage: &Candidates,
         limit: u32,
     ) -> Result<Vec<Product>, StorageError> {
         let inner = self.read();
         let Some(t) = inner.tenant(business) else { return Ok(Vec::new()) };
-        Ok(candidates(query, t.commerce.products.values(), limit))
+        Ok(candidates(stage, t.commerce.products.values(), limit))
     }
 }
 

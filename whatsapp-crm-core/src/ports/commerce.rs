@@ -5,8 +5,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::{Page, StorageError};
+use crate::commerce::StockChange;
 use crate::commerce::discount::DiscountError;
-use crate::commerce::{SearchQuery, StockChange};
+use crate::commerce::search::Candidates;
 use crate::domain::{
     BusinessId, Cart, CartId, CartStatus, CustomerId, Discount, DiscountId, Order, OrderEvent,
     OrderId, OrderStatus, Product, ProductId,
@@ -49,8 +50,8 @@ pub struct CartQuery {
     pub after: Option<CartId>,
 }
 
-/// The catalog. Every write keeps the product's search grams
-/// ([`product_grams`](crate::commerce::search::product_grams)) beside it.
+/// The catalog. Every write keeps the product's search terms
+/// ([`product_terms`](crate::commerce::search::product_terms)) beside it.
 #[async_trait]
 pub trait CatalogStore: Send + Sync {
     /// Stores products all at once: if one SKU is taken ([`SKU_TAKEN`]),
@@ -86,12 +87,13 @@ pub trait CatalogStore: Send + Sync {
         business: BusinessId,
         query: &ProductQuery,
     ) -> Result<Page<Product>, StorageError>;
-    /// Up to `limit` products sharing grams with `query`, most shared first:
-    /// the candidates [`rank`](crate::commerce::search::rank) orders.
+    /// Up to `limit` products of one candidate stage, in the stage's order
+    /// ([`Candidates`] says which): what [`rank`](crate::commerce::search::rank)
+    /// then orders.
     async fn search_candidates(
         &self,
         business: BusinessId,
-        query: &SearchQuery,
+        stage: &Candidates,
         limit: u32,
     ) -> Result<Vec<Product>, StorageError>;
 }

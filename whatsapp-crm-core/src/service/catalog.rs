@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::commerce::import::{IMPORT_ERRORS_MAX, ImportError, ImportProblem, parse_csv};
-use crate::commerce::search::{CANDIDATES_MAX, SEARCH_LIMIT_MAX, rank};
+use crate::commerce::search::{CANDIDATES_MAX, SEARCH_LIMIT_MAX, gather, rank};
 use crate::commerce::{SearchHit, SearchQuery};
 use crate::domain::{BusinessId, NewProduct, Product, ProductId};
 use crate::ports::{Clock, Page, ProductQuery, Storage};
@@ -111,7 +111,13 @@ impl Catalog {
         if query.is_empty() {
             return Ok(Vec::new());
         }
-        let mut found = self.storage.search_candidates(business, &query, CANDIDATES_MAX).await?;
+        let mut found = Vec::new();
+        for stage in query.stages() {
+            let more = self.storage.search_candidates(business, &stage, CANDIDATES_MAX).await?;
+            if gather(&mut found, more) {
+                break;
+            }
+        }
         if !include_inactive {
             found.retain(|p| p.active);
         }
