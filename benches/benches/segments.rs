@@ -196,6 +196,7 @@ fn main() {
         time_zone: TimeZone::parse("Africa/Nairobi").unwrap(),
         currency: Currency::KES,
         keywords: Default::default(),
+        commerce: Default::default(),
         created_at: now(),
     };
     let setup = Instant::now();

@@ -1,6 +1,9 @@
--- Commerce: the catalog with stock and its search grams, carts, discount
--- codes and their redemptions, what each order holds of each product, and
--- each order's timeline.
+-- Commerce: each business's commerce settings, the catalog with stock and
+-- its search terms, carts, discount codes and their redemptions, what each
+-- order holds of each product, each order's timeline, delivery method,
+-- shipments with their reports, and the notices its customer was sent.
+
+ALTER TABLE businesses ADD COLUMN commerce jsonb;
 
 CREATE TABLE products (
     business_id  uuid        NOT NULL REFERENCES businesses (id) ON DELETE CASCADE,
@@ -72,6 +75,7 @@ CREATE INDEX redemptions_by_customer ON discount_redemptions (business_id, disco
 ALTER TABLE orders ADD COLUMN cart_id uuid;
 ALTER TABLE orders ADD COLUMN discount jsonb;
 ALTER TABLE orders ADD COLUMN pay_by timestamptz;
+ALTER TABLE orders ADD COLUMN delivery jsonb;
 
 CREATE UNIQUE INDEX orders_cart_key ON orders (business_id, cart_id) WHERE cart_id IS NOT NULL;
 CREATE INDEX orders_lapsing ON orders (pay_by) WHERE status = 'awaiting_payment';
@@ -96,5 +100,50 @@ CREATE TABLE order_events (
     to_status   text        NOT NULL,
     reason      text        NOT NULL,
     PRIMARY KEY (business_id, order_id, seq),
+    FOREIGN KEY (business_id, order_id) REFERENCES orders (business_id, id) ON DELETE CASCADE
+);
+
+CREATE TABLE shipments (
+    business_id     uuid        NOT NULL,
+    id              uuid        NOT NULL,
+    order_id        uuid        NOT NULL,
+    carrier         text,
+    tracking_number text,
+    tracking_url    text,
+    status          text        NOT NULL,
+    status_at       timestamptz NOT NULL,
+    created_at      timestamptz NOT NULL,
+    PRIMARY KEY (business_id, id),
+    FOREIGN KEY (business_id, order_id) REFERENCES orders (business_id, id) ON DELETE CASCADE
+);
+
+CREATE INDEX shipments_by_order ON shipments (business_id, order_id, id);
+CREATE UNIQUE INDEX shipments_tracking_key ON shipments (business_id, tracking_number)
+    WHERE tracking_number IS NOT NULL;
+
+-- A report's key (the partner's event id) is stored once per shipment.
+CREATE TABLE shipment_events (
+    business_id uuid        NOT NULL,
+    shipment_id uuid        NOT NULL,
+    key         text        NOT NULL,
+    seq         bigint      GENERATED ALWAYS AS IDENTITY,
+    status      text        NOT NULL,
+    at          timestamptz NOT NULL,
+    source      text        NOT NULL,
+    applied     boolean     NOT NULL,
+    PRIMARY KEY (business_id, shipment_id, key),
+    FOREIGN KEY (business_id, shipment_id) REFERENCES shipments (business_id, id) ON DELETE CASCADE
+);
+
+-- At most one of each notice per order.
+CREATE TABLE order_notices (
+    business_id uuid        NOT NULL,
+    order_id    uuid        NOT NULL,
+    notice      text        NOT NULL,
+    seq         bigint      GENERATED ALWAYS AS IDENTITY,
+    message_id  uuid,
+    skipped     text,
+    at          timestamptz NOT NULL,
+    PRIMARY KEY (business_id, order_id, notice),
     FOREIGN KEY (business_id, order_id) REFERENCES orders (business_id, id) ON DELETE CASCADE
 );

@@ -7,7 +7,7 @@ use uuid::Uuid;
 use whatsapp_crm_core::policy::KeywordConfig;
 use whatsapp_crm_core::ports::{ApiKeyStore, BusinessStore};
 use whatsapp_crm_core::{
-    ApiKey, ApiKeyHash, ApiKeyId, Business, BusinessId, PhoneNumber, StorageError,
+    ApiKey, ApiKeyHash, ApiKeyId, Business, BusinessId, CommerceSettings, PhoneNumber, StorageError,
 };
 
 use crate::codec::{get, get_parsed};
@@ -25,6 +25,9 @@ fn business_row(row: &PgRow) -> Result<Business, StorageError> {
         time_zone: get_parsed(row, "time_zone")?,
         currency: get_parsed(row, "currency")?,
         keywords: get::<Option<sqlx::types::Json<KeywordConfig>>>(row, "keywords")?
+            .map(|k| k.0)
+            .unwrap_or_default(),
+        commerce: get::<Option<sqlx::types::Json<CommerceSettings>>>(row, "commerce")?
             .map(|k| k.0)
             .unwrap_or_default(),
         created_at: get(row, "created_at")?,
@@ -49,8 +52,8 @@ impl BusinessStore for PostgresStorage {
     async fn insert_business(&self, b: &Business) -> Result<(), StorageError> {
         sqlx::query(
             "INSERT INTO businesses (id, name, whatsapp_sender, time_zone, currency, created_at,
-               keywords)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+               keywords, commerce)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(b.id.as_uuid())
         .bind(&b.name)
@@ -59,6 +62,7 @@ impl BusinessStore for PostgresStorage {
         .bind(b.currency.as_str())
         .bind(b.created_at)
         .bind(sqlx::types::Json(&b.keywords))
+        .bind(sqlx::types::Json(&b.commerce))
         .execute(&self.pool)
         .await
         .map_err(|e| map(BUSINESS, e))?;
@@ -88,7 +92,8 @@ impl BusinessStore for PostgresStorage {
 
     async fn update_business(&self, b: &Business) -> Result<(), StorageError> {
         let done = sqlx::query(
-            "UPDATE businesses SET name = $2, time_zone = $3, currency = $4, keywords = $5
+            "UPDATE businesses SET name = $2, time_zone = $3, currency = $4, keywords = $5,
+               commerce = $6
              WHERE id = $1",
         )
         .bind(b.id.as_uuid())
@@ -96,6 +101,7 @@ impl BusinessStore for PostgresStorage {
         .bind(b.time_zone.name())
         .bind(b.currency.as_str())
         .bind(sqlx::types::Json(&b.keywords))
+        .bind(sqlx::types::Json(&b.commerce))
         .execute(&self.pool)
         .await
         .map_err(|e| map(BUSINESS, e))?;

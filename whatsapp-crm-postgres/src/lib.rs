@@ -28,6 +28,7 @@ mod checkout;
 mod codec;
 mod customers;
 mod error;
+mod fulfilment;
 mod identity;
 mod listing;
 mod messaging;

@@ -33,6 +33,9 @@ pub(crate) fn order_row(row: &PgRow) -> Result<Order, StorageError> {
             .map(|d| serde_json::from_value(d.0).map_err(|e| corrupt("discount", e)))
             .transpose()?,
         pay_by: get(row, "pay_by")?,
+        delivery: get::<Option<sqlx::types::Json<serde_json::Value>>>(row, "delivery")?
+            .map(|d| serde_json::from_value(d.0).map_err(|e| corrupt("delivery", e)))
+            .transpose()?,
         created_at: get(row, "created_at")?,
         updated_at: get(row, "updated_at")?,
     })
@@ -107,8 +110,8 @@ pub(crate) async fn insert_order_row(
 ) -> Result<(), StorageError> {
     sqlx::query(
         "INSERT INTO orders (business_id, id, customer_id, items, total_minor, currency, status, created_at,
-           updated_at, cart_id, discount, pay_by)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+           updated_at, cart_id, discount, pay_by, delivery)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
     )
     .bind(o.business_id.as_uuid())
     .bind(o.id.as_uuid())
@@ -122,6 +125,7 @@ pub(crate) async fn insert_order_row(
     .bind(o.cart_id.map(|c| c.as_uuid()))
     .bind(o.discount.as_ref().map(to_json).transpose()?.map(sqlx::types::Json))
     .bind(o.pay_by)
+    .bind(o.delivery.as_ref().map(to_json).transpose()?.map(sqlx::types::Json))
     .execute(&mut *tx)
     .await
     .map_err(|e| map(ORDER, e))?;

@@ -1,6 +1,9 @@
--- Commerce: the catalog with stock and its search index, carts, discount
--- codes and their redemptions, what each order holds of each product, and
--- each order's timeline.
+-- Commerce: each business's commerce settings, the catalog with stock and
+-- its search index, carts, discount codes and their redemptions, what each
+-- order holds of each product, each order's timeline, delivery method,
+-- shipments with their reports, and the notices its customer was sent.
+
+ALTER TABLE businesses ADD COLUMN commerce TEXT;
 
 -- `search_key` is the rowid (an alias, so VACUUM keeps it) the search index
 -- is keyed by.
@@ -77,6 +80,7 @@ CREATE INDEX redemptions_by_customer ON discount_redemptions (business_id, disco
 ALTER TABLE orders ADD COLUMN cart_id BLOB;
 ALTER TABLE orders ADD COLUMN discount TEXT;
 ALTER TABLE orders ADD COLUMN pay_by INTEGER;
+ALTER TABLE orders ADD COLUMN delivery TEXT;
 
 CREATE UNIQUE INDEX orders_by_cart ON orders (business_id, cart_id) WHERE cart_id IS NOT NULL;
 CREATE INDEX orders_lapsing ON orders (pay_by) WHERE status = 'awaiting_payment';
@@ -101,5 +105,50 @@ CREATE TABLE order_events (
     to_status   TEXT    NOT NULL,
     reason      TEXT    NOT NULL,
     PRIMARY KEY (business_id, order_id, seq),
+    FOREIGN KEY (business_id, order_id) REFERENCES orders (business_id, id) ON DELETE CASCADE
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE shipments (
+    business_id     BLOB    NOT NULL,
+    id              BLOB    NOT NULL,
+    order_id        BLOB    NOT NULL,
+    carrier         TEXT,
+    tracking_number TEXT,
+    tracking_url    TEXT,
+    status          TEXT    NOT NULL,
+    status_at       INTEGER NOT NULL,
+    created_at      INTEGER NOT NULL,
+    PRIMARY KEY (business_id, id),
+    FOREIGN KEY (business_id, order_id) REFERENCES orders (business_id, id) ON DELETE CASCADE
+) STRICT, WITHOUT ROWID;
+
+CREATE INDEX shipments_by_order ON shipments (business_id, order_id, id);
+CREATE UNIQUE INDEX shipments_by_tracking ON shipments (business_id, tracking_number)
+    WHERE tracking_number IS NOT NULL;
+
+-- A report's key (the partner's event id) is stored once per shipment.
+CREATE TABLE shipment_events (
+    business_id BLOB    NOT NULL,
+    shipment_id BLOB    NOT NULL,
+    key         TEXT    NOT NULL,
+    seq         INTEGER NOT NULL,
+    status      TEXT    NOT NULL,
+    at          INTEGER NOT NULL,
+    source      TEXT    NOT NULL,
+    applied     INTEGER NOT NULL,
+    PRIMARY KEY (business_id, shipment_id, key),
+    FOREIGN KEY (business_id, shipment_id) REFERENCES shipments (business_id, id) ON DELETE CASCADE
+) STRICT, WITHOUT ROWID;
+
+-- At most one of each notice per order.
+CREATE TABLE order_notices (
+    business_id BLOB    NOT NULL,
+    order_id    BLOB    NOT NULL,
+    notice      TEXT    NOT NULL,
+    seq         INTEGER NOT NULL,
+    message_id  BLOB,
+    skipped     TEXT,
+    at          INTEGER NOT NULL,
+    PRIMARY KEY (business_id, order_id, notice),
     FOREIGN KEY (business_id, order_id) REFERENCES orders (business_id, id) ON DELETE CASCADE
 ) STRICT, WITHOUT ROWID;

@@ -28,6 +28,10 @@ fn business_row(row: &Row<'_>) -> Result<Business, StorageError> {
             .map(|k| serde_json::from_str(&k).map_err(|e| corrupt("keywords", e)))
             .transpose()?
             .unwrap_or_default(),
+        commerce: get::<Option<String>>(row, "commerce")?
+            .map(|k| serde_json::from_str(&k).map_err(|e| corrupt("commerce", e)))
+            .transpose()?
+            .unwrap_or_default(),
         created_at: get_time(row, "created_at")?,
     })
 }
@@ -52,8 +56,8 @@ impl BusinessStore for SqliteStorage {
         self.write(move |tx| {
             tx.execute(
                 "INSERT INTO businesses (id, name, whatsapp_sender, time_zone, currency, created_at,
-                   keywords)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                   keywords, commerce)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 params![
                     id_bytes(b.id.as_uuid()),
                     b.name,
@@ -61,7 +65,8 @@ impl BusinessStore for SqliteStorage {
                     b.time_zone.name(),
                     b.currency.as_str(),
                     micros(b.created_at),
-                    to_json(&b.keywords)?
+                    to_json(&b.keywords)?,
+                    to_json(&b.commerce)?
                 ],
             )
             .map_err(|e| map(BUSINESS, e))?;
@@ -106,14 +111,16 @@ impl BusinessStore for SqliteStorage {
         self.write(move |tx| {
             let n = tx
                 .execute(
-                    "UPDATE businesses SET name = ?2, time_zone = ?3, currency = ?4, keywords = ?5
+                    "UPDATE businesses SET name = ?2, time_zone = ?3, currency = ?4, keywords = ?5,
+                       commerce = ?6
                      WHERE id = ?1",
                     params![
                         id_bytes(b.id.as_uuid()),
                         b.name,
                         b.time_zone.name(),
                         b.currency.as_str(),
-                        to_json(&b.keywords)?
+                        to_json(&b.keywords)?,
+                        to_json(&b.commerce)?
                     ],
                 )
                 .map_err(|e| map(BUSINESS, e))?;

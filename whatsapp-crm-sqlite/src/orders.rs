@@ -36,6 +36,9 @@ pub(crate) fn order_row(row: &Row<'_>) -> Result<Order, StorageError> {
             .map(|d| serde_json::from_str(&d).map_err(|e| corrupt("discount", e)))
             .transpose()?,
         pay_by: get_opt_time(row, "pay_by")?,
+        delivery: get::<Option<String>>(row, "delivery")?
+            .map(|d| serde_json::from_str(&d).map_err(|e| corrupt("delivery", e)))
+            .transpose()?,
         created_at: get_time(row, "created_at")?,
         updated_at: get_time(row, "updated_at")?,
     })
@@ -94,8 +97,8 @@ pub(crate) fn record_inbound(tx: &Connection, m: &Message) -> Result<(), Storage
 pub(crate) fn insert_order_row(tx: &Connection, o: &Order) -> Result<(), StorageError> {
     tx.execute(
         "INSERT INTO orders (business_id, id, customer_id, items, total_minor, currency, status, created_at,
-           updated_at, cart_id, discount, pay_by)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+           updated_at, cart_id, discount, pay_by, delivery)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
         params![
             id_bytes(o.business_id.as_uuid()),
             id_bytes(o.id.as_uuid()),
@@ -108,7 +111,8 @@ pub(crate) fn insert_order_row(tx: &Connection, o: &Order) -> Result<(), Storage
             micros(o.updated_at),
             o.cart_id.map(|c| id_bytes(c.as_uuid())),
             o.discount.as_ref().map(to_json).transpose()?,
-            opt_micros(o.pay_by)
+            opt_micros(o.pay_by),
+            o.delivery.as_ref().map(to_json).transpose()?
         ],
     )
     .map_err(|e| map(ORDER, e))?;

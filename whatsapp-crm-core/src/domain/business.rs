@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::validation::clean_text;
-use super::{BusinessId, Currency, PhoneNumber, TimeZone, ValidationError};
+use super::{BusinessId, CommerceSettings, Currency, PhoneNumber, TimeZone, ValidationError};
 use crate::policy::KeywordConfig;
 
 /// Longest business name accepted.
@@ -27,6 +27,9 @@ pub struct Business {
     /// Consent keywords and the replies that confirm them.
     #[serde(default)]
     pub keywords: KeywordConfig,
+    /// Selling in chat: on or off, payment window, notices, delivery partner.
+    #[serde(default)]
+    pub commerce: CommerceSettings,
     /// When the business was created.
     pub created_at: DateTime<Utc>,
 }
@@ -63,6 +66,7 @@ impl NewBusiness {
                     time_zone,
                     currency,
                     keywords: KeywordConfig::default(),
+                    commerce: CommerceSettings::default(),
                     created_at: now,
                 })
             }

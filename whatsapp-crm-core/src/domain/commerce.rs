@@ -3,7 +3,9 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{BusinessId, CartId, Currency, CustomerId, Money, MoneyError, OrderId, ProductId};
+use super::{
+    BusinessId, CartId, Currency, CustomerId, DeliveryMethod, Money, MoneyError, OrderId, ProductId,
+};
 
 /// Most line items one order may hold.
 pub const ORDER_LINES_MAX: usize = 100;
@@ -127,6 +129,9 @@ pub struct Order {
     /// When an order awaiting payment expires and its stock goes back.
     #[serde(default)]
     pub pay_by: Option<DateTime<Utc>>,
+    /// Pickup or delivery; checkout needs one.
+    #[serde(default)]
+    pub delivery: Option<DeliveryMethod>,
     /// When it was created.
     pub created_at: DateTime<Utc>,
     /// When it last changed.
@@ -153,6 +158,7 @@ impl Order {
             cart_id: None,
             discount: None,
             pay_by: None,
+            delivery: None,
             created_at: now,
             updated_at: now,
         })
@@ -188,6 +194,13 @@ pub struct AppliedDiscount {
 }
 
 impl Order {
+    /// The short reference customers and staff quote: the id's last eight
+    /// characters, which are random (the first ones are its time).
+    pub fn reference(&self) -> String {
+        let simple = self.id.as_uuid().simple().to_string();
+        simple[simple.len() - 8..].to_uppercase()
+    }
+
     /// The lines' sum before any discount.
     pub fn subtotal(&self) -> Money {
         let off = self.discount.as_ref().map_or(0, |d| d.amount.minor);

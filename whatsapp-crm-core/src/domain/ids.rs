@@ -139,6 +139,11 @@ define_id!(
     DiscountId,
     "discount"
 );
+define_id!(
+    /// Identifies a shipment of an order.
+    ShipmentId,
+    "shipment"
+);
 
 #[cfg(test)]
 mod tests {

@@ -47,6 +47,8 @@ mod outbox;
 mod phone;
 mod profile;
 mod segment;
+mod shipment;
+mod shop;
 mod tag;
 mod template;
 mod time_zone;
@@ -81,7 +83,7 @@ pub use discount::{DISCOUNT_CODE_MIN_CHARS, Discount, DiscountRules, DiscountVal
 pub use events::{InboundMessage, Referral, StatusUpdate};
 pub use ids::{
     AgentId, ApiKeyId, BroadcastId, BusinessId, CampaignId, CartId, ConversationId, CustomerId,
-    DiscountId, IdError, MessageId, OrderId, ProductId, SegmentId, TemplateId,
+    DiscountId, IdError, MessageId, OrderId, ProductId, SegmentId, ShipmentId, TemplateId,
 };
 pub use message::{
     Direction, Interactive, ListRow, ListSection, MediaAttachment, Message, MessageContent,
@@ -99,6 +101,15 @@ pub use profile::{
     MarketingConsent,
 };
 pub use segment::{SEGMENT_DESCRIPTION_MAX_CHARS, SEGMENT_NAME_MAX_CHARS, Segment};
+pub use shipment::{
+    EVENT_KEY_MAX_CHARS, NewShipment, OrderNotification, Shipment, ShipmentEvent,
+    TRACKING_FIELD_MAX_CHARS, TRACKING_URL_MAX_CHARS,
+};
+pub use shop::{
+    ADDRESS_MAX_CHARS, CommerceSettings, CommerceSettingsInput, DELIVERY_SECRET_BYTES,
+    DeliveryMethod, DeliveryWebhook, META_CATALOG_ID_MAX_CHARS, OrderNotice,
+    PAYMENT_MINUTES_DEFAULT, PAYMENT_MINUTES_RANGE,
+};
 pub use tag::{TAG_MAX_CHARS, Tag, TagError};
 pub use template::{TemplateCategory, TemplateStatus};
 pub use time_zone::{TimeZone, TimeZoneError};

@@ -8,7 +8,7 @@ use super::{InMemoryStorage, page_after};
 use crate::commerce::search::{Candidates, candidates};
 use crate::domain::{
     BusinessId, Cart, CartId, CartStatus, CustomerId, Discount, DiscountId, OrderEvent, OrderId,
-    Product, ProductId, Stock,
+    OrderNotification, Product, ProductId, Shipment, ShipmentEvent, ShipmentId, Stock,
 };
 use crate::ports::{
     CART_CLOSED, CartQuery, CartStore, CatalogStore, DISCOUNT_CODE_TAKEN, DiscountStore, HoldState,
@@ -28,6 +28,11 @@ pub(super) struct Commerce {
     /// Units each order holds of each product.
     pub(super) holds: BTreeMap<(OrderId, ProductId), (u32, HoldState)>,
     pub(super) events: BTreeMap<OrderId, Vec<OrderEvent>>,
+    pub(super) shipments: BTreeMap<ShipmentId, Shipment>,
+    /// Each shipment's reports, in arrival order.
+    pub(super) shipment_events: BTreeMap<ShipmentId, Vec<ShipmentEvent>>,
+    /// Each order's notices, in the order they were decided.
+    pub(super) notices: BTreeMap<OrderId, Vec<OrderNotification>>,
 }
 
 const PRODUCT: &str = "product";

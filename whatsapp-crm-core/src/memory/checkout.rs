@@ -64,6 +64,18 @@ impl super::Tenant {
         settle(&mut self.commerce, order, StockChange::Release);
         self.commerce.holds.retain(|(o, _), _| *o != order);
         self.commerce.events.remove(&order);
+        self.commerce.notices.remove(&order);
+        let gone: Vec<_> = self
+            .commerce
+            .shipments
+            .values()
+            .filter(|s| s.order_id == order)
+            .map(|s| s.id)
+            .collect();
+        for id in gone {
+            self.commerce.shipments.remove(&id);
+            self.commerce.shipment_events.remove(&id);
+        }
     }
 }
 

@@ -7,6 +7,7 @@ mod campaigns;
 mod catalog;
 mod checkout;
 mod customers;
+mod fulfilment;
 mod messaging;
 mod orders;
 mod outbox;

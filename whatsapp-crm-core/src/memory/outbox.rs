@@ -69,42 +69,7 @@ impl OutboxStore for InMemoryStorage {
     }
 
     async fn queue_messages(&self, rows: &[(Message, OutboxItem)]) -> Result<(), StorageError> {
-        let mut inner = self.write();
-        // Check everything first, so a refused batch changes nothing.
-        let mut ids = HashSet::new();
-        let mut providers = HashSet::new();
-        for (m, item) in rows {
-            let tenant =
-                inner.tenant(m.business_id).ok_or(StorageError::not_found("conversation"))?;
-            tenant
-                .conversations
-                .get(&m.conversation_id)
-                .filter(|c| c.customer_id == m.customer_id)
-                .ok_or(StorageError::not_found("conversation"))?;
-            if item.business_id != m.business_id || item.message_id != m.id {
-                return Err(StorageError::not_found("message"));
-            }
-            if tenant.messages.contains_key(&m.id) || !ids.insert((m.business_id, m.id)) {
-                return Err(StorageError::conflict("message", "id already exists"));
-            }
-            if let Some(p) = &m.provider_id
-                && (tenant.provider_ids.contains_key(p) || !providers.insert((m.business_id, p)))
-            {
-                return Err(StorageError::conflict("message", PROVIDER_ID_TAKEN));
-            }
-        }
-        for (m, item) in rows {
-            let tenant = inner.tenant_mut(m.business_id, ENTITY)?;
-            if let Some(p) = &m.provider_id {
-                tenant.provider_ids.insert(p.clone(), m.id);
-            }
-            tenant.messages.insert(m.id, m.clone());
-            tenant.outbox.insert(item.message_id, item.clone());
-            if item.state == OutboxState::Pending {
-                inner.due.insert((item.run_at, item.message_id, item.business_id));
-            }
-        }
-        Ok(())
+        self.write().queue(rows)
     }
 
     async fn get_outbox_item(
@@ -383,5 +348,46 @@ impl SenderLimitStore for InMemoryStorage {
     ) -> Result<Option<DateTime<Utc>>, StorageError> {
         let mut inner = self.write();
         Ok(inner.ledgers.entry(sender.clone()).or_default().penalize(limits, penalty, now))
+    }
+}
+
+impl Inner {
+    /// Stores messages and their outbox rows, all or none.
+    pub(super) fn queue(&mut self, rows: &[(Message, OutboxItem)]) -> Result<(), StorageError> {
+        // Check everything first, so a refused batch changes nothing.
+        let mut ids = HashSet::new();
+        let mut providers = HashSet::new();
+        for (m, item) in rows {
+            let tenant =
+                self.tenant(m.business_id).ok_or(StorageError::not_found("conversation"))?;
+            tenant
+                .conversations
+                .get(&m.conversation_id)
+                .filter(|c| c.customer_id == m.customer_id)
+                .ok_or(StorageError::not_found("conversation"))?;
+            if item.business_id != m.business_id || item.message_id != m.id {
+                return Err(StorageError::not_found("message"));
+            }
+            if tenant.messages.contains_key(&m.id) || !ids.insert((m.business_id, m.id)) {
+                return Err(StorageError::conflict("message", "id already exists"));
+            }
+            if let Some(p) = &m.provider_id
+                && (tenant.provider_ids.contains_key(p) || !providers.insert((m.business_id, p)))
+            {
+                return Err(StorageError::conflict("message", PROVIDER_ID_TAKEN));
+            }
+        }
+        for (m, item) in rows {
+            let tenant = self.tenant_mut(m.business_id, ENTITY)?;
+            if let Some(p) = &m.provider_id {
+                tenant.provider_ids.insert(p.clone(), m.id);
+            }
+            tenant.messages.insert(m.id, m.clone());
+            tenant.outbox.insert(item.message_id, item.clone());
+            if item.state == OutboxState::Pending {
+                self.due.insert((item.run_at, item.message_id, item.business_id));
+            }
+        }
+        Ok(())
     }
 }

@@ -7,6 +7,7 @@ mod clock;
 mod codec;
 mod commerce;
 mod error;
+mod fulfilment;
 mod storage;
 mod templates;
 mod transport;
@@ -24,6 +25,7 @@ pub use commerce::{
     ProductQuery, SKU_TAKEN, STOCK_RESERVED, apply_discount, created_event, move_event,
 };
 pub use error::{PHONE_TAKEN, PROVIDER_ID_TAKEN, StorageError};
+pub use fulfilment::{NoticeStore, Reported, ShipmentReport, ShipmentStore, TRACKING_TAKEN};
 pub use storage::{
     ALREADY_QUEUED, ApiKeyStore, BusinessStore, ConversationQuery, ConversationStore,
     CustomerQuery, CustomerStore, MessageQuery, MessageStore, NOT_CLAIMED, OrderQuery, OrderStore,

@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::{
     BroadcastStore, CampaignStore, CartStore, CatalogStore, CheckoutStore, DiscountStore,
-    StorageError,
+    NoticeStore, ShipmentStore, StorageError,
 };
 use crate::domain::{
     ApiKey, ApiKeyHash, ApiKeyId, Business, BusinessId, Conversation, ConversationId,
@@ -672,6 +672,8 @@ pub trait Storage:
     + CartStore
     + DiscountStore
     + CheckoutStore
+    + ShipmentStore
+    + NoticeStore
     + OutboxStore
     + SenderLimitStore
     + BroadcastStore
@@ -695,6 +697,8 @@ impl<T> Storage for T where
         + CartStore
         + DiscountStore
         + CheckoutStore
+        + ShipmentStore
+        + NoticeStore
         + OutboxStore
         + SenderLimitStore
         + BroadcastStore

@@ -46,6 +46,7 @@ pub async fn new_business(s: &dyn Storage, name: &str) -> Business {
         time_zone: TimeZone::parse("Africa/Nairobi").unwrap_or(TimeZone::UTC),
         currency: Currency::KES,
         keywords: Default::default(),
+        commerce: Default::default(),
         created_at: t0(),
     };
     s.insert_business(&b).await.unwrap_or_else(|e| panic!("insert business: {e}"));

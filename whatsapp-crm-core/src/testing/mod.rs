@@ -23,6 +23,7 @@ mod catalog;
 mod checkout;
 mod customers;
 mod fixtures;
+mod fulfilment;
 mod identity;
 mod messaging;
 mod orders;
@@ -40,6 +41,7 @@ pub use catalog::*;
 pub use checkout::*;
 pub use customers::*;
 pub use fixtures::*;
+pub use fulfilment::*;
 pub use identity::*;
 pub use messaging::*;
 pub use orders::*;
@@ -177,6 +179,10 @@ macro_rules! storage_conformance_tests {
             checkout_race_for_the_last_units,
             discount_single_use_race_and_rules,
             customer_delete_releases_reservations,
+            commerce_settings_and_delivery_round_trip,
+            shipment_round_trip_tracking_and_isolation,
+            shipment_reports_are_stored_once_and_never_go_back,
+            order_notices_are_recorded_once,
         );
     };
 }

@@ -1,0 +1,233 @@
+//! How a business sells in chat: its commerce settings, delivery methods,
+//! and the order notices it sends.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::validation::clean_text;
+use super::{TemplateId, ValidationError};
+
+/// Minutes an order awaiting payment holds its stock by default (commerce
+/// reference, spec point 9).
+pub const PAYMENT_MINUTES_DEFAULT: u32 = 60;
+/// Shortest and longest payment window a business may set (Stripe
+/// Checkout's bounds, commerce reference 2.5).
+pub const PAYMENT_MINUTES_RANGE: (u32, u32) = (30, 24 * 60);
+/// Longest Meta catalog id accepted.
+pub const META_CATALOG_ID_MAX_CHARS: usize = 64;
+/// Longest delivery address.
+pub const ADDRESS_MAX_CHARS: usize = 300;
+/// Bytes of randomness in a delivery webhook's URL token and its secret.
+pub const DELIVERY_SECRET_BYTES: usize = 24;
+
+/// How an order reaches the customer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum DeliveryMethod {
+    /// The customer collects it at the shop.
+    Pickup,
+    /// The shop sends it, to this address when known.
+    Delivery {
+        /// Where to, in the customer's words.
+        #[serde(default)]
+        #[cfg_attr(feature = "openapi", schema(max_length = 300))]
+        address: Option<String>,
+    },
+}
+
+impl DeliveryMethod {
+    /// Checks the address.
+    pub fn validate(self) -> Result<Self, String> {
+        match self {
+            Self::Delivery { address: Some(a) } if a.trim().is_empty() => {
+                Ok(Self::Delivery { address: None })
+            }
+            Self::Delivery { address: Some(a) } => {
+                clean_text(&a, ADDRESS_MAX_CHARS).map(|a| Self::Delivery { address: Some(a) })
+            }
+            other => Ok(other),
+        }
+    }
+}
+
+/// The moments an order's customer is told about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum OrderNotice {
+    /// Checked out: the order is confirmed and waits for payment.
+    Confirmed,
+    /// Paid in full.
+    Paid,
+    /// Handed to a carrier (with the tracking link).
+    Shipped,
+    /// On its way to the door today.
+    OutForDelivery,
+    /// Delivered.
+    Delivered,
+    /// Called off.
+    Cancelled,
+    /// Not paid in time; its stock went back.
+    Expired,
+}
+
+impl OrderNotice {
+    /// Every notice.
+    pub const ALL: [OrderNotice; 7] = [
+        Self::Confirmed,
+        Self::Paid,
+        Self::Shipped,
+        Self::OutForDelivery,
+        Self::Delivered,
+        Self::Cancelled,
+        Self::Expired,
+    ];
+
+    /// Its stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Confirmed => "confirmed",
+            Self::Paid => "paid",
+            Self::Shipped => "shipped",
+            Self::OutForDelivery => "out_for_delivery",
+            Self::Delivered => "delivered",
+            Self::Cancelled => "cancelled",
+            Self::Expired => "expired",
+        }
+    }
+}
+
+/// Where a delivery partner posts its reports, and the secret it signs them
+/// with (see [`commerce::signature`](crate::commerce::signature)).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeliveryWebhook {
+    /// The last part of `/webhooks/delivery/{token}`: the business's id and
+    /// a random part, so a URL found by chance names no business.
+    pub token: String,
+    /// The HMAC-SHA256 key (hex) the partner signs with.
+    pub secret: String,
+}
+
+/// A business's commerce settings. Off until the business turns it on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CommerceSettings {
+    /// Cart commands, button payloads and native carts arriving in the
+    /// inbox drive carts.
+    pub enabled: bool,
+    /// The Meta catalog connected to the WhatsApp account, needed for
+    /// catalog and multi-product messages.
+    pub meta_catalog_id: Option<String>,
+    /// Minutes a checked-out order holds its stock while it waits for payment.
+    pub payment_minutes: u32,
+    /// How chat orders reach customers unless they say otherwise.
+    pub default_delivery: DeliveryMethod,
+    /// The approved utility template each notice uses outside the 24-hour
+    /// window; a notice without one is skipped there, with the reason kept.
+    pub notice_templates: BTreeMap<OrderNotice, TemplateId>,
+    /// The delivery partner webhook, once commerce is turned on.
+    pub delivery_webhook: Option<DeliveryWebhook>,
+}
+
+impl Default for CommerceSettings {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            meta_catalog_id: None,
+            payment_minutes: PAYMENT_MINUTES_DEFAULT,
+            default_delivery: DeliveryMethod::Pickup,
+            notice_templates: BTreeMap::new(),
+            delivery_webhook: None,
+        }
+    }
+}
+
+/// Commerce settings as the API takes them; the delivery webhook is made by
+/// the server, never given.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CommerceSettingsInput {
+    /// Turn commerce on or off (default off).
+    #[serde(default)]
+    pub enabled: bool,
+    /// The Meta catalog id, digits as Meta shows it.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9]{1,64}$"))]
+    pub meta_catalog_id: Option<String>,
+    /// Minutes an order holds its stock awaiting payment, 30 to 1440
+    /// (default 60).
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 30, maximum = 1440))]
+    pub payment_minutes: Option<u32>,
+    /// How chat orders reach customers (default pickup).
+    #[serde(default)]
+    pub default_delivery: Option<DeliveryMethod>,
+    /// Approved utility template per notice, for outside the 24-hour window.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = BTreeMap<String, String>))]
+    pub notice_templates: BTreeMap<OrderNotice, TemplateId>,
+}
+
+impl CommerceSettingsInput {
+    /// Checks every field and builds the settings, keeping `current`'s
+    /// delivery webhook.
+    pub fn validate(self, current: &CommerceSettings) -> Result<CommerceSettings, ValidationError> {
+        let mut v = ValidationError::default();
+        let catalog = self.meta_catalog_id.map(|c| c.trim().to_owned()).filter(|c| !c.is_empty());
+        if let Some(c) = &catalog
+            && (c.len() > META_CATALOG_ID_MAX_CHARS || !c.chars().all(|d| d.is_ascii_digit()))
+        {
+            v.push("meta_catalog_id", format!("must be 1 to {META_CATALOG_ID_MAX_CHARS} digits"));
+        }
+        let minutes = self.payment_minutes.unwrap_or(PAYMENT_MINUTES_DEFAULT);
+        let (lo, hi) = PAYMENT_MINUTES_RANGE;
+        if !(lo..=hi).contains(&minutes) {
+            v.push("payment_minutes", format!("must be {lo} to {hi}"));
+        }
+        let delivery = v.check(
+            "default_delivery",
+            self.default_delivery.unwrap_or(DeliveryMethod::Pickup).validate(),
+        );
+        v.into_result(|| CommerceSettings {
+            enabled: self.enabled,
+            meta_catalog_id: catalog,
+            payment_minutes: minutes,
+            default_delivery: delivery.unwrap_or(DeliveryMethod::Pickup),
+            notice_templates: self.notice_templates,
+            delivery_webhook: current.delivery_webhook.clone(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_are_checked_field_by_field() {
+        let bad = CommerceSettingsInput {
+            meta_catalog_id: Some("cat-1".into()),
+            payment_minutes: Some(5),
+            default_delivery: Some(DeliveryMethod::Delivery { address: Some("x".repeat(301)) }),
+            ..CommerceSettingsInput::default()
+        };
+        let e = bad.validate(&CommerceSettings::default()).unwrap_err();
+        let fields: Vec<_> = e.errors.iter().map(|f| f.field.as_str()).collect();
+        assert_eq!(fields, ["meta_catalog_id", "payment_minutes", "default_delivery"]);
+        let ok = CommerceSettingsInput { enabled: true, ..CommerceSettingsInput::default() }
+            .validate(&CommerceSettings::default())
+            .unwrap();
+        assert_eq!((ok.payment_minutes, ok.default_delivery), (60, DeliveryMethod::Pickup));
+    }
+
+    #[test]
+    fn notices_serialise_as_their_names() {
+        for n in OrderNotice::ALL {
+            assert_eq!(serde_json::to_value(n).unwrap(), n.as_str());
+        }
+    }
+}
