@@ -121,6 +121,24 @@ pub(crate) fn content_types(content: &ProviderContent) -> Value {
             }
             json!({ "whatsapp/authentication": auth })
         }
+        ProviderContent::Catalog { catalog_id, title, subtitle, body, items } => {
+            let mut c = json!({
+                "id": catalog_id,
+                "body": body,
+                "items": items.iter().map(|(sku, section)| {
+                    let mut item = json!({ "id": sku });
+                    if let Some(s) = section { item["section_title"] = json!(s); }
+                    item
+                }).collect::<Vec<_>>(),
+            });
+            if let Some(t) = title {
+                c["title"] = json!(t);
+            }
+            if let Some(s) = subtitle {
+                c["subtitle"] = json!(s);
+            }
+            json!({ "twilio/catalog": c })
+        }
         ProviderContent::Location { latitude, longitude, label } => {
             let mut loc = json!({ "latitude": latitude, "longitude": longitude });
             if let Some(l) = label {

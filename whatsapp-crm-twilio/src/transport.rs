@@ -105,7 +105,13 @@ impl TwilioTransport {
             (MessageContent::Template { content_sid: None, name, .. }, None) => {
                 return Err(rejected(format!("template {name} has no approved content id")));
             }
-            (MessageContent::Interactive { .. } | MessageContent::Location { .. }, None) => {
+            (
+                MessageContent::Interactive { .. }
+                | MessageContent::Location { .. }
+                | MessageContent::Order { .. }
+                | MessageContent::Unsupported { .. },
+                None,
+            ) => {
                 return Err(rejected("interactive content needs a content id".into()));
             }
         }
@@ -189,6 +195,30 @@ fn session_content(content: &MessageContent) -> Result<Option<ProviderContent>, 
                     }],
                 }
             }
+            Interactive::Card { title, subtitle, media_url, buttons } => ProviderContent::Card {
+                title: title.clone(),
+                subtitle: subtitle.clone(),
+                media: media_url.iter().cloned().collect(),
+                actions: buttons
+                    .iter()
+                    .map(|b| TemplateAction::QuickReply {
+                        title: b.title.clone(),
+                        id: b.id.clone(),
+                    })
+                    .collect(),
+            },
+            Interactive::Catalog { catalog_id, header, body, footer, sections } => {
+                ProviderContent::Catalog {
+                    catalog_id: catalog_id.clone(),
+                    title: header.clone(),
+                    subtitle: footer.clone(),
+                    body: body.clone(),
+                    items: sections
+                        .iter()
+                        .flat_map(|s| s.skus.iter().map(|sku| (sku.clone(), s.title.clone())))
+                        .collect(),
+                }
+            }
             Interactive::Reply { .. } => {
                 return Err(rejected("a customer's reply cannot be sent".into()));
             }
@@ -198,6 +228,9 @@ fn session_content(content: &MessageContent) -> Result<Option<ProviderContent>, 
             longitude: *longitude,
             label: label.clone(),
         },
+        MessageContent::Order { .. } | MessageContent::Unsupported { .. } => {
+            return Err(rejected("a customer's message cannot be sent".into()));
+        }
         _ => return Ok(None),
     }))
 }

@@ -1,18 +1,76 @@
 //! Twilio webhooks parsed into core events (platform-rules 5.2 and 5.4).
 //!
-//! Parameters the parser does not use are ignored: Twilio adds new ones without
-//! notice, and the signature already covers every one of them.
+//! Twilio adds parameters without notice, and the signature covers every one
+//! of them. A message the parser cannot fully read (a native cart, a type it
+//! does not know) keeps every parameter outside [`KNOWN_PARAMS`] raw, and a
+//! message with nothing readable is never turned into empty text.
+//!
+//! Native carts: Twilio does not document how it relays a cart sent from
+//! WhatsApp's catalog (commerce reference 1.4). A message is read as one when
+//! `MessageType` is `order`, or when any parameter holds JSON with Meta's
+//! `order` shape (`product_items` of `product_retailer_id`, `quantity`,
+//! `item_price`, `currency`), at its top or under `order`.
+
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
+use serde_json::Value;
 use whatsapp_crm_core::{
-    InboundMessage, Interactive, MediaAttachment, MessageContent, MessageId, PhoneNumber, Referral,
-    StatusUpdate,
+    InboundMessage, Interactive, MediaAttachment, MessageContent, MessageId, OrderedItem,
+    PhoneNumber, Referral, StatusUpdate,
 };
 
 use crate::transport::{MESSAGE_ID_PARAM, map_message_status};
 
 /// Most media items one inbound message is read with (Twilio sends up to 10).
 pub const MAX_INBOUND_MEDIA: usize = 10;
+/// Most lines read from a native cart (WhatsApp carts hold at most 100 lines,
+/// as orders do).
+pub const MAX_ORDER_ITEMS: usize = 100;
+
+/// Inbound parameters Twilio documents, read or deliberately ignored; any
+/// other is kept raw on orders and unreadable messages.
+pub const KNOWN_PARAMS: &[&str] = &[
+    "AccountSid",
+    "AddOns",
+    "Address",
+    "ApiVersion",
+    "Body",
+    "ButtonPayload",
+    "ButtonText",
+    "ButtonType",
+    "Forwarded",
+    "FrequentlyForwarded",
+    "From",
+    "Label",
+    "Latitude",
+    "ListId",
+    "ListTitle",
+    "Longitude",
+    "MessageSid",
+    "MessageType",
+    "MessagingServiceSid",
+    "NumMedia",
+    "NumSegments",
+    "OriginalRepliedMessageSender",
+    "OriginalRepliedMessageSid",
+    "ProfileName",
+    "ReferralBody",
+    "ReferralCtwaClid",
+    "ReferralHeadline",
+    "ReferralMediaContentType",
+    "ReferralMediaId",
+    "ReferralMediaUrl",
+    "ReferralNumMedia",
+    "ReferralSourceId",
+    "ReferralSourceType",
+    "ReferralSourceUrl",
+    "SmsMessageSid",
+    "SmsSid",
+    "SmsStatus",
+    "To",
+    "WaId",
+];
 
 /// Why a webhook could not be read. Never contains phone numbers or message text.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -64,6 +122,17 @@ impl WebhookParams {
         self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty())
     }
 
+    /// Every parameter outside [`KNOWN_PARAMS`] (the first value of each).
+    pub fn unknown(&self) -> BTreeMap<String, String> {
+        let mut out = BTreeMap::new();
+        for (k, v) in &self.0 {
+            if !KNOWN_PARAMS.contains(&k.as_str()) && !is_media_param(k) {
+                out.entry(k.clone()).or_insert_with(|| v.clone());
+            }
+        }
+        out
+    }
+
     fn require(&self, name: &'static str) -> Result<&str, WebhookError> {
         self.get(name).ok_or(WebhookError::Missing(name))
     }
@@ -113,6 +182,15 @@ pub fn parse_inbound(
             media.push(MediaAttachment { url: url.to_owned(), content_type });
         }
         MessageContent::Media { media, caption: body }
+    } else if let Some(order) = native_order(p) {
+        order
+    } else if let Some(id) = p.get("ListId") {
+        MessageContent::Interactive {
+            interactive: Interactive::Reply {
+                payload: Some(id.to_owned()),
+                title: p.get("ListTitle").or(body.as_deref()).unwrap_or(id).to_owned(),
+            },
+        }
     } else if let Some(title) =
         p.get("ButtonText").or_else(|| p.get("ButtonPayload").and(body.as_deref()))
     {
@@ -134,8 +212,13 @@ pub fn parse_inbound(
             label: p.get("Label").map(str::to_owned),
             address: p.get("Address").map(str::to_owned),
         }
+    } else if let Some(body) = body {
+        MessageContent::Text { body }
     } else {
-        MessageContent::Text { body: body.unwrap_or_default() }
+        MessageContent::Unsupported {
+            message_type: p.get("MessageType").map(str::to_owned),
+            params: p.unknown(),
+        }
     };
     let referral = p.get("ReferralSourceId").or(p.get("ReferralSourceUrl")).map(|_| Referral {
         source_id: p.get("ReferralSourceId").map(str::to_owned),
@@ -155,6 +238,71 @@ pub fn parse_inbound(
         referral,
         received_at,
     })
+}
+
+fn is_media_param(name: &str) -> bool {
+    ["MediaUrl", "MediaContentType"].iter().any(|p| {
+        name.strip_prefix(p).is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    })
+}
+
+/// A cart sent from WhatsApp's catalog, if the message is one (see the
+/// module docs); `Unsupported` when it says it is an order but no cart can
+/// be read from it.
+fn native_order(p: &WebhookParams) -> Option<MessageContent> {
+    let said_order = p.get("MessageType").is_some_and(|t| t.eq_ignore_ascii_case("order"));
+    let found = p.pairs().find_map(|(_, v)| {
+        let v = v.trim_start();
+        if !v.starts_with('{') {
+            return None;
+        }
+        let json: Value = serde_json::from_str(v).ok()?;
+        let order = if json.get("product_items").is_some() { &json } else { json.get("order")? };
+        order_items(order).map(|items| (order.clone(), items))
+    });
+    match found {
+        Some((order, items)) => Some(MessageContent::Order {
+            catalog_id: order.get("catalog_id").and_then(Value::as_str).map(str::to_owned),
+            text: order.get("text").and_then(Value::as_str).map(str::to_owned),
+            items,
+            params: p.unknown(),
+        }),
+        None if said_order => Some(MessageContent::Unsupported {
+            message_type: p.get("MessageType").map(str::to_owned),
+            params: p.unknown(),
+        }),
+        None => None,
+    }
+}
+
+/// The lines of Meta's `order` object; `None` unless every line is readable.
+fn order_items(order: &Value) -> Option<Vec<OrderedItem>> {
+    let lines = order.get("product_items")?.as_array()?;
+    if lines.is_empty() || lines.len() > MAX_ORDER_ITEMS {
+        return None;
+    }
+    lines
+        .iter()
+        .map(|l| {
+            let sku = l.get("product_retailer_id")?.as_str()?.trim().to_owned();
+            let quantity = match l.get("quantity")? {
+                Value::Number(n) => n.as_u64()?,
+                Value::String(s) => s.trim().parse().ok()?,
+                _ => return None,
+            };
+            let item_price = match l.get("item_price") {
+                Some(Value::Number(n)) => n.as_f64(),
+                Some(Value::String(s)) => s.trim().parse().ok(),
+                _ => None,
+            };
+            (!sku.is_empty() && quantity > 0).then(|| OrderedItem {
+                sku,
+                quantity: u32::try_from(quantity).unwrap_or(u32::MAX),
+                item_price: item_price.filter(|p| p.is_finite() && *p >= 0.0),
+                currency: l.get("currency").and_then(Value::as_str).map(str::to_owned),
+            })
+        })
+        .collect()
 }
 
 /// Reads a status callback. `query` is the callback URL's query string, which

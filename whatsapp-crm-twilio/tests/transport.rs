@@ -12,8 +12,8 @@ use fake::{ACCOUNT, FakeTwilio, Reply, TOKEN, created_message};
 use serde_json::json;
 use whatsapp_crm_core::ports::OutboundMessage;
 use whatsapp_crm_core::{
-    BusinessId, Interactive, MediaAttachment, MessageContent, MessageId, MessageStatus,
-    PhoneNumber, ReplyButton, Transport, TransportError,
+    BusinessId, CatalogSection, Interactive, MediaAttachment, MessageContent, MessageId,
+    MessageStatus, PhoneNumber, ReplyButton, Transport, TransportError,
 };
 use whatsapp_crm_twilio::{Credentials, Secret, TwilioConfig, TwilioTransport};
 
@@ -184,6 +184,59 @@ async fn buttons_are_created_once_as_content_then_sent_by_sid() {
         );
         assert!(!r.form.iter().any(|(k, _)| k == "Body"));
     }
+}
+
+#[tokio::test]
+async fn product_cards_and_catalog_messages_are_content_of_their_own_types() {
+    let fake = FakeTwilio::start().await;
+    for n in ["a", "b"] {
+        let sid = format!("HX{}", n.repeat(32));
+        fake.reply(Reply::json(201, json!({"sid": sid, "friendly_name": "x", "language": "en"})));
+        fake.reply(created_message(SID, "", "", ""));
+    }
+    let twilio = TwilioTransport::new(config(&fake)).unwrap();
+    let card = MessageContent::Interactive {
+        interactive: Interactive::Card {
+            title: "Unga wa Ngano 2kg".into(),
+            subtitle: Some("KES 210.00".into()),
+            media_url: Some("https://duka.example/unga.jpg".into()),
+            buttons: vec![
+                ReplyButton { id: "cart:add:UNGA-2KG".into(), title: "Add to cart".into() },
+                ReplyButton { id: "product:view:UNGA-2KG".into(), title: "View".into() },
+            ],
+        },
+    };
+    let catalog = MessageContent::Interactive {
+        interactive: Interactive::Catalog {
+            catalog_id: "1234567890".into(),
+            header: Some("Flour".into()),
+            body: "Our flour this week".into(),
+            footer: None,
+            sections: vec![CatalogSection {
+                title: Some("Unga".into()),
+                skus: vec!["UNGA-2KG".into(), "UNGA-MAHINDI".into()],
+            }],
+        },
+    };
+    twilio.send(&message(card)).await.unwrap();
+    twilio.send(&message(catalog)).await.unwrap();
+    let reqs = fake.requests();
+    assert_eq!(
+        reqs[0].json.as_ref().unwrap()["types"],
+        json!({"twilio/card": {
+        "title": "Unga wa Ngano 2kg", "subtitle": "KES 210.00", "media": ["https://duka.example/unga.jpg"],
+        "actions": [
+            {"type": "QUICK_REPLY", "title": "Add to cart", "id": "cart:add:UNGA-2KG"},
+            {"type": "QUICK_REPLY", "title": "View", "id": "product:view:UNGA-2KG"}
+        ]}})
+    );
+    assert_eq!(
+        reqs[2].json.as_ref().unwrap()["types"],
+        json!({"twilio/catalog": {
+            "id": "1234567890", "title": "Flour", "body": "Our flour this week",
+            "items": [{"id": "UNGA-2KG", "section_title": "Unga"}, {"id": "UNGA-MAHINDI", "section_title": "Unga"}]}})
+    );
+    assert!(reqs[3].form.contains(&("ContentSid".into(), format!("HX{}", "b".repeat(32)))));
 }
 
 #[tokio::test]

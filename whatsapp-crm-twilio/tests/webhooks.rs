@@ -204,3 +204,57 @@ fn parsed_params_validate_against_their_signature() {
     let tampered = with(&[("Body", "send me everything")], &[]);
     assert!(!validator.validate(url, tampered.pairs(), &sig));
 }
+
+#[test]
+fn a_native_cart_in_metas_order_shape_is_read_with_its_unknown_parameters() {
+    let order = r#"{"catalog_id":"1234567890","text":"for pickup","product_items":[
+        {"product_retailer_id":"UNGA-2KG","quantity":2,"item_price":190,"currency":"KES"},
+        {"product_retailer_id":"SUGAR-1KG","quantity":"1","item_price":"150.5","currency":"KES"}]}"#;
+    let p =
+        with(&[("MessageType", "order"), ("Order", order), ("ChannelMetadata", "{}")], &["Body"]);
+    let m = parse_inbound(&p, Utc::now()).unwrap();
+    let MessageContent::Order { catalog_id, text, items, params } = m.content else {
+        panic!("{:?}", m.content)
+    };
+    assert_eq!((catalog_id.as_deref(), text.as_deref()), (Some("1234567890"), Some("for pickup")));
+    let lines: Vec<_> = items.iter().map(|i| (i.sku.as_str(), i.quantity, i.item_price)).collect();
+    assert_eq!(lines, [("UNGA-2KG", 2, Some(190.0)), ("SUGAR-1KG", 1, Some(150.5))]);
+    assert_eq!(params.keys().collect::<Vec<_>>(), ["ChannelMetadata", "Order"], "kept raw");
+    // The same cart wrapped the way Meta's message carries it.
+    let wrapped = format!(r#"{{"type":"order","order":{order}}}"#);
+    let p = WebhookParams::from_pairs(
+        BASE.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .chain([("Payload".into(), wrapped)]),
+    );
+    assert!(matches!(parse_inbound(&p, Utc::now()).unwrap().content, MessageContent::Order { .. }));
+}
+
+#[test]
+fn an_unreadable_message_is_kept_raw_never_empty_text() {
+    let p = with(&[("MessageType", "order"), ("OrderToken", "abc")], &["Body"]);
+    let m = parse_inbound(&p, Utc::now()).unwrap();
+    let MessageContent::Unsupported { message_type, params } = m.content else { panic!() };
+    assert_eq!(message_type.as_deref(), Some("order"));
+    assert_eq!(params.get("OrderToken").map(String::as_str), Some("abc"));
+    let p = with(&[("MessageType", "sticker_pack")], &["Body"]);
+    let m = parse_inbound(&p, Utc::now()).unwrap();
+    assert!(matches!(m.content, MessageContent::Unsupported { .. }), "{:?}", m.content);
+    let p = with(&[("Body", "{\"product_items\": \"not a list\"}")], &[]);
+    assert!(matches!(parse_inbound(&p, Utc::now()).unwrap().content, MessageContent::Text { .. }));
+}
+
+#[test]
+fn a_list_choice_carries_its_row_id() {
+    let p = with(&[("ListId", "cart:add:UNGA-2KG"), ("ListTitle", "Unga 2kg")], &[]);
+    let m = parse_inbound(&p, Utc::now()).unwrap();
+    assert_eq!(
+        m.content,
+        MessageContent::Interactive {
+            interactive: Interactive::Reply {
+                payload: Some("cart:add:UNGA-2KG".into()),
+                title: "Unga 2kg".into()
+            }
+        }
+    );
+}

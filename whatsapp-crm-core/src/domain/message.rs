@@ -33,6 +33,10 @@ pub enum MessageKind {
     Interactive,
     /// A shared location.
     Location,
+    /// A cart sent from WhatsApp's catalog.
+    Order,
+    /// Something the provider sent that the SDK cannot read; kept raw.
+    Unsupported,
 }
 
 /// One media attachment.
@@ -77,6 +81,32 @@ pub struct ListSection {
     pub rows: Vec<ListRow>,
 }
 
+/// One section of a catalog message: products by SKU (the Meta catalog's
+/// `product_retailer_id`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CatalogSection {
+    /// Section title (required when there is more than one section).
+    pub title: Option<String>,
+    /// The products, by SKU.
+    pub skus: Vec<String>,
+}
+
+/// One line of a cart the customer sent from WhatsApp's catalog, as their
+/// app priced it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OrderedItem {
+    /// The `product_retailer_id`: our SKU.
+    pub sku: String,
+    /// Units.
+    pub quantity: u32,
+    /// Price of one unit in major units, as the app showed it.
+    pub item_price: Option<f64>,
+    /// Currency of that price.
+    pub currency: Option<String>,
+}
+
 /// Interactive content: what the business offers, or what the customer tapped.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -112,6 +142,32 @@ pub enum Interactive {
         url: String,
         /// Optional footer.
         footer: Option<String>,
+    },
+    /// A card: title, optional subtitle and image, and reply buttons (a
+    /// product card: name, price, *Add to cart* and *View*).
+    Card {
+        /// Title.
+        title: String,
+        /// Second line.
+        subtitle: Option<String>,
+        /// An `https://` image.
+        media_url: Option<String>,
+        /// Reply buttons.
+        buttons: Vec<ReplyButton>,
+    },
+    /// Products from the business's Meta catalog: one product, or up to 30
+    /// in up to 10 sections.
+    Catalog {
+        /// The Meta catalog id.
+        catalog_id: String,
+        /// Header text (required with more than one product).
+        header: Option<String>,
+        /// Message body.
+        body: String,
+        /// Optional footer.
+        footer: Option<String>,
+        /// The products, by section.
+        sections: Vec<CatalogSection>,
     },
     /// The customer tapped a button or chose a list row.
     Reply {
@@ -166,6 +222,25 @@ pub enum MessageContent {
         /// Street address.
         address: Option<String>,
     },
+    /// A cart the customer sent from WhatsApp's catalog.
+    Order {
+        /// The Meta catalog it came from.
+        catalog_id: Option<String>,
+        /// The customer's note.
+        text: Option<String>,
+        /// The lines.
+        items: Vec<OrderedItem>,
+        /// The provider's parameters the SDK does not read, kept raw.
+        params: BTreeMap<String, String>,
+    },
+    /// A message the SDK cannot read, kept raw rather than shown as empty
+    /// text.
+    Unsupported {
+        /// The provider's name for its type, when it gave one.
+        message_type: Option<String>,
+        /// The provider's parameters the SDK does not read, kept raw.
+        params: BTreeMap<String, String>,
+    },
 }
 
 impl MessageContent {
@@ -177,6 +252,8 @@ impl MessageContent {
             Self::Template { .. } => MessageKind::Template,
             Self::Interactive { .. } => MessageKind::Interactive,
             Self::Location { .. } => MessageKind::Location,
+            Self::Order { .. } => MessageKind::Order,
+            Self::Unsupported { .. } => MessageKind::Unsupported,
         }
     }
 

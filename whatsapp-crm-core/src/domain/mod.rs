@@ -86,8 +86,8 @@ pub use ids::{
     DiscountId, IdError, MessageId, OrderId, ProductId, SegmentId, ShipmentId, TemplateId,
 };
 pub use message::{
-    Direction, Interactive, ListRow, ListSection, MediaAttachment, Message, MessageContent,
-    MessageKind, MessageStatus, ReplyButton, StatusTimes,
+    CatalogSection, Direction, Interactive, ListRow, ListSection, MediaAttachment, Message,
+    MessageContent, MessageKind, MessageStatus, OrderedItem, ReplyButton, StatusTimes,
 };
 pub use message_template::{
     HeaderMediaKind, MessageTemplate, TemplateButton, TemplateContent, TemplateHeader,

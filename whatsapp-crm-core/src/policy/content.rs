@@ -63,7 +63,7 @@ fn len(s: &str) -> usize {
     s.chars().count()
 }
 
-fn text(v: &mut ValidationError, field: &str, value: &str, max: usize, required: bool) {
+pub(super) fn text(v: &mut ValidationError, field: &str, value: &str, max: usize, required: bool) {
     let n = len(value);
     if required && value.trim().is_empty() {
         v.push(field, "must not be empty");
@@ -129,6 +129,9 @@ pub fn check_content(
                 v.push("location", "latitude must be -90..90 and longitude -180..180");
             }
         }
+        MessageContent::Order { .. } | MessageContent::Unsupported { .. } => {
+            v.push("type", "a customer's message cannot be sent")
+        }
     }
     v.into_result(|| ())
 }
@@ -143,23 +146,16 @@ fn check_interactive(i: &Interactive, v: &mut ValidationError) {
         Interactive::Buttons { body, buttons, footer: f } => {
             text(v, "body", body, INTERACTIVE_BODY_MAX, true);
             footer(v, f);
-            if buttons.is_empty() || buttons.len() > REPLY_BUTTONS_MAX {
-                v.push("buttons", format!("give 1 to {REPLY_BUTTONS_MAX} buttons"));
-            }
-            let (mut titles, mut ids) = (HashSet::new(), HashSet::new());
-            for (n, b) in buttons.iter().enumerate() {
-                text(v, &format!("buttons[{n}].title"), &b.title, REPLY_TITLE_MAX, true);
-                text(v, &format!("buttons[{n}].id"), &b.id, REPLY_ID_MAX, true);
-                if b.id.trim() != b.id {
-                    v.push(format!("buttons[{n}].id"), "must not start or end with spaces");
-                }
-                if !titles.insert(b.title.as_str()) {
-                    v.push(format!("buttons[{n}].title"), "button titles must differ");
-                }
-                if !ids.insert(b.id.as_str()) {
-                    v.push(format!("buttons[{n}].id"), "button ids must differ");
-                }
-            }
+            check_buttons(v, buttons);
+        }
+        Interactive::Card { title, subtitle, media_url, buttons } => {
+            super::products::check_card(v, title, subtitle.as_deref(), media_url.as_deref());
+            check_buttons(v, buttons);
+        }
+        Interactive::Catalog { catalog_id, header, body, footer: f, sections } => {
+            text(v, "body", body, INTERACTIVE_BODY_MAX, true);
+            footer(v, f);
+            super::products::check_catalog(v, catalog_id, header.as_deref(), sections);
         }
         Interactive::List { body, button_label, sections, footer: f } => {
             text(v, "body", body, INTERACTIVE_BODY_MAX, true);
@@ -208,6 +204,27 @@ fn check_interactive(i: &Interactive, v: &mut ValidationError) {
             }
         }
         Interactive::Reply { .. } => v.push("interactive", "a customer's reply cannot be sent"),
+    }
+}
+
+/// Reply buttons: 1 to 3, titled and identified, each title and id unique.
+fn check_buttons(v: &mut ValidationError, buttons: &[crate::domain::ReplyButton]) {
+    if buttons.is_empty() || buttons.len() > REPLY_BUTTONS_MAX {
+        v.push("buttons", format!("give 1 to {REPLY_BUTTONS_MAX} buttons"));
+    }
+    let (mut titles, mut ids) = (HashSet::new(), HashSet::new());
+    for (n, b) in buttons.iter().enumerate() {
+        text(v, &format!("buttons[{n}].title"), &b.title, REPLY_TITLE_MAX, true);
+        text(v, &format!("buttons[{n}].id"), &b.id, REPLY_ID_MAX, true);
+        if b.id.trim() != b.id {
+            v.push(format!("buttons[{n}].id"), "must not start or end with spaces");
+        }
+        if !titles.insert(b.title.as_str()) {
+            v.push(format!("buttons[{n}].title"), "button titles must differ");
+        }
+        if !ids.insert(b.id.as_str()) {
+            v.push(format!("buttons[{n}].id"), "button ids must differ");
+        }
     }
 }
 

@@ -127,6 +127,21 @@ pub enum ProviderContent {
         /// Label of the copy-code button.
         copy_code_text: String,
     },
+    /// Products from the Meta catalog (in-session, or an approved
+    /// multi-product template): Twilio sends one item as a single-product
+    /// message and more as a multi-product one.
+    Catalog {
+        /// The Meta catalog id.
+        catalog_id: String,
+        /// Header text.
+        title: Option<String>,
+        /// Footer text.
+        subtitle: Option<String>,
+        /// Body.
+        body: String,
+        /// Each product's SKU and its section's title.
+        items: Vec<(String, Option<String>)>,
+    },
     /// A location pin (in-session only).
     Location {
         /// Degrees north.
