@@ -121,6 +121,9 @@ pub enum CartError {
     /// `remove` without a product, with several in the cart.
     #[error("say which product to remove")]
     WhichOne,
+    /// A discount code with nothing in it.
+    #[error("say which code to use")]
+    NoCode,
     /// A product named for removal is not in the cart.
     #[error("{words:?} is not in your cart")]
     NotInCart {
@@ -183,6 +186,13 @@ impl Cart {
                 next.discount_code = None;
             }
             CartCommand::Show => {}
+            CartCommand::Code { code } => {
+                let code = super::discount::normalize_code(code);
+                if code.is_empty() {
+                    return Err(CartError::NoCode);
+                }
+                next.discount_code = Some(code);
+            }
             CartCommand::Checkout => {
                 if next.lines.is_empty() {
                     return Err(CartError::Empty);
@@ -309,6 +319,9 @@ pub fn summary(cart: &Cart) -> String {
         out.push_str(&format!("{} × {} — {}\n", l.quantity, l.name, line_total));
     }
     out.push_str(&format!("Total: {}\n", cart.subtotal()));
+    if let Some(code) = &cart.discount_code {
+        out.push_str(&format!("Code {code} is taken off at checkout.\n"));
+    }
     out.push_str(
         "Reply \"checkout\" (or \"lipa\") to order, \"remove <product>\" to take one out.",
     );

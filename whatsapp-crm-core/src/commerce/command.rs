@@ -13,6 +13,7 @@
 //! | `cart:show` | show the cart |
 //! | `cart:checkout` | check out |
 //! | `cart:clear` | empty the cart |
+//! | `cart:code:<code>` | apply a discount code at checkout |
 //! | `product:view:<sku>` | show the product |
 
 /// Most units of one product a single command may add.
@@ -52,6 +53,11 @@ pub enum CartCommand {
     Checkout,
     /// Empty the cart.
     Clear,
+    /// Use a discount code at checkout.
+    Code {
+        /// The code as typed.
+        code: String,
+    },
     /// Show one product.
     View {
         /// Its SKU.
@@ -95,6 +101,7 @@ const ADD: &[&str] = &["add", "ongeza", "weka", "nunua", "buy"];
 const REMOVE: &[&str] = &["remove", "ondoa", "toa", "delete"];
 const SHOW: &[&str] = &["cart", "kikapu", "basket", "my cart", "kikapu changu", "show cart"];
 const CHECKOUT: &[&str] = &["checkout", "check out", "lipa", "pay", "nimemaliza"];
+const CODE: &[&str] = &["code", "promo", "coupon", "kuponi", "punguzo"];
 const CLEAR: &[&str] =
     &["clear", "clear cart", "empty cart", "futa", "futa kikapu", "safisha kikapu"];
 /// Quantity words, English and Swahili, one to ten.
@@ -156,6 +163,11 @@ pub fn parse_text(text: &str) -> Option<Result<CartCommand, CommandError>> {
     if REMOVE.contains(&verb.as_str()) {
         let (_, product) = split_quantity(rest);
         return Some(Ok(CartCommand::Remove { product: product.map(ProductRef::Words) }));
+    }
+    if CODE.contains(&verb.as_str())
+        && let [code] = rest
+    {
+        return Some(Ok(CartCommand::Code { code: super::discount::normalize_code(code) }));
     }
     None
 }
@@ -230,6 +242,7 @@ pub fn parse_payload(payload: &str) -> Option<Result<CartCommand, CommandError>>
         ["cart", "show"] => Ok(CartCommand::Show),
         ["cart", "checkout"] => Ok(CartCommand::Checkout),
         ["cart", "clear"] => Ok(CartCommand::Clear),
+        ["cart", "code", c] => sku(c).map(|code| CartCommand::Code { code }),
         ["product", "view", s] => sku(s).map(|sku| CartCommand::View { sku }),
         _ => Err(CommandError::Payload),
     })
@@ -275,6 +288,9 @@ mod tests {
             ("Lipa.", Some(Ok(CartCommand::Checkout))),
             ("clear", Some(Ok(CartCommand::Clear))),
             ("futa kikapu", Some(Ok(CartCommand::Clear))),
+            ("code save10", Some(Ok(CartCommand::Code { code: "SAVE10".into() }))),
+            ("kuponi SAVE-10", Some(Ok(CartCommand::Code { code: "SAVE10".into() }))),
+            ("code for the wifi please", None),
             ("add", Some(Err(CommandError::NoProduct))),
             ("add 2", Some(Err(CommandError::NoProduct))),
             ("add 0 unga", Some(Err(CommandError::Quantity))),
@@ -310,6 +326,10 @@ mod tests {
         assert_eq!(parse_payload("cart:show"), Some(Ok(CartCommand::Show)));
         assert_eq!(parse_payload("cart:checkout"), Some(Ok(CartCommand::Checkout)));
         assert_eq!(parse_payload("cart:clear"), Some(Ok(CartCommand::Clear)));
+        assert_eq!(
+            parse_payload("cart:code:SAVE10"),
+            Some(Ok(CartCommand::Code { code: "SAVE10".into() }))
+        );
         assert_eq!(
             parse_payload("product:view:SUKARI"),
             Some(Ok(CartCommand::View { sku: "SUKARI".into() }))

@@ -106,8 +106,8 @@ pub use shipment::{
     TRACKING_FIELD_MAX_CHARS, TRACKING_URL_MAX_CHARS,
 };
 pub use shop::{
-    ADDRESS_MAX_CHARS, CommerceSettings, CommerceSettingsInput, DELIVERY_SECRET_BYTES,
-    DeliveryMethod, DeliveryWebhook, META_CATALOG_ID_MAX_CHARS, OrderNotice,
+    ABANDON_MINUTES_RANGE, ADDRESS_MAX_CHARS, CommerceSettings, CommerceSettingsInput,
+    DELIVERY_SECRET_BYTES, DeliveryMethod, DeliveryWebhook, META_CATALOG_ID_MAX_CHARS, OrderNotice,
     PAYMENT_MINUTES_DEFAULT, PAYMENT_MINUTES_RANGE,
 };
 pub use tag::{TAG_MAX_CHARS, Tag, TagError};

@@ -14,6 +14,10 @@ pub const PAYMENT_MINUTES_DEFAULT: u32 = 60;
 /// Shortest and longest payment window a business may set (Stripe
 /// Checkout's bounds, commerce reference 2.5).
 pub const PAYMENT_MINUTES_RANGE: (u32, u32) = (30, 24 * 60);
+/// Shortest and longest inactivity after which an open cart with lines
+/// counts as abandoned (minutes; the default is
+/// [`ABANDON_AFTER_MINUTES`](super::ABANDON_AFTER_MINUTES)).
+pub const ABANDON_MINUTES_RANGE: (u32, u32) = (5, 7 * 24 * 60);
 /// Longest Meta catalog id accepted.
 pub const META_CATALOG_ID_MAX_CHARS: usize = 64;
 /// Longest delivery address.
@@ -123,6 +127,10 @@ pub struct CommerceSettings {
     pub meta_catalog_id: Option<String>,
     /// Minutes a checked-out order holds its stock while it waits for payment.
     pub payment_minutes: u32,
+    /// Minutes without a change after which an open cart with lines counts
+    /// as abandoned.
+    #[serde(default = "abandon_default")]
+    pub abandon_after_minutes: u32,
     /// How chat orders reach customers unless they say otherwise.
     pub default_delivery: DeliveryMethod,
     /// The approved utility template each notice uses outside the 24-hour
@@ -132,12 +140,17 @@ pub struct CommerceSettings {
     pub delivery_webhook: Option<DeliveryWebhook>,
 }
 
+fn abandon_default() -> u32 {
+    super::ABANDON_AFTER_MINUTES as u32
+}
+
 impl Default for CommerceSettings {
     fn default() -> Self {
         Self {
             enabled: false,
             meta_catalog_id: None,
             payment_minutes: PAYMENT_MINUTES_DEFAULT,
+            abandon_after_minutes: abandon_default(),
             default_delivery: DeliveryMethod::Pickup,
             notice_templates: BTreeMap::new(),
             delivery_webhook: None,
@@ -163,6 +176,11 @@ pub struct CommerceSettingsInput {
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(minimum = 30, maximum = 1440))]
     pub payment_minutes: Option<u32>,
+    /// Minutes without a change after which an open cart with lines counts
+    /// as abandoned, 5 to 10080 (default 15).
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 5, maximum = 10080))]
+    pub abandon_after_minutes: Option<u32>,
     /// How chat orders reach customers (default pickup).
     #[serde(default)]
     pub default_delivery: Option<DeliveryMethod>,
@@ -188,6 +206,11 @@ impl CommerceSettingsInput {
         if !(lo..=hi).contains(&minutes) {
             v.push("payment_minutes", format!("must be {lo} to {hi}"));
         }
+        let abandon = self.abandon_after_minutes.unwrap_or_else(abandon_default);
+        let (lo, hi) = ABANDON_MINUTES_RANGE;
+        if !(lo..=hi).contains(&abandon) {
+            v.push("abandon_after_minutes", format!("must be {lo} to {hi}"));
+        }
         let delivery = v.check(
             "default_delivery",
             self.default_delivery.unwrap_or(DeliveryMethod::Pickup).validate(),
@@ -196,6 +219,7 @@ impl CommerceSettingsInput {
             enabled: self.enabled,
             meta_catalog_id: catalog,
             payment_minutes: minutes,
+            abandon_after_minutes: abandon,
             default_delivery: delivery.unwrap_or(DeliveryMethod::Pickup),
             notice_templates: self.notice_templates,
             delivery_webhook: current.delivery_webhook.clone(),

@@ -45,6 +45,9 @@ pub struct Received {
     pub duplicate: bool,
     /// A consent keyword the message carried, already applied.
     pub keyword: Option<KeywordAction>,
+    /// The cart command the message carried, already carried out (when the
+    /// business sells in chat); `None` means it goes on to the conversation.
+    pub cart: Option<super::CartHandled>,
 }
 
 /// What applying one delivery report did.
@@ -82,8 +85,10 @@ impl Inbox {
     /// keeps their profile name, joins (or opens) their conversation, opens the
     /// 24-hour window, and applies a consent keyword of the business's
     /// [`KeywordConfig`](crate::policy::KeywordConfig), queueing its
-    /// confirmation. A repeated delivery of the same provider message is
-    /// stored once and changes nothing more.
+    /// confirmation. Otherwise, when the business sells in chat, a cart
+    /// command (typed, tapped, or a WhatsApp cart) drives the customer's cart
+    /// ([`Carts::handle`](super::Carts::handle)). A repeated delivery of the
+    /// same provider message is stored once and changes nothing more.
     pub async fn receive(
         &self,
         business: BusinessId,
@@ -139,7 +144,8 @@ impl Inbox {
         conversation.updated_at = now;
         s.update_conversation(&conversation).await?;
 
-        let keywords = s.get_business(business).await?.keywords;
+        let shop = s.get_business(business).await?;
+        let keywords = &shop.keywords;
         let keyword = text_of(&inbound).and_then(|t| keywords.action(t));
         if let Some(action) = keyword {
             self.set_consent(
@@ -157,7 +163,15 @@ impl Inbox {
                 .queue(business, &customer, MessageContent::text(reply), None, now, now)
                 .await?;
         }
-        Ok(Received { message, customer, conversation, duplicate: false, keyword })
+        let cart = match keyword {
+            Some(_) => None,
+            None => {
+                super::Carts::new(Arc::clone(s), Arc::clone(&self.clock))
+                    .handle(&shop, &customer, &inbound.content)
+                    .await?
+            }
+        };
+        Ok(Received { message, customer, conversation, duplicate: false, keyword, cart })
     }
 
     async fn already_received(
@@ -167,7 +181,7 @@ impl Inbox {
     ) -> Result<Received, ServiceError> {
         let customer = self.storage.get_customer(business, message.customer_id).await?;
         let conversation = self.storage.get_conversation(business, message.conversation_id).await?;
-        Ok(Received { message, customer, conversation, duplicate: true, keyword: None })
+        Ok(Received { message, customer, conversation, duplicate: true, keyword: None, cart: None })
     }
 
     async fn customer_for(

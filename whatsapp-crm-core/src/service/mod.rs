@@ -6,6 +6,7 @@ mod broadcasts;
 mod businesses;
 mod campaigns;
 mod catalog;
+mod commerce;
 mod conversations;
 mod customers;
 mod dispatch;
@@ -28,6 +29,14 @@ pub use campaigns::{
     CampaignReport, Campaigns, NewCampaign, RunSummary,
 };
 pub use catalog::Catalog;
+pub use commerce::{
+    ADD_TO_CART, CartHandled, CartListParams, CartView, Carts, CatalogSectionSend, CatalogSend,
+    CommerceSetup, DELIVERY_BODY_MAX_BYTES, DeliveryWebhookError, Discounts, EXPIRY_BATCH,
+    ExpiryReport, NOTICE_VARIABLES, NewOrder, NewOrderLine, OrderAction, OrderActionInput,
+    OrderListParams, Orders, PartnerReceipt, PartnerReport, PriceFlag, ProductCardSend,
+    ProductListSend, ProductMessages, REASON_MAX_CHARS, Shipments, StaffReport, VIEW, command_of,
+    parse_status,
+};
 pub use conversations::{ConversationListParams, Conversations, MessageView};
 pub use customers::{CustomerListParams, Customers};
 pub use dispatch::{DispatchConfig, DispatchReport, Dispatcher};
@@ -148,6 +157,36 @@ impl Crm {
     /// Products, CSV import and catalog search.
     pub fn catalog(&self) -> Catalog {
         Catalog::new(Arc::clone(&self.storage), Arc::clone(&self.clock))
+    }
+
+    /// Customers' carts, and the cart commands arriving in the inbox.
+    pub fn carts(&self) -> Carts {
+        Carts::new(Arc::clone(&self.storage), Arc::clone(&self.clock))
+    }
+
+    /// Orders: staff-created, actions, timelines, notices, expiry.
+    pub fn orders(&self) -> Orders {
+        Orders::new(Arc::clone(&self.storage), Arc::clone(&self.clock))
+    }
+
+    /// Shipments of orders and delivery partner reports.
+    pub fn shipments(&self) -> Shipments {
+        Shipments::new(Arc::clone(&self.storage), Arc::clone(&self.clock))
+    }
+
+    /// Discount codes.
+    pub fn discounts(&self) -> Discounts {
+        Discounts::new(Arc::clone(&self.storage), Arc::clone(&self.clock))
+    }
+
+    /// Product cards, product lists and catalog messages.
+    pub fn product_messages(&self) -> ProductMessages {
+        ProductMessages::new(Arc::clone(&self.storage), Arc::clone(&self.clock))
+    }
+
+    /// Commerce settings and the delivery partner webhook.
+    pub fn commerce(&self) -> CommerceSetup {
+        CommerceSetup::new(Arc::clone(&self.storage))
     }
 
     /// Customers.

@@ -120,6 +120,23 @@ impl Outbound {
         run_at: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<Message, ServiceError> {
+        let row = self.prepare(business, customer, content, category, run_at, now).await?;
+        self.storage.queue_messages(std::slice::from_ref(&row)).await?;
+        Ok(row.0)
+    }
+
+    /// The message to `customer` and its outbox row, not yet stored, after
+    /// the policy's hard rules (window, consent) pass at `now`; opens a
+    /// conversation when the customer has none.
+    pub(crate) async fn prepare(
+        &self,
+        business: BusinessId,
+        customer: &Customer,
+        content: MessageContent,
+        category: Option<TemplateCategory>,
+        run_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(Message, OutboxItem), ServiceError> {
         let s = &self.storage;
         let sender = s.get_business(business).await?.whatsapp_sender;
         let conversation = match s.find_active_conversation(business, customer.id).await? {
@@ -160,12 +177,11 @@ impl Outbound {
         let mut item =
             OutboxItem::new(business, message.id, sender, customer.phone.clone(), run_at, now);
         item.category = category;
-        s.queue_messages(&[(message.clone(), item)]).await?;
-        Ok(message)
+        Ok((message, item))
     }
 
     /// The approved version of a template, rendered for the customer.
-    async fn template_content(
+    pub(crate) async fn template_content(
         &self,
         business: BusinessId,
         customer: &Customer,

@@ -57,6 +57,7 @@ pub async fn commerce_settings_and_delivery_round_trip(s: &dyn Storage) {
         enabled: true,
         meta_catalog_id: Some("1234567890".into()),
         payment_minutes: 90,
+        abandon_after_minutes: 30,
         default_delivery: DeliveryMethod::Delivery { address: None },
         notice_templates: BTreeMap::from([(OrderNotice::Shipped, TemplateId::new())]),
         delivery_webhook: Some(DeliveryWebhook { token: "t0k3n".into(), secret: "s3cr3t".into() }),
