@@ -60,6 +60,11 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(routes::messaging::router())
         .merge(routes::broadcasts::router())
         .merge(routes::campaigns::router())
+        .merge(routes::products::router())
+        .merge(routes::carts::router())
+        .merge(routes::orders::router())
+        .merge(routes::discounts::router())
+        .merge(routes::commerce::router())
 }
 
 /// The OpenAPI document of every endpoint.

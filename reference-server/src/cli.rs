@@ -16,7 +16,7 @@ use crate::auth::generate_api_key;
 use crate::config::{CreateBusinessArgs, ServeArgs};
 use crate::routes::webhooks::WebhookConfig;
 use crate::store::OpenStore;
-use crate::worker::{run_broadcasts, run_dispatcher};
+use crate::worker::{run_broadcasts, run_dispatcher, run_orders};
 
 /// Serves HTTP until Ctrl-C or SIGTERM, with the dispatcher sending
 /// through Twilio when an account is configured.
@@ -81,6 +81,11 @@ pub async fn serve(store: OpenStore, args: &ServeArgs) -> anyhow::Result<()> {
         Duration::from_millis(args.broadcast_interval_ms.max(1)),
         stop.subscribe(),
     ));
+    let orders = tokio::spawn(run_orders(
+        crm.orders(),
+        Duration::from_millis(args.orders_interval_ms.max(1)),
+        stop.subscribe(),
+    ));
     let mut state = AppState::new(crm, store.kind).with_max_body_bytes(args.max_body_bytes);
     if let Some(w) = webhooks {
         state = state.with_webhooks(w);
@@ -95,6 +100,7 @@ pub async fn serve(store: OpenStore, args: &ServeArgs) -> anyhow::Result<()> {
         let _ = d.await;
     }
     let _ = broadcasts.await;
+    let _ = orders.await;
     tracing::info!("stopped");
     Ok(())
 }

@@ -60,6 +60,11 @@ pub struct ServeArgs {
     #[arg(long, env = "WCRM_BROADCAST_INTERVAL_MS", default_value_t = 1000)]
     pub broadcast_interval_ms: u64,
 
+    /// How often orders past their payment window are expired (their stock
+    /// released), in milliseconds.
+    #[arg(long, env = "WCRM_ORDERS_INTERVAL_MS", default_value_t = 5000)]
+    pub orders_interval_ms: u64,
+
     /// How long a dispatcher's claim on a message lasts, in seconds; a send
     /// still unfinished after it (the process died) is marked unknown. Must
     /// exceed the Twilio timeout.

@@ -125,6 +125,23 @@ impl From<ServiceError> for ApiError {
                 "send_refused",
                 format!("{}: {r}", r.code()),
             ),
+            ServiceError::Import(e) => Self {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                detail: ErrorDetail {
+                    code: "validation_failed",
+                    message: format!("{} bad cells; nothing was imported", e.problems.len()),
+                    details: e
+                        .problems
+                        .into_iter()
+                        .map(|p| FieldError {
+                            field: format!("line {} column {}", p.line, p.column),
+                            message: p.message,
+                            code: Some("bad_cell".into()),
+                            position: None,
+                        })
+                        .collect(),
+                },
+            },
             ServiceError::Storage(e) => e.into(),
             other => {
                 tracing::error!(error = %other, "unexpected service error");

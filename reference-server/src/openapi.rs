@@ -20,6 +20,8 @@ use utoipa::{Modify, OpenApi};
         (name = "conversations", description = "Sending messages, conversations and their history"),
         (name = "segments", description = "Customer segments: rules, counts and samples"),
         (name = "templates", description = "WhatsApp message templates, their versions and approval"),
+        (name = "products", description = "The catalog: products with stock, CSV import, search, product messages"),
+        (name = "orders", description = "Carts, orders and their actions, shipments, discount codes, commerce settings"),
     )
 )]
 pub struct ApiDoc;
@@ -149,7 +151,7 @@ fn constrain_parameter(param: &mut Value) {
             schema.insert("minimum".into(), json!(1));
             schema.insert("maximum".into(), json!(whatsapp_crm_core::ports::PAGE_LIMIT_MAX));
         }
-        ("query", "cursor") | ("path", "id") => {
+        ("query", "cursor") | ("path", "id" | "shipment_id") => {
             // Replaces a `$ref` to an id type too: every id is a UUID.
             schema.clear();
             schema.insert("type".into(), json!("string"));

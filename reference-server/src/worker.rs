@@ -1,4 +1,5 @@
-//! The workers on timers: the outbox dispatcher and the broadcast launcher.
+//! The workers on timers: the outbox dispatcher, the broadcast launcher, and
+//! order expiry.
 //! Each round is one bounded `run_due(now)` step of a service.
 
 use std::future::Future;
@@ -7,7 +8,7 @@ use std::time::Duration;
 use chrono::Utc;
 use tokio::sync::watch;
 use whatsapp_crm_core::ServiceError;
-use whatsapp_crm_core::service::{Broadcasts, Campaigns, Dispatcher};
+use whatsapp_crm_core::service::{Broadcasts, Campaigns, Dispatcher, EXPIRY_BATCH, Orders};
 
 /// Runs `round` every `interval`, at once again while it reports more work,
 /// until `stop` turns true. A round in progress is finished first.
@@ -88,6 +89,18 @@ pub async fn run_broadcasts(
         }
         // A launch continues next round at once.
         Ok(report.queued + report.skipped > 0)
+    })
+    .await;
+}
+
+/// Expires orders past their payment window, releasing their stock.
+pub async fn run_orders(orders: Orders, interval: Duration, stop: watch::Receiver<bool>) {
+    every("orders", interval, stop, || async {
+        let report = orders.run_due(Utc::now()).await?;
+        if report.expired > 0 {
+            tracing::info!(expired = report.expired, "order expiry round");
+        }
+        Ok(report.expired >= EXPIRY_BATCH)
     })
     .await;
 }

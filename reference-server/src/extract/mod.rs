@@ -67,7 +67,38 @@ where
     }
 }
 
-async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
+/// A CSV file body: a `Content-Type` other than `text/csv` → 415, too large
+/// → 413, not UTF-8 → 400.
+#[derive(Debug, Clone, Default)]
+pub struct CsvBody(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for CsvBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let csv = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|t| t.trim().eq_ignore_ascii_case("text/csv"));
+        if !csv {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "send the file as Content-Type: text/csv",
+            ));
+        }
+        let body = read_body(req, state).await?;
+        if std::str::from_utf8(&body).is_err() {
+            return Err(ApiError::invalid_request("the file is not UTF-8 text"));
+        }
+        Ok(Self(body))
+    }
+}
+
+/// The raw body, with a body over the limit answered 413 in the envelope.
+pub async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
     Bytes::from_request(req, state).await.map_err(|r| {
         if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::new(

@@ -2,8 +2,13 @@
 
 pub mod broadcasts;
 pub mod campaigns;
+pub mod carts;
+pub mod commerce;
 pub mod customers;
+pub mod discounts;
 pub mod messaging;
+pub mod orders;
+pub mod products;
 pub mod segments;
 pub mod system;
 pub mod templates;

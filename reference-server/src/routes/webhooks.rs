@@ -1,12 +1,17 @@
-//! Twilio's webhooks: inbound messages and delivery reports. Each request is
-//! checked against its `X-Twilio-Signature` over the configured public URL
-//! before anything is read from it; a request that fails is answered 403 and
+//! Webhooks. Twilio's (inbound messages and delivery reports) are checked
+//! against `X-Twilio-Signature` over the configured public URL before
+//! anything is read from them; a request that fails is answered 403 and
 //! nothing is stored. The business is the one that owns the WhatsApp number.
+//!
+//! Delivery partners post shipment reports to `/webhooks/delivery/{token}`,
+//! signed with the business's secret (`X-Signature-Timestamp`,
+//! `X-Signature`; see `whatsapp_crm_core::commerce::signature`). A wrong
+//! token, a wrong or stale signature gets 401 and nothing is stored.
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{FromRequest, OriginalUri, Request, State};
-use axum::http::{StatusCode, header};
+use axum::extract::{FromRequest, OriginalUri, Path, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use chrono::Utc;
@@ -20,6 +25,8 @@ use crate::error::ApiError;
 pub const INBOUND_PATH: &str = "/webhooks/twilio/inbound";
 /// Path of the status-callback webhook.
 pub const STATUS_PATH: &str = "/webhooks/twilio/status";
+/// Path of the delivery partner webhook.
+pub const DELIVERY_PATH: &str = "/webhooks/delivery/{token}";
 
 /// What checking webhooks needs: the account's auth token and the URL the
 /// world reaches this server at.
@@ -53,7 +60,52 @@ impl WebhookConfig {
 /// Webhook routes (outside the OpenAPI document: Twilio calls them, not
 /// API clients).
 pub fn router() -> Router<AppState> {
-    Router::new().route(INBOUND_PATH, post(inbound)).route(STATUS_PATH, post(status))
+    Router::new()
+        .route(INBOUND_PATH, post(inbound))
+        .route(STATUS_PATH, post(status))
+        .route(DELIVERY_PATH, post(delivery))
+}
+
+/// A delivery partner's signed shipment report.
+async fn delivery(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    use whatsapp_crm_core::service::{DELIVERY_BODY_MAX_BYTES, DeliveryWebhookError as E};
+    if body.len() > DELIVERY_BODY_MAX_BYTES {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "request body is larger than the server accepts",
+        ));
+    }
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let (timestamp, signature) = (header("x-signature-timestamp"), header("x-signature"));
+    let unauthorized = |m: String| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", m);
+    match state.crm.shipments().partner_report(&token, timestamp, signature, &body).await {
+        Ok(receipt) => {
+            tracing::info!(shipment = %receipt.shipment.id, duplicate = receipt.duplicate, moved = receipt.moved, "delivery report");
+            Ok(axum::Json(receipt).into_response())
+        }
+        Err(E::UnknownToken) => {
+            Err(unauthorized("invalid delivery webhook token or signature".into()))
+        }
+        Err(E::Signature(e)) => Err(unauthorized(e.to_string())),
+        Err(E::Body(m)) => {
+            Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", m))
+        }
+        Err(E::UnknownShipment) => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no shipment has this tracking number",
+        )),
+        Err(E::Service(e)) => Err(e.into()),
+        Err(other) => {
+            Err(ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", other.to_string()))
+        }
+    }
 }
 
 fn forbidden(message: &str) -> ApiError {

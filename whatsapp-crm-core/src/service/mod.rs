@@ -217,7 +217,7 @@ pub(crate) fn text_field(
 }
 
 /// Checks a page size (1–200, default 50) and reads a cursor.
-pub(crate) fn page_params<Id: std::str::FromStr>(
+pub fn page_params<Id: std::str::FromStr>(
     limit: Option<u32>,
     cursor: Option<&str>,
 ) -> Result<(u32, Option<Id>), crate::domain::ValidationError> {
