@@ -48,7 +48,7 @@ pub async fn serve(store: OpenStore, args: &ServeArgs) -> anyhow::Result<()> {
                 messages_per_second: Some(args.messages_per_second),
                 burst: (args.messages_per_second / 10).max(1),
                 tier: args.messaging_tier,
-                ..RateLimits::default()
+                pair_interval_ms: Some(args.pair_interval_ms),
             };
             let d = Dispatcher::new(
                 crm.storage().clone(),

@@ -76,6 +76,11 @@ pub struct ServeArgs {
     #[arg(long, env = "WCRM_MESSAGES_PER_SECOND", default_value_t = DEFAULT_MESSAGES_PER_SECOND)]
     pub messages_per_second: u32,
 
+    /// Least time between two messages to the same customer, in
+    /// milliseconds (WhatsApp's pair rate limit: about one every 6 s).
+    #[arg(long, env = "WCRM_PAIR_INTERVAL_MS", default_value_t = whatsapp_crm_core::policy::DEFAULT_PAIR_INTERVAL_MS)]
+    pub pair_interval_ms: u64,
+
     /// The sender's messaging-limit tier: unique business-initiated
     /// recipients per rolling 24 hours (1000, 10000, 100000); unlimited when
     /// unset.
@@ -94,6 +99,9 @@ pub struct TwilioArgs {
     /// Another Twilio REST API base: a regional edge, or a local stand-in.
     #[arg(long, env = "TWILIO_API_BASE")]
     pub twilio_api_base: Option<String>,
+    /// Another Twilio Content API base (templates and interactive content).
+    #[arg(long, env = "TWILIO_CONTENT_BASE")]
+    pub twilio_content_base: Option<String>,
     /// Twilio account SID (AC…).
     #[arg(long, env = "TWILIO_ACCOUNT_SID")]
     pub twilio_account_sid: Option<String>,
@@ -109,6 +117,7 @@ impl std::fmt::Debug for TwilioArgs {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TwilioArgs")
             .field("twilio_api_base", &self.twilio_api_base)
+            .field("twilio_content_base", &self.twilio_content_base)
             .field("twilio_account_sid", &self.twilio_account_sid)
             .field("twilio_auth_token", &self.twilio_auth_token.as_ref().map(|_| "***"))
             .field("twilio_timeout_secs", &self.twilio_timeout_secs)
@@ -123,8 +132,12 @@ impl TwilioArgs {
             (Some(sid), Some(token)) if !sid.is_empty() && !token.is_empty() => {
                 let config = whatsapp_crm_twilio::TwilioConfig::new(sid.clone(), token.clone())
                     .with_timeout(std::time::Duration::from_secs(self.twilio_timeout_secs.into()));
-                Some(match &self.twilio_api_base {
+                let config = match &self.twilio_api_base {
                     Some(base) => config.with_api_base(base),
+                    None => config,
+                };
+                Some(match &self.twilio_content_base {
+                    Some(base) => config.with_content_base(base),
                     None => config,
                 })
             }

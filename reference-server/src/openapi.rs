@@ -89,7 +89,37 @@ const RULES_BEYOND_SCHEMA: &[(&str, &str, &str)] = &[
         "/v1/business/keywords",
         "keywords are unique words within limits, replies are message text",
     ),
+    ("post", "/v1/products", PRODUCT_RULES),
+    ("put", "/v1/products/{id}", PRODUCT_RULES),
+    (
+        "post",
+        "/v1/products/import",
+        "a CSV file with a header row; every cell follows the product rules; SKUs are new",
+    ),
+    ("post", "/v1/products/{id}/send", PRODUCT_SEND_RULES),
+    ("post", "/v1/products/send-list", PRODUCT_SEND_RULES),
+    ("post", "/v1/products/send-catalog", PRODUCT_SEND_RULES),
+    (
+        "post",
+        "/v1/orders",
+        "every SKU names a product for sale in the business's currency, once; addresses are text",
+    ),
+    (
+        "post",
+        "/v1/orders/{id}/shipments",
+        "the tracking page is an https:// URL; text has no control characters",
+    ),
+    (
+        "post",
+        "/v1/discounts",
+        "exactly one of percent and amount_minor; ends_at after starts_at; codes are letters and digits",
+    ),
+    ("put", "/v1/commerce", "each notice template exists in the business; addresses are text"),
 ];
+const PRODUCT_RULES: &str =
+    "the image is an https:// URL; text has no control characters; attributes have limits";
+const PRODUCT_SEND_RULES: &str =
+    "the customer's 24-hour window is open; products are for sale; WhatsApp's limits on each part";
 const METHODS: &[&str] = &["get", "put", "post", "delete", "patch", "head", "options", "trace"];
 
 /// Completes the generated document with what the server enforces for every

@@ -37,6 +37,8 @@ pub struct FakeTwilio {
     pub delay: Duration,
     pub accepted: Mutex<Vec<Accepted>>,
     pub malformed: Mutex<Vec<String>>,
+    /// Content resources created, by sid: their `types` object.
+    pub content: Mutex<HashMap<String, serde_json::Value>>,
 }
 
 impl FakeTwilio {
@@ -50,9 +52,11 @@ impl FakeTwilio {
             delay,
             accepted: Mutex::default(),
             malformed: Mutex::default(),
+            content: Mutex::default(),
         });
         let app = axum::Router::new()
             .route("/2010-04-01/Accounts/{account}/Messages.json", post(create_message))
+            .route("/v1/Content", post(create_content))
             .with_state(fake.clone());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         fake
@@ -70,6 +74,7 @@ impl FakeTwilio {
             ("WCRM_PUBLIC_URL", PUBLIC_URL.into()),
             ("TWILIO_ACCOUNT_SID", ACCOUNT.into()),
             ("TWILIO_API_BASE", self.url.clone()),
+            ("TWILIO_CONTENT_BASE", self.url.clone()),
             ("TWILIO_TIMEOUT_SECS", "1".into()),
             ("WCRM_DISPATCH_CLAIM_SECS", "2".into()),
             ("WCRM_DISPATCH_INTERVAL_MS", "20".into()),
@@ -89,7 +94,11 @@ async fn create_message(
     let auth_ok = headers.get("authorization").and_then(|v| v.to_str().ok()) == Some(&basic);
     let callback = form.get("StatusCallback").cloned().unwrap_or_default();
     let prefix = format!("{PUBLIC_URL}/webhooks/twilio/status?message_id=");
+    let session_content =
+        form.get("ContentSid").is_some_and(|c| fake.content.lock().unwrap().contains_key(c))
+            && !form.contains_key("ContentVariables");
     let content_ok = form.get("Body").is_some_and(|b| !b.is_empty())
+        || session_content
         || (form.get("ContentSid").is_some_and(|c| c.starts_with("HX"))
             && form
                 .get("ContentVariables")
@@ -111,6 +120,47 @@ async fn create_message(
     let reply = json!({"sid": sid, "status": "queued", "to": to, "from": form["From"], "account_sid": ACCOUNT});
     fake.accepted.lock().unwrap().push(Accepted { message_id, sid, to, form });
     (StatusCode::CREATED, reply.to_string())
+}
+
+/// The Content API's create (platform-rules 5.5): Basic auth, a JSON body
+/// with a friendly name, a language and exactly one known content type.
+async fn create_content(
+    State(fake): State<Arc<FakeTwilio>>,
+    headers: HeaderMap,
+    body: String,
+) -> (StatusCode, String) {
+    const TYPES: &[&str] = &[
+        "twilio/text",
+        "twilio/media",
+        "twilio/quick-reply",
+        "twilio/call-to-action",
+        "twilio/list-picker",
+        "twilio/card",
+        "twilio/catalog",
+        "twilio/location",
+        "whatsapp/card",
+    ];
+    let basic = format!("Basic {}", STANDARD.encode(format!("{ACCOUNT}:{TOKEN}")));
+    let auth_ok = headers.get("authorization").and_then(|v| v.to_str().ok()) == Some(&basic);
+    let json: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+    let types = json["types"].as_object().cloned().unwrap_or_default();
+    let shape_ok = auth_ok
+        && json["friendly_name"].as_str().is_some_and(|n| !n.is_empty() && n.len() <= 64)
+        && json["language"].as_str().is_some_and(|l| !l.is_empty())
+        && types.len() == 1
+        && types.keys().all(|k| TYPES.contains(&k.as_str()));
+    if !shape_ok {
+        fake.malformed.lock().unwrap().push(body);
+        return (StatusCode::BAD_REQUEST, json!({"code": 20001, "message": "bad"}).to_string());
+    }
+    let mut content = fake.content.lock().unwrap();
+    let sid = format!("HX{:032x}", content.len() + 1);
+    content.insert(sid.clone(), json["types"].clone());
+    (
+        StatusCode::CREATED,
+        json!({"sid": sid, "friendly_name": json["friendly_name"], "language": json["language"]})
+            .to_string(),
+    )
 }
 
 /// Posts a form to a webhook of the server at `addr`, signed as Twilio signs it.

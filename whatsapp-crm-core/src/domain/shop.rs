@@ -186,8 +186,30 @@ pub struct CommerceSettingsInput {
     pub default_delivery: Option<DeliveryMethod>,
     /// Approved utility template per notice, for outside the 24-hour window.
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(value_type = BTreeMap<String, String>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = NoticeTemplates))]
     pub notice_templates: BTreeMap<OrderNotice, TemplateId>,
+}
+
+/// The document's shape of `notice_templates`: a template id per notice.
+#[cfg(feature = "openapi")]
+#[derive(utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct NoticeTemplates {
+    #[schema(format = Uuid)]
+    confirmed: Option<String>,
+    #[schema(format = Uuid)]
+    paid: Option<String>,
+    #[schema(format = Uuid)]
+    shipped: Option<String>,
+    #[schema(format = Uuid)]
+    out_for_delivery: Option<String>,
+    #[schema(format = Uuid)]
+    delivered: Option<String>,
+    #[schema(format = Uuid)]
+    cancelled: Option<String>,
+    #[schema(format = Uuid)]
+    expired: Option<String>,
 }
 
 impl CommerceSettingsInput {
