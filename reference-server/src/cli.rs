@@ -83,6 +83,7 @@ pub async fn serve(store: OpenStore, args: &ServeArgs) -> anyhow::Result<()> {
     ));
     let orders = tokio::spawn(run_orders(
         crm.orders(),
+        crm.carts(),
         Duration::from_millis(args.orders_interval_ms.max(1)),
         stop.subscribe(),
     ));

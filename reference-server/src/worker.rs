@@ -8,7 +8,7 @@ use std::time::Duration;
 use chrono::Utc;
 use tokio::sync::watch;
 use whatsapp_crm_core::ServiceError;
-use whatsapp_crm_core::service::{Broadcasts, Campaigns, Dispatcher, EXPIRY_BATCH, Orders};
+use whatsapp_crm_core::service::{Broadcasts, Campaigns, Carts, Dispatcher, EXPIRY_BATCH, Orders};
 
 /// Runs `round` every `interval`, at once again while it reports more work,
 /// until `stop` turns true. A round in progress is finished first.
@@ -93,14 +93,21 @@ pub async fn run_broadcasts(
     .await;
 }
 
-/// Expires orders past their payment window, releasing their stock.
-pub async fn run_orders(orders: Orders, interval: Duration, stop: watch::Receiver<bool>) {
+/// Expires orders past their payment window, releasing their stock, and
+/// carts left untouched for a week.
+pub async fn run_orders(
+    orders: Orders,
+    carts: Carts,
+    interval: Duration,
+    stop: watch::Receiver<bool>,
+) {
     every("orders", interval, stop, || async {
         let report = orders.run_due(Utc::now()).await?;
-        if report.expired > 0 {
-            tracing::info!(expired = report.expired, "order expiry round");
+        let carts = carts.run_due(Utc::now()).await?;
+        if report.expired > 0 || carts > 0 {
+            tracing::info!(orders = report.expired, carts, "expiry round");
         }
-        Ok(report.expired >= EXPIRY_BATCH)
+        Ok(report.expired >= EXPIRY_BATCH || carts >= EXPIRY_BATCH)
     })
     .await;
 }

@@ -325,3 +325,21 @@ async fn unknown_products_get_suggestions_and_a_closed_window_skips_notices() {
     );
     assert_eq!(shop.available("SUGAR-1KG").await, Some(5), "released");
 }
+
+#[tokio::test]
+async fn a_cart_left_for_a_week_expires_and_the_next_command_starts_afresh() {
+    let shop = Shop::open().await;
+    let first = shop.text("add 2 unga").await.cart.unwrap().cart;
+    shop.clock.advance(Duration::days(6));
+    assert_eq!(shop.crm.carts().run_due(shop.clock.now_utc()).await.unwrap(), 0);
+    let carts = shop.crm.carts().get(shop.id, first.id).await.unwrap();
+    assert!(carts.abandoned, "open, with lines, idle: abandoned but not expired");
+    shop.clock.advance(Duration::days(1) + Duration::seconds(1));
+    assert_eq!(shop.crm.carts().run_due(shop.clock.now_utc()).await.unwrap(), 1);
+    let expired = shop.crm.carts().get(shop.id, first.id).await.unwrap();
+    assert_eq!(expired.cart.status, whatsapp_crm_core::CartStatus::Expired);
+    assert!(!expired.abandoned);
+    let next = shop.text("add 1 sugar").await.cart.unwrap().cart;
+    assert_ne!(next.id, first.id);
+    assert_eq!(next.lines.len(), 1, "the old lines are gone with the old cart");
+}

@@ -47,6 +47,7 @@ CREATE TABLE carts (
 );
 
 CREATE UNIQUE INDEX carts_open_key ON carts (business_id, customer_id) WHERE status = 'open';
+CREATE INDEX carts_idle ON carts (updated_at) WHERE status = 'open';
 CREATE INDEX carts_by_customer ON carts (business_id, customer_id, id);
 
 CREATE TABLE discounts (

@@ -372,6 +372,27 @@ impl CartStore for PostgresStorage {
         }
         l.page(self, CART, clamp_limit(query.limit), cart_row, |c| c.id.to_string()).await
     }
+
+    async fn expire_carts(
+        &self,
+        idle_before: chrono::DateTime<chrono::Utc>,
+        limit: u32,
+    ) -> Result<u32, StorageError> {
+        // SKIP LOCKED: servers expiring at once take different carts, and a
+        // cart a customer is changing right now is left for the next round.
+        let done = sqlx::query(
+            "UPDATE carts SET status = 'expired'
+             WHERE (business_id, id) IN (SELECT business_id, id FROM carts
+               WHERE status = 'open' AND updated_at < $1 ORDER BY updated_at LIMIT $2
+               FOR UPDATE SKIP LOCKED)",
+        )
+        .bind(idle_before)
+        .bind(i64::from(limit))
+        .execute(&self.pool)
+        .await
+        .map_err(|e| map(CART, e))?;
+        Ok(done.rows_affected() as u32)
+    }
 }
 
 pub(crate) fn discount_row(row: &PgRow) -> Result<Discount, StorageError> {

@@ -53,6 +53,7 @@ CREATE TABLE carts (
 
 CREATE UNIQUE INDEX carts_open_per_customer ON carts (business_id, customer_id) WHERE status = 'open';
 CREATE INDEX carts_by_customer ON carts (business_id, customer_id, id);
+CREATE INDEX carts_idle ON carts (updated_at) WHERE status = 'open';
 
 CREATE TABLE discounts (
     business_id BLOB    NOT NULL REFERENCES businesses (id) ON DELETE CASCADE,

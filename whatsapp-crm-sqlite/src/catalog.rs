@@ -427,6 +427,25 @@ impl CartStore for SqliteStorage {
         }
         l.page(self, CART, clamp_limit(query.limit), cart_row, |c| c.id.to_string()).await
     }
+
+    async fn expire_carts(
+        &self,
+        idle_before: chrono::DateTime<chrono::Utc>,
+        limit: u32,
+    ) -> Result<u32, StorageError> {
+        self.write(move |tx| {
+            let n = tx
+                .execute(
+                    "UPDATE carts SET status = 'expired'
+                     WHERE (business_id, id) IN (SELECT business_id, id FROM carts
+                       WHERE status = 'open' AND updated_at < ?1 ORDER BY updated_at LIMIT ?2)",
+                    params![micros(idle_before), limit],
+                )
+                .map_err(|e| map(CART, e))?;
+            Ok(n as u32)
+        })
+        .await
+    }
 }
 
 pub(crate) fn discount_row(row: &Row<'_>) -> Result<Discount, StorageError> {

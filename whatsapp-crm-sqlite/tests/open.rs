@@ -142,12 +142,19 @@ async fn upgrading_keeps_conversations_messages_and_their_keys() {
         }
         conn.execute_batch("PRAGMA user_version = 9;").unwrap();
     }
+    // The business row as version 9 stores it (today's code writes columns
+    // later versions added).
+    let b = whatsapp_crm_core::BusinessId::new();
+    rusqlite_conn(&path)
+        .execute(
+            "INSERT INTO businesses (id, name, whatsapp_sender, time_zone, currency, created_at)
+             VALUES (?1, 'Upgraded', '+254700000099', 'Africa/Nairobi', 'KES', 0)",
+            [b.as_uuid().as_bytes().to_vec()],
+        )
+        .unwrap();
     let storage = SqliteStorage::open(&path).await.unwrap();
-    let b = new_business(&storage, "Upgraded").await;
-    let (c, other) = (
-        full_customer(b.id, "+254712000001", "Kept"),
-        full_customer(b.id, "+254712000002", "Other"),
-    );
+    let (c, other) =
+        (full_customer(b, "+254712000001", "Kept"), full_customer(b, "+254712000002", "Other"));
     storage.insert_customer(&c).await.unwrap();
     storage.insert_customer(&other).await.unwrap();
     let conv = new_conversation(&storage, &c).await;
@@ -157,17 +164,17 @@ async fn upgrading_keeps_conversations_messages_and_their_keys() {
     storage.migrate().await.unwrap();
     assert_eq!(storage.schema_version().await.unwrap(), SCHEMA_VERSION);
     // Rebuilding the table cascaded into nothing.
-    assert_eq!(storage.get_conversation(b.id, conv.id).await.unwrap(), conv);
-    assert_eq!(storage.get_message(b.id, m.id).await.unwrap(), m);
-    assert_eq!(storage.find_active_conversation(b.id, c.id).await.unwrap(), Some(conv.clone()));
+    assert_eq!(storage.get_conversation(b, conv.id).await.unwrap(), conv);
+    assert_eq!(storage.get_message(b, m.id).await.unwrap(), m);
+    assert_eq!(storage.find_active_conversation(b, c.id).await.unwrap(), Some(conv.clone()));
     // A message must still belong to its conversation's customer.
     let mut stray = text_message(&conv, "not theirs");
     stray.customer_id = other.id;
     assert!(storage.insert_message(&stray).await.is_err());
     // And deleting the customer still takes their conversations and messages.
-    storage.delete_customer(b.id, c.id).await.unwrap();
-    assert!(storage.get_message(b.id, m.id).await.is_err());
-    assert!(storage.get_conversation(b.id, conv.id).await.is_err());
+    storage.delete_customer(b, c.id).await.unwrap();
+    assert!(storage.get_message(b, m.id).await.is_err());
+    assert!(storage.get_conversation(b, conv.id).await.is_err());
     let conn = rusqlite_conn(&path);
     let indexes: Vec<String> = conn
         .prepare("SELECT name FROM pragma_index_list('conversations') ORDER BY name")

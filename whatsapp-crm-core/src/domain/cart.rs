@@ -9,6 +9,10 @@ use super::{BusinessId, CartId, Currency, CustomerId, Money, OrderId, ProductId}
 /// abandoned (WATI's default; commerce reference, spec point 16).
 pub const ABANDON_AFTER_MINUTES: i64 = 15;
 
+/// Days an open cart may sit untouched before it expires (commerce
+/// reference 2.6: `cart_ttl`, 7 days).
+pub const CART_EXPIRE_AFTER_DAYS: i64 = 7;
+
 /// Where a cart is in its life. "Abandoned" is not a state: see
 /// [`Cart::is_abandoned`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -63,7 +63,7 @@ pub use broadcast::{
 };
 pub use business::{BUSINESS_NAME_MAX_CHARS, Business, NewBusiness};
 pub use campaign::{CAMPAIGN_MIN_INTERVAL_MINUTES, Campaign, CampaignStatus, Schedule};
-pub use cart::{ABANDON_AFTER_MINUTES, Cart, CartLine, CartStatus};
+pub use cart::{ABANDON_AFTER_MINUTES, CART_EXPIRE_AFTER_DAYS, Cart, CartLine, CartStatus};
 pub use catalog::{
     NewProduct, PRODUCT_ATTRIBUTE_MAX_CHARS, PRODUCT_ATTRIBUTES_MAX, PRODUCT_CATEGORY_MAX_CHARS,
     PRODUCT_DESCRIPTION_MAX_CHARS, PRODUCT_IMAGE_URL_MAX_CHARS, PRODUCT_NAME_MAX_CHARS, Product,

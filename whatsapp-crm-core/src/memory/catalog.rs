@@ -225,6 +225,34 @@ impl CartStore for InMemoryStorage {
             .collect();
         Ok(Page::from_overfetch(rows, limit, |c| c.id.to_string()))
     }
+
+    async fn expire_carts(
+        &self,
+        idle_before: chrono::DateTime<chrono::Utc>,
+        limit: u32,
+    ) -> Result<u32, StorageError> {
+        let mut inner = self.write();
+        let mut idle: Vec<(chrono::DateTime<chrono::Utc>, BusinessId, CartId)> = inner
+            .tenants
+            .iter()
+            .flat_map(|(b, t)| {
+                t.commerce
+                    .carts
+                    .values()
+                    .filter(|c| c.status == CartStatus::Open && c.updated_at < idle_before)
+                    .map(move |c| (c.updated_at, *b, c.id))
+            })
+            .collect();
+        idle.sort();
+        idle.truncate(limit as usize);
+        for (_, b, id) in &idle {
+            if let Some(cart) = inner.tenants.get_mut(b).and_then(|t| t.commerce.carts.get_mut(id))
+            {
+                cart.status = CartStatus::Expired;
+            }
+        }
+        Ok(idle.len() as u32)
+    }
 }
 
 #[async_trait]

@@ -119,6 +119,13 @@ pub trait CartStore: Send + Sync {
         business: BusinessId,
         query: &CartQuery,
     ) -> Result<Page<Cart>, StorageError>;
+    /// Marks up to `limit` open carts of any business untouched since
+    /// before `idle_before` expired, oldest first; returns how many.
+    async fn expire_carts(
+        &self,
+        idle_before: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<u32, StorageError>;
 }
 
 /// Discount codes.

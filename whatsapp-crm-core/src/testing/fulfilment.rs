@@ -214,3 +214,39 @@ pub async fn order_notices_are_recorded_once(s: &dyn Storage) {
         Err(StorageError::NotFound { .. })
     ));
 }
+
+/// Open carts left untouched expire, oldest first and at most `limit` a
+/// round; checked-out carts, fresh ones and other states stay.
+pub async fn idle_carts_expire(s: &dyn Storage) {
+    use crate::domain::{Cart, CartStatus};
+    let b = new_business(s, "Duka").await;
+    let other = new_business(s, "Other").await;
+    let mut carts = Vec::new();
+    for (i, (business, minutes)) in
+        [(b.id, 0), (b.id, 10), (other.id, 20), (b.id, 100)].into_iter().enumerate()
+    {
+        let c = bare_customer(business, &format!("+2547140{i:05}"));
+        insert(s, &c).await;
+        let cart = Cart::new(business, c.id, Currency::KES, at(minutes * 60));
+        ok(s.save_cart(&cart).await, "save cart");
+        carts.push(cart);
+    }
+    let open = |c: &Cart| {
+        let c = c.clone();
+        async move { ok(s.get_cart(c.business_id, c.id).await, "get").status }
+    };
+    // Idle before minute 50: the first three, two this round.
+    assert_eq!(ok(s.expire_carts(at(50 * 60), 2).await, "expire"), 2);
+    assert_eq!(open(&carts[0]).await, CartStatus::Expired);
+    assert_eq!(open(&carts[1]).await, CartStatus::Expired);
+    assert_eq!(open(&carts[2]).await, CartStatus::Open);
+    assert_eq!(ok(s.expire_carts(at(50 * 60), 2).await, "expire"), 1);
+    assert_eq!(open(&carts[2]).await, CartStatus::Expired);
+    assert_eq!(open(&carts[3]).await, CartStatus::Open, "touched since");
+    assert_eq!(ok(s.expire_carts(at(50 * 60), 2).await, "expire"), 0);
+    assert!(ok(s.open_cart(b.id, carts[0].customer_id).await, "open").is_none());
+    // An expired cart is not saved over; the customer starts a new one.
+    assert!(s.save_cart(&carts[0]).await.is_err());
+    let fresh = Cart::new(b.id, carts[0].customer_id, Currency::KES, at(60 * 60));
+    ok(s.save_cart(&fresh).await, "a new cart");
+}

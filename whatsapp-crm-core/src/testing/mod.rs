@@ -183,6 +183,7 @@ macro_rules! storage_conformance_tests {
             shipment_round_trip_tracking_and_isolation,
             shipment_reports_are_stored_once_and_never_go_back,
             order_notices_are_recorded_once,
+            idle_carts_expire,
         );
     };
 }

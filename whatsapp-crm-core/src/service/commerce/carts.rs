@@ -13,11 +13,13 @@ use crate::commerce::{
     parse_payload, parse_text,
 };
 use crate::domain::{
-    Business, BusinessId, Cart, CartId, CartStatus, Currency, Customer, CustomerId, Interactive,
-    Message, MessageContent, Money, Order, OrderedItem, ReplyButton,
+    Business, BusinessId, CART_EXPIRE_AFTER_DAYS, Cart, CartId, CartStatus, Currency, Customer,
+    CustomerId, Interactive, Message, MessageContent, Money, Order, OrderedItem, ReplyButton,
 };
 use crate::policy::REPLY_TITLE_MAX;
-use crate::ports::{CartQuery, Clock, Page, Storage, to_storage_precision};
+use crate::ports::{
+    CART_CLOSED, CartQuery, Clock, Page, Storage, StorageError, to_storage_precision,
+};
 use crate::service::catalog::Catalog;
 use crate::service::outbound::Outbound;
 use crate::service::{ServiceError, page_params};
@@ -133,7 +135,7 @@ impl Carts {
         let Some(command) = command_of(content) else { return Ok(None) };
         let now = to_storage_precision(self.clock.now());
         let s = &self.storage;
-        let cart = match s.open_cart(business.id, customer.id).await? {
+        let mut cart = match s.open_cart(business.id, customer.id).await? {
             Some(c) => c,
             None => Cart::new(business.id, customer.id, business.currency, now),
         };
@@ -151,18 +153,33 @@ impl Carts {
             }
         };
         let view = self.view(business, &command).await?;
-        let (next, effects) = match cart.apply(&command, &view, now) {
-            Ok(done) => done,
-            Err(e) => {
-                handled.replies.push(self.refusal(business, customer, &command, e).await?);
-                return Ok(Some(handled));
+        // A cart that closed since it was read (expired, or checked out by a
+        // second delivery) is left be; the command starts a new one.
+        let mut fresh = false;
+        let (next, effects) = loop {
+            let (next, effects) = match cart.apply(&command, &view, now) {
+                Ok(done) => done,
+                Err(e) => {
+                    handled.replies.push(self.refusal(business, customer, &command, e).await?);
+                    return Ok(Some(handled));
+                }
+            };
+            let empty =
+                next.lines.is_empty() && cart.lines.is_empty() && next.discount_code.is_none();
+            if next == cart || empty {
+                break (next, effects);
+            }
+            match s.save_cart(&next).await {
+                Ok(()) => break (next, effects),
+                Err(StorageError::Conflict { constraint, .. })
+                    if constraint == CART_CLOSED && !fresh =>
+                {
+                    fresh = true;
+                    cart = Cart::new(business.id, customer.id, business.currency, now);
+                }
+                Err(e) => return Err(e.into()),
             }
         };
-        if next != cart
-            && !(next.lines.is_empty() && cart.lines.is_empty() && next.discount_code.is_none())
-        {
-            s.save_cart(&next).await?;
-        }
         handled.cart = next.clone();
         for effect in effects {
             match effect {
@@ -280,6 +297,13 @@ impl Carts {
         Outbound::new(Arc::clone(&self.storage), Arc::clone(&self.clock))
             .queue(business.id, customer, content, None, now, now)
             .await
+    }
+
+    /// Expires open carts untouched for [`CART_EXPIRE_AFTER_DAYS`], a
+    /// bounded batch a round; returns how many.
+    pub async fn run_due(&self, now: chrono::DateTime<chrono::Utc>) -> Result<u32, ServiceError> {
+        let before = now - Duration::days(CART_EXPIRE_AFTER_DAYS);
+        Ok(self.storage.expire_carts(before, super::orders::EXPIRY_BATCH).await?)
     }
 
     /// Reads a cart.
