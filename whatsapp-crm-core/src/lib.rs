@@ -7,8 +7,10 @@
 //! - [`ports`]: the traits the SDK reaches the world through ([`Storage`](ports::Storage),
 //!   [`Transport`], [`Clock`](ports::Clock)).
 //! - [`service`]: the use cases, starting from [`Crm`].
-//! - [`commerce`]: pure commerce engines; today the order state machine
-//!   ([`commerce::transition`] over [`commerce::ORDER_TRANSITIONS`]).
+//! - [`commerce`]: pure commerce engines: catalog search, the cart
+//!   (`Cart::apply`), cart commands, the order state machine
+//!   ([`commerce::transition`] over [`commerce::ORDER_TRANSITIONS`]),
+//!   shipments, discount codes, CSV import and webhook signatures.
 //! - [`InMemoryStorage`] and [`StubTransport`]: real backends for tests and demos.
 //! - `testing` (feature `testing`): the conformance suite every storage backend runs.
 //!

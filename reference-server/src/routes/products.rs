@@ -10,9 +10,14 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
+use whatsapp_crm_core::commerce::search::QUERY_MAX_CHARS;
+use whatsapp_crm_core::ports::PAGE_LIMIT_MAX;
 use whatsapp_crm_core::ports::{Page, ProductQuery};
 use whatsapp_crm_core::service::{CatalogSend, ProductCardSend, ProductListSend, page_params};
-use whatsapp_crm_core::{Message, NewProduct, Product, ProductId, ServiceError};
+use whatsapp_crm_core::{
+    Message, NewProduct, PRODUCT_CATEGORY_MAX_CHARS, Product, ProductId, ServiceError,
+    ValidationError,
+};
 
 use crate::app::AppState;
 use crate::auth::Tenant;
@@ -62,8 +67,7 @@ pub struct SearchQueryParams {
     /// What the customer typed: English or Swahili words, typos welcome.
     #[param(min_length = 1, max_length = 200)]
     q: String,
-    /// Results, 1–50 (default 10).
-    #[param(minimum = 1, maximum = 50)]
+    /// Results wanted (default 10); at most 50 are returned.
     limit: Option<u32>,
     /// Include products not for sale (default false).
     include_inactive: Option<bool>,
@@ -110,7 +114,7 @@ async fn create_product(
     params(ListQuery),
     responses(
         (status = 200, description = "One page", body = Page<Product>),
-        (status = 422, description = "Invalid limit or cursor", body = ErrorBody),
+        (status = 422, description = "Invalid limit, cursor or category", body = ErrorBody),
     ),
     security(("api_key" = []))
 )]
@@ -119,6 +123,13 @@ async fn list_products(
     Tenant(business): Tenant,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<axum::Json<Page<Product>>, ApiError> {
+    if q.category.as_ref().is_some_and(|c| c.chars().count() > PRODUCT_CATEGORY_MAX_CHARS) {
+        let invalid = ValidationError::field(
+            "category",
+            format!("must be at most {PRODUCT_CATEGORY_MAX_CHARS} characters"),
+        );
+        return Err(ServiceError::from(invalid).into());
+    }
     let (limit, after) =
         page_params::<ProductId>(q.limit, q.cursor.as_deref()).map_err(ServiceError::from)?;
     let query = ProductQuery { category: q.category, active: q.active, limit, after };
@@ -214,7 +225,10 @@ async fn import_products(
 #[utoipa::path(
     get, path = "/v1/products/search", tag = TAG,
     params(SearchQueryParams),
-    responses((status = 200, description = "Best first", body = Vec<SearchResult>)),
+    responses(
+        (status = 200, description = "Best first", body = Vec<SearchResult>),
+        (status = 422, description = "Empty query, or invalid limit", body = ErrorBody),
+    ),
     security(("api_key" = []))
 )]
 async fn search_products(
@@ -223,10 +237,14 @@ async fn search_products(
     ApiQuery(q): ApiQuery<SearchQueryParams>,
 ) -> Result<axum::Json<Vec<SearchResult>>, ApiError> {
     let limit = q.limit.unwrap_or(10);
-    if !(1..=50).contains(&limit) {
-        let invalid = whatsapp_crm_core::ValidationError::field("limit", "must be 1 to 50");
-        return Err(ServiceError::from(invalid).into());
+    let mut v = ValidationError::default();
+    if !(1..=PAGE_LIMIT_MAX).contains(&limit) {
+        v.push("limit", format!("must be 1 to {PAGE_LIMIT_MAX}"));
     }
+    if q.q.is_empty() || q.q.chars().count() > QUERY_MAX_CHARS {
+        v.push("q", format!("must be 1 to {QUERY_MAX_CHARS} characters"));
+    }
+    v.into_result(|| ()).map_err(ServiceError::from)?;
     let hits = state
         .crm
         .catalog()

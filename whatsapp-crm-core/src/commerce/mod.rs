@@ -4,7 +4,7 @@
 //! - [`cart`]: the cart state machine, `Cart::apply(command, catalog, now)`.
 //! - [`command`]: cart commands from typed text (English and Swahili) and
 //!   from button and list payloads, whose format it documents.
-//! - [`discount`]: what a discount code takes off, whether it may be used,
+//! - [`discount`](mod@discount): what a discount code takes off, whether it may be used,
 //!   and unguessable generated codes.
 //! - [`import`]: products from CSV, all or nothing, every bad cell named.
 //! - [`order`]: the order state machine, its transition table as data.
