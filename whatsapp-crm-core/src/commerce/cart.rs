@@ -18,6 +18,12 @@ pub const MATCH_SCORE_MIN: f64 = 2.0;
 pub const MATCH_LEAD_MIN: f64 = 0.5;
 /// Suggestions offered for a word that matched nothing for sure.
 pub const SUGGESTIONS_MAX: usize = 3;
+/// Cart lines a reply lists; the rest are counted. With names cut to
+/// [`SUMMARY_NAME_MAX_CHARS`], a reply stays inside Twilio's 1,600
+/// characters.
+pub const SUMMARY_LINES_MAX: usize = 20;
+/// Longest product name a reply shows.
+pub const SUMMARY_NAME_MAX_CHARS: usize = 40;
 
 /// The products a command may touch, as the service loaded them.
 #[derive(Debug, Clone, Default)]
@@ -313,10 +319,14 @@ pub fn summary(cart: &Cart) -> String {
             .into();
     }
     let mut out = String::from("Your cart:\n");
-    for l in &cart.lines {
+    for l in cart.lines.iter().take(SUMMARY_LINES_MAX) {
         let line_total =
             Money::new(l.unit_price.minor.saturating_mul(i64::from(l.quantity)), cart.currency);
-        out.push_str(&format!("{} × {} — {}\n", l.quantity, l.name, line_total));
+        let name: String = l.name.chars().take(SUMMARY_NAME_MAX_CHARS).collect();
+        out.push_str(&format!("{} × {name} — {line_total}\n", l.quantity));
+    }
+    if cart.lines.len() > SUMMARY_LINES_MAX {
+        out.push_str(&format!("… and {} more\n", cart.lines.len() - SUMMARY_LINES_MAX));
     }
     out.push_str(&format!("Total: {}\n", cart.subtotal()));
     if let Some(code) = &cart.discount_code {
@@ -333,7 +343,7 @@ mod tests {
     use super::*;
     use crate::commerce::search::{rank, search_in};
     use crate::commerce::{parse_payload, parse_text};
-    use crate::domain::{BusinessId, Currency, CustomerId, NewProduct};
+    use crate::domain::{BusinessId, CartLine, Currency, CustomerId, NewProduct};
 
     fn catalog() -> Vec<Product> {
         let b = BusinessId::new();
@@ -413,6 +423,24 @@ mod tests {
         let mut closed = cart.clone();
         closed.status = CartStatus::CheckedOut;
         assert_eq!(run(&closed, &all, "cart").unwrap_err(), CartError::Closed);
+    }
+
+    #[test]
+    fn a_full_cart_reply_fits_a_whatsapp_message() {
+        let mut cart = Cart::new(BusinessId::new(), CustomerId::new(), Currency::KES, Utc::now());
+        for i in 0..ORDER_LINES_MAX {
+            cart.lines.push(CartLine {
+                product_id: crate::domain::ProductId::new(),
+                sku: format!("SKU-{i}"),
+                name: format!("A very long product name number {i} with many words in it"),
+                quantity: CART_QUANTITY_MAX,
+                unit_price: Money::new(99_999_999, Currency::KES),
+            });
+        }
+        cart.discount_code = Some("X".repeat(32));
+        let text = summary(&cart);
+        assert!(text.chars().count() <= crate::policy::TEXT_BODY_MAX, "{}", text.chars().count());
+        assert!(text.contains("… and 80 more"));
     }
 
     #[test]

@@ -109,6 +109,19 @@ impl Outbound {
         self.queue(business, &customer, content, category, run_at, now).await
     }
 
+    /// Checks `content` against WhatsApp's limits and queues it to
+    /// `customer` now: a reply in their conversation.
+    pub(crate) async fn reply(
+        &self,
+        business: BusinessId,
+        customer: &Customer,
+        content: MessageContent,
+    ) -> Result<Message, ServiceError> {
+        check_content(&content, &[])?;
+        let now = to_storage_precision(self.clock.now());
+        self.queue(business, customer, content, None, now, now).await
+    }
+
     /// Stores a message to `customer` and its outbox row due at `run_at`,
     /// after the policy's hard rules (window, consent) pass at `now`.
     pub(crate) async fn queue(

@@ -29,6 +29,9 @@ use super::products::ProductMessages;
 
 /// Search hits a typed product name is resolved against.
 const WORD_HITS: u32 = 5;
+/// Repriced native cart lines a reply names (the rest are counted), so the
+/// reply stays one message.
+const FLAGS_SHOWN: usize = 5;
 
 /// A cart with what the API shows beside it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -293,9 +296,8 @@ impl Carts {
         customer: &Customer,
         content: MessageContent,
     ) -> Result<Message, ServiceError> {
-        let now = to_storage_precision(self.clock.now());
         Outbound::new(Arc::clone(&self.storage), Arc::clone(&self.clock))
-            .queue(business.id, customer, content, None, now, now)
+            .reply(business.id, customer, content)
             .await
     }
 
@@ -362,8 +364,11 @@ fn with_flags(text: String, flags: &[PriceFlag]) -> String {
         return text;
     }
     let mut out = String::from("Prices are from our price list:\n");
-    for f in flags {
+    for f in flags.iter().take(FLAGS_SHOWN) {
         out.push_str(&format!("{} is {} (your app showed {})\n", f.sku, f.catalog, f.quoted));
+    }
+    if flags.len() > FLAGS_SHOWN {
+        out.push_str(&format!("… and {} more\n", flags.len() - FLAGS_SHOWN));
     }
     out.push_str(&text);
     out

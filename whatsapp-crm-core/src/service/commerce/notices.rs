@@ -169,8 +169,14 @@ fn text(notice: OrderNotice, order: &Order, v: &BTreeMap<String, String>) -> Str
     match notice {
         OrderNotice::Confirmed => {
             let mut out = format!("Order {r} is confirmed:\n");
-            for l in &order.items {
-                out.push_str(&format!("{} × {}\n", l.quantity, l.name));
+            let shown = crate::commerce::cart::SUMMARY_LINES_MAX;
+            for l in order.items.iter().take(shown) {
+                let name: String =
+                    l.name.chars().take(crate::commerce::cart::SUMMARY_NAME_MAX_CHARS).collect();
+                out.push_str(&format!("{} × {name}\n", l.quantity));
+            }
+            if order.items.len() > shown {
+                out.push_str(&format!("… and {} more\n", order.items.len() - shown));
             }
             if let Some(d) = &order.discount {
                 out.push_str(&format!("Code {} takes off {}\n", d.code, d.amount));

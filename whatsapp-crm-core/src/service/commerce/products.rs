@@ -15,8 +15,8 @@ use crate::domain::{
     Business, BusinessId, CatalogSection, Customer, CustomerId, Interactive, ListRow, ListSection,
     Message, MessageContent, Product, ProductId, ReplyButton, ValidationError,
 };
-use crate::policy::{LIST_ROW_DESCRIPTION_MAX, LIST_ROW_TITLE_MAX, check_content};
-use crate::ports::{Clock, Storage, to_storage_precision};
+use crate::policy::{LIST_ROW_DESCRIPTION_MAX, LIST_ROW_TITLE_MAX};
+use crate::ports::{Clock, Storage};
 use crate::service::ServiceError;
 use crate::service::outbound::Outbound;
 
@@ -252,10 +252,8 @@ impl ProductMessages {
         customer: &Customer,
         content: MessageContent,
     ) -> Result<Message, ServiceError> {
-        check_content(&content, &[])?;
-        let now = to_storage_precision(self.clock.now());
         Outbound::new(Arc::clone(&self.storage), Arc::clone(&self.clock))
-            .queue(business.id, customer, content, None, now, now)
+            .reply(business.id, customer, content)
             .await
     }
 }
