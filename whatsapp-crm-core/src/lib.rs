@@ -43,6 +43,7 @@
 pub mod commerce;
 pub mod domain;
 mod memory;
+pub mod payment;
 pub mod policy;
 pub mod ports;
 pub mod segment;

@@ -1,6 +1,5 @@
 //! Account, credentials and endpoints.
 
-use std::fmt;
 use std::time::Duration;
 
 /// Twilio's REST API (Messages).
@@ -8,33 +7,7 @@ pub const DEFAULT_API_BASE: &str = "https://api.twilio.com";
 /// Twilio's Content API (templates).
 pub const DEFAULT_CONTENT_BASE: &str = "https://content.twilio.com";
 
-/// A secret that never shows in `Debug`, `Display` or logs.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a secret.
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    /// The secret itself, for signing and authentication only.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
-
-impl fmt::Display for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
+pub use whatsapp_crm_core::Secret;
 
 /// How requests authenticate (HTTP basic auth).
 #[derive(Debug, Clone, PartialEq, Eq)]

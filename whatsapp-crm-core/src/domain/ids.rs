@@ -144,6 +144,11 @@ define_id!(
     ShipmentId,
     "shipment"
 );
+define_id!(
+    /// Identifies a payment attempt.
+    PaymentId,
+    "payment"
+);
 
 #[cfg(test)]
 mod tests {

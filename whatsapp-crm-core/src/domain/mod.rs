@@ -44,8 +44,10 @@ mod message;
 mod message_template;
 mod money;
 mod outbox;
+mod payment;
 mod phone;
 mod profile;
+mod secret;
 mod segment;
 mod shipment;
 mod shop;
@@ -83,7 +85,8 @@ pub use discount::{DISCOUNT_CODE_MIN_CHARS, Discount, DiscountRules, DiscountVal
 pub use events::{InboundMessage, Referral, StatusUpdate};
 pub use ids::{
     AgentId, ApiKeyId, BroadcastId, BusinessId, CampaignId, CartId, ConversationId, CustomerId,
-    DiscountId, IdError, MessageId, OrderId, ProductId, SegmentId, ShipmentId, TemplateId,
+    DiscountId, IdError, MessageId, OrderId, PaymentId, ProductId, SegmentId, ShipmentId,
+    TemplateId,
 };
 pub use message::{
     CatalogSection, Direction, Interactive, ListRow, ListSection, MediaAttachment, Message,
@@ -95,11 +98,13 @@ pub use message_template::{
 };
 pub use money::{Currency, CurrencyError, Money, MoneyError};
 pub use outbox::{OutboxItem, OutboxState};
+pub use payment::{PaymentAttempt, PaymentEvent, PaymentStatus};
 pub use phone::{E164_MAX_DIGITS, E164_MIN_DIGITS, PhoneError, PhoneNumber};
 pub use profile::{
     AttributeValue, Birthday, CITY_MAX_CHARS, ConsentSource, ConsentStatus, Location,
     MarketingConsent,
 };
+pub use secret::Secret;
 pub use segment::{SEGMENT_DESCRIPTION_MAX_CHARS, SEGMENT_NAME_MAX_CHARS, Segment};
 pub use shipment::{
     EVENT_KEY_MAX_CHARS, NewShipment, OrderNotification, Shipment, ShipmentEvent,

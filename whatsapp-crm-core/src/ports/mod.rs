@@ -8,6 +8,7 @@ mod codec;
 mod commerce;
 mod error;
 mod fulfilment;
+mod payments;
 mod storage;
 mod templates;
 mod transport;
@@ -26,6 +27,9 @@ pub use commerce::{
 };
 pub use error::{PHONE_TAKEN, PROVIDER_ID_TAKEN, StorageError};
 pub use fulfilment::{NoticeStore, Reported, ShipmentReport, ShipmentStore, TRACKING_TAKEN};
+pub use payments::{
+    NextStep, PaymentProvider, PaymentProviderError, PaymentRequest, ProviderEvent, Started,
+};
 pub use storage::{
     ALREADY_QUEUED, ApiKeyStore, BusinessStore, ConversationQuery, ConversationStore,
     CustomerQuery, CustomerStore, MessageQuery, MessageStore, NOT_CLAIMED, OrderQuery, OrderStore,
