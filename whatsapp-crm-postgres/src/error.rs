@@ -68,6 +68,7 @@ fn constraint_name(constraint: Option<&str>) -> &'static str {
         Some("products_sku_key") => whatsapp_crm_core::ports::SKU_TAKEN,
         Some("discounts_code_key") => whatsapp_crm_core::ports::DISCOUNT_CODE_TAKEN,
         Some("carts_open_key") => whatsapp_crm_core::ports::CART_CLOSED,
+        Some("payments_reference_key") => whatsapp_crm_core::ports::PAYMENT_REFERENCE_TAKEN,
         Some("shipments_tracking_key") => whatsapp_crm_core::ports::TRACKING_TAKEN,
         _ => "id already exists",
     }

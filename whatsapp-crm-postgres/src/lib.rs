@@ -34,6 +34,7 @@ mod listing;
 mod messaging;
 mod orders;
 mod outbox;
+mod payments;
 mod segment;
 mod segments;
 mod senders;

@@ -111,6 +111,8 @@ fn constraint_name(detail: &str) -> &'static str {
         whatsapp_crm_core::ports::SKU_TAKEN
     } else if detail.contains("discounts.code") {
         whatsapp_crm_core::ports::DISCOUNT_CODE_TAKEN
+    } else if detail.contains("payments.provider_reference") {
+        whatsapp_crm_core::ports::PAYMENT_REFERENCE_TAKEN
     } else if detail.contains("shipments.tracking_number") {
         whatsapp_crm_core::ports::TRACKING_TAKEN
     } else if detail.contains("carts.customer_id") {

@@ -42,6 +42,7 @@ mod listing;
 mod messaging;
 mod orders;
 mod outbox;
+mod payments;
 mod segment;
 mod segments;
 mod senders;

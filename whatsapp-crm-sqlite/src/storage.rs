@@ -36,6 +36,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0009_inbound_index.sql"),
     include_str!("../migrations/0010_conversation_keys.sql"),
     include_str!("../migrations/0011_commerce.sql"),
+    include_str!("../migrations/0012_payments.sql"),
 ];
 
 /// The schema version this build writes.

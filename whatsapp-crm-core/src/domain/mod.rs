@@ -98,7 +98,7 @@ pub use message_template::{
 };
 pub use money::{Currency, CurrencyError, Money, MoneyError};
 pub use outbox::{OutboxItem, OutboxState};
-pub use payment::{PaymentAttempt, PaymentEvent, PaymentStatus};
+pub use payment::{PaymentAttempt, PaymentEvent, PaymentLink, PaymentStatus};
 pub use phone::{E164_MAX_DIGITS, E164_MIN_DIGITS, PhoneError, PhoneNumber};
 pub use profile::{
     AttributeValue, Birthday, CITY_MAX_CHARS, ConsentSource, ConsentStatus, Location,

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{BusinessId, CustomerId, Money, OrderId, PaymentId, PhoneNumber};
+use super::{BusinessId, CustomerId, MessageId, Money, OrderId, PaymentId, PhoneNumber};
 
 /// Where a payment attempt is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -83,6 +83,41 @@ pub struct PaymentAttempt {
     pub updated_at: DateTime<Utc>,
     /// When it succeeded.
     pub settled_at: Option<DateTime<Utc>>,
+    /// Status queries made while waiting for the provider.
+    #[serde(default)]
+    pub checks: u32,
+    /// When the provider is next asked, while the attempt is open.
+    #[serde(default)]
+    pub next_check_at: Option<DateTime<Utc>>,
+    /// The receipt sent for it, once it succeeded.
+    #[serde(default)]
+    pub receipt_message_id: Option<MessageId>,
+    /// Why no receipt was sent, when none could be.
+    #[serde(default)]
+    pub receipt_skipped: Option<String>,
+}
+
+/// An order's payment link: where it was sent, when it stops working, and
+/// its reminders.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PaymentLink {
+    /// Owning business.
+    pub business_id: BusinessId,
+    /// The order it pays.
+    pub order_id: OrderId,
+    /// The token in `/pay/{token}`.
+    pub token: String,
+    /// The whole URL.
+    pub url: String,
+    /// When it stops working.
+    pub expires_at: DateTime<Utc>,
+    /// When it was (last) sent.
+    pub sent_at: DateTime<Utc>,
+    /// Reminders sent so far.
+    pub reminders_sent: u32,
+    /// When the next reminder is due, if one is left.
+    pub next_reminder_at: Option<DateTime<Utc>>,
 }
 
 /// What a provider said about an attempt, kept as received.

@@ -76,6 +76,13 @@ impl super::Tenant {
             self.commerce.shipments.remove(&id);
             self.commerce.shipment_events.remove(&id);
         }
+        let paid: Vec<_> =
+            self.payments.attempts.values().filter(|p| p.order_id == order).map(|p| p.id).collect();
+        for id in paid {
+            self.payments.attempts.remove(&id);
+            self.payments.events.remove(&id);
+        }
+        self.payments.links.remove(&order);
     }
 }
 

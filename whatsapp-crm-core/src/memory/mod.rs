@@ -11,6 +11,7 @@ mod fulfilment;
 mod messaging;
 mod orders;
 mod outbox;
+mod payments;
 mod segments;
 mod templates;
 
@@ -57,6 +58,8 @@ struct Inner {
     /// rows finished since are skipped when their time comes.
     claims: BTreeSet<(DateTime<Utc>, MessageId, BusinessId)>,
     ledgers: HashMap<PhoneNumber, SenderLedger>,
+    /// Payment attempts by the hash of their callback token.
+    payment_tokens: HashMap<[u8; 32], (BusinessId, crate::domain::PaymentId)>,
 }
 
 /// One business's rows. Keeping them apart makes cross-tenant reads impossible
@@ -78,6 +81,7 @@ struct Tenant {
     recipients: BTreeMap<(BroadcastId, CustomerId), BroadcastRecipient>,
     campaigns: BTreeMap<CampaignId, Campaign>,
     commerce: catalog::Commerce,
+    payments: payments::Payments,
 }
 
 impl InMemoryStorage {
@@ -140,6 +144,7 @@ impl BusinessStore for InMemoryStorage {
                 recipients: BTreeMap::new(),
                 campaigns: BTreeMap::new(),
                 commerce: catalog::Commerce::default(),
+                payments: payments::Payments::default(),
             },
         );
         Ok(())

@@ -176,6 +176,10 @@ mod tests {
             created_at: Utc::now(),
             updated_at: Utc::now(),
             settled_at: None,
+            checks: 0,
+            next_check_at: None,
+            receipt_message_id: None,
+            receipt_skipped: None,
         }
     }
 

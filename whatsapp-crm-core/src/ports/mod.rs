@@ -8,6 +8,7 @@ mod codec;
 mod commerce;
 mod error;
 mod fulfilment;
+mod payment_store;
 mod payments;
 mod storage;
 mod templates;
@@ -27,6 +28,9 @@ pub use commerce::{
 };
 pub use error::{PHONE_TAKEN, PROVIDER_ID_TAKEN, StorageError};
 pub use fulfilment::{NoticeStore, Reported, ShipmentReport, ShipmentStore, TRACKING_TAKEN};
+pub use payment_store::{
+    EventRecorded, PAYMENT_CHANGED, PAYMENT_REFERENCE_TAKEN, PaymentQuery, PaymentStore,
+};
 pub use payments::{
     NextStep, PaymentProvider, PaymentProviderError, PaymentRequest, ProviderEvent, Started,
 };

@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::{
     BroadcastStore, CampaignStore, CartStore, CatalogStore, CheckoutStore, DiscountStore,
-    NoticeStore, ShipmentStore, StorageError,
+    NoticeStore, PaymentStore, ShipmentStore, StorageError,
 };
 use crate::domain::{
     ApiKey, ApiKeyHash, ApiKeyId, Business, BusinessId, Conversation, ConversationId,
@@ -674,6 +674,7 @@ pub trait Storage:
     + CheckoutStore
     + ShipmentStore
     + NoticeStore
+    + PaymentStore
     + OutboxStore
     + SenderLimitStore
     + BroadcastStore
@@ -699,6 +700,7 @@ impl<T> Storage for T where
         + CheckoutStore
         + ShipmentStore
         + NoticeStore
+        + PaymentStore
         + OutboxStore
         + SenderLimitStore
         + BroadcastStore

@@ -28,6 +28,7 @@ mod identity;
 mod messaging;
 mod orders;
 mod outbox;
+mod payments;
 mod segments;
 mod senders;
 mod templates;
@@ -46,6 +47,7 @@ pub use identity::*;
 pub use messaging::*;
 pub use orders::*;
 pub use outbox::*;
+pub use payments::*;
 pub use segments::*;
 pub use senders::*;
 pub use templates::*;
@@ -184,6 +186,9 @@ macro_rules! storage_conformance_tests {
             shipment_reports_are_stored_once_and_never_go_back,
             order_notices_are_recorded_once,
             idle_carts_expire,
+            payment_round_trip_references_and_isolation,
+            payment_events_are_stored_once_per_key,
+            receipts_reminders_and_due_checks,
         );
     };
 }
