@@ -112,8 +112,9 @@ pub use shipment::{
 };
 pub use shop::{
     ABANDON_MINUTES_RANGE, ADDRESS_MAX_CHARS, CommerceSettings, CommerceSettingsInput,
-    DELIVERY_SECRET_BYTES, DeliveryMethod, DeliveryWebhook, META_CATALOG_ID_MAX_CHARS, OrderNotice,
-    PAYMENT_MINUTES_DEFAULT, PAYMENT_MINUTES_RANGE,
+    DELIVERY_SECRET_BYTES, DeliveryMethod, DeliveryWebhook, LINK_MINUTES_MAX,
+    META_CATALOG_ID_MAX_CHARS, OrderNotice, PAYMENT_MINUTES_DEFAULT, PAYMENT_MINUTES_RANGE,
+    REMINDER_AFTER_MINUTES_DEFAULT, REMINDER_BEFORE_EXPIRY_MINUTES_DEFAULT,
 };
 pub use tag::{TAG_MAX_CHARS, Tag, TagError};
 pub use template::{TemplateCategory, TemplateStatus};

@@ -18,6 +18,12 @@ pub const PAYMENT_MINUTES_RANGE: (u32, u32) = (30, 24 * 60);
 /// counts as abandoned (minutes; the default is
 /// [`ABANDON_AFTER_MINUTES`](super::ABANDON_AFTER_MINUTES)).
 pub const ABANDON_MINUTES_RANGE: (u32, u32) = (5, 7 * 24 * 60);
+/// Default minutes after a payment link is sent for its first reminder.
+pub const REMINDER_AFTER_MINUTES_DEFAULT: u32 = 30;
+/// Default minutes before a payment link expires for its last reminder.
+pub const REMINDER_BEFORE_EXPIRY_MINUTES_DEFAULT: u32 = 60;
+/// Longest a payment link may work, in minutes (a week).
+pub const LINK_MINUTES_MAX: u32 = 7 * 24 * 60;
 /// Longest Meta catalog id accepted.
 pub const META_CATALOG_ID_MAX_CHARS: usize = 64;
 /// Longest delivery address.
@@ -75,11 +81,14 @@ pub enum OrderNotice {
     Cancelled,
     /// Not paid in time; its stock went back.
     Expired,
+    /// The link to pay (and its reminders), outside the window: the
+    /// template's URL button takes the link's token as its suffix.
+    PaymentLink,
 }
 
 impl OrderNotice {
     /// Every notice.
-    pub const ALL: [OrderNotice; 7] = [
+    pub const ALL: [OrderNotice; 8] = [
         Self::Confirmed,
         Self::Paid,
         Self::Shipped,
@@ -87,6 +96,7 @@ impl OrderNotice {
         Self::Delivered,
         Self::Cancelled,
         Self::Expired,
+        Self::PaymentLink,
     ];
 
     /// Its stored name.
@@ -99,6 +109,7 @@ impl OrderNotice {
             Self::Delivered => "delivered",
             Self::Cancelled => "cancelled",
             Self::Expired => "expired",
+            Self::PaymentLink => "payment_link",
         }
     }
 }
@@ -138,6 +149,30 @@ pub struct CommerceSettings {
     pub notice_templates: BTreeMap<OrderNotice, TemplateId>,
     /// The delivery partner webhook, once commerce is turned on.
     pub delivery_webhook: Option<DeliveryWebhook>,
+    /// Minutes a payment link works; absent, until the order's payment
+    /// window closes.
+    #[serde(default)]
+    pub link_minutes: Option<u32>,
+    /// Minutes after a payment link is sent that an unpaid order is
+    /// reminded (0: never).
+    #[serde(default = "reminder_after_default")]
+    pub reminder_after_minutes: u32,
+    /// Minutes before a payment link expires that an unpaid order is
+    /// reminded (0: never).
+    #[serde(default = "reminder_before_default")]
+    pub reminder_before_expiry_minutes: u32,
+    /// The key payment links are signed with (hex), made when commerce is
+    /// turned on.
+    #[serde(default)]
+    pub link_key: Option<String>,
+}
+
+fn reminder_after_default() -> u32 {
+    REMINDER_AFTER_MINUTES_DEFAULT
+}
+
+fn reminder_before_default() -> u32 {
+    REMINDER_BEFORE_EXPIRY_MINUTES_DEFAULT
 }
 
 fn abandon_default() -> u32 {
@@ -154,6 +189,10 @@ impl Default for CommerceSettings {
             default_delivery: DeliveryMethod::Pickup,
             notice_templates: BTreeMap::new(),
             delivery_webhook: None,
+            link_minutes: None,
+            reminder_after_minutes: REMINDER_AFTER_MINUTES_DEFAULT,
+            reminder_before_expiry_minutes: REMINDER_BEFORE_EXPIRY_MINUTES_DEFAULT,
+            link_key: None,
         }
     }
 }
@@ -188,6 +227,21 @@ pub struct CommerceSettingsInput {
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(value_type = NoticeTemplates))]
     pub notice_templates: BTreeMap<OrderNotice, TemplateId>,
+    /// Minutes a payment link works, 5 to 10080; absent, until the order's
+    /// payment window closes.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 5, maximum = 10080))]
+    pub link_minutes: Option<u32>,
+    /// Minutes after a link is sent that an unpaid order is reminded, 0 to
+    /// 10080 (default 30; 0: never).
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(maximum = 10080))]
+    pub reminder_after_minutes: Option<u32>,
+    /// Minutes before a link expires that an unpaid order is reminded, 0 to
+    /// 10080 (default 60; 0: never).
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(maximum = 10080))]
+    pub reminder_before_expiry_minutes: Option<u32>,
 }
 
 /// The document's shape of `notice_templates`: a template id per notice.
@@ -210,6 +264,8 @@ pub struct NoticeTemplates {
     cancelled: Option<String>,
     #[schema(format = Uuid)]
     expired: Option<String>,
+    #[schema(format = Uuid)]
+    payment_link: Option<String>,
 }
 
 impl CommerceSettingsInput {
@@ -233,6 +289,17 @@ impl CommerceSettingsInput {
         if !(lo..=hi).contains(&abandon) {
             v.push("abandon_after_minutes", format!("must be {lo} to {hi}"));
         }
+        if self.link_minutes.is_some_and(|m| !(5..=LINK_MINUTES_MAX).contains(&m)) {
+            v.push("link_minutes", format!("must be 5 to {LINK_MINUTES_MAX}"));
+        }
+        for (field, value) in [
+            ("reminder_after_minutes", self.reminder_after_minutes),
+            ("reminder_before_expiry_minutes", self.reminder_before_expiry_minutes),
+        ] {
+            if value.is_some_and(|m| m > LINK_MINUTES_MAX) {
+                v.push(field, format!("must be 0 to {LINK_MINUTES_MAX}"));
+            }
+        }
         let delivery = v.check(
             "default_delivery",
             self.default_delivery.unwrap_or(DeliveryMethod::Pickup).validate(),
@@ -245,6 +312,14 @@ impl CommerceSettingsInput {
             default_delivery: delivery.unwrap_or(DeliveryMethod::Pickup),
             notice_templates: self.notice_templates,
             delivery_webhook: current.delivery_webhook.clone(),
+            link_minutes: self.link_minutes,
+            reminder_after_minutes: self
+                .reminder_after_minutes
+                .unwrap_or(REMINDER_AFTER_MINUTES_DEFAULT),
+            reminder_before_expiry_minutes: self
+                .reminder_before_expiry_minutes
+                .unwrap_or(REMINDER_BEFORE_EXPIRY_MINUTES_DEFAULT),
+            link_key: current.link_key.clone(),
         })
     }
 }

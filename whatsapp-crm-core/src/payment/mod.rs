@@ -13,4 +13,4 @@ pub mod link;
 
 pub use attempt::{PaymentError, PaymentOutcome, Step, step};
 pub use coverage::{Coverage, coverage};
-pub use link::{LinkError, LinkToken, sign_link, verify_link};
+pub use link::{LinkError, LinkToken, link_business, sign_link, verify_link};

@@ -42,6 +42,23 @@ pub enum ServiceError {
     /// marketing without consent); nothing was stored.
     #[error("message refused: {0}")]
     Refused(crate::policy::Refusal),
+    /// A payment provider, or the public URL payments need, is not
+    /// configured.
+    #[error("payments need {what}, which this server has not configured")]
+    PaymentsNotConfigured {
+        /// What is missing (`mpesa`, `paystack`, `public URL`).
+        what: String,
+    },
+    /// The payment provider refused or failed.
+    #[error(transparent)]
+    Payment(#[from] crate::ports::PaymentProviderError),
+    /// What was asked for existed but is over (an expired link, a settled
+    /// order's page).
+    #[error("{message}")]
+    Gone {
+        /// What is over.
+        message: String,
+    },
     /// A catalog file had bad rows; nothing was imported.
     #[error(transparent)]
     Import(#[from] crate::commerce::import::ImportError),

@@ -13,6 +13,7 @@ mod dispatch;
 mod error;
 mod inbox;
 mod outbound;
+mod payments;
 mod segments;
 mod templates;
 
@@ -43,6 +44,10 @@ pub use dispatch::{DispatchConfig, DispatchReport, Dispatcher};
 pub use error::ServiceError;
 pub use inbox::{Inbox, OPT_OUT_ERROR_CODES, Received, StatusApplied};
 pub use outbound::{Outbound, SendMessage, TemplateSend};
+pub use payments::{
+    CallbackResult, LinkPage, LinkState, PayWith, Payments, PaymentsConfig, PaymentsReport,
+    SAFARICOM_CALLBACK_IPS, WebhookRefused,
+};
 pub use segments::{NewSegment, PREVIEW_SAMPLE_DEFAULT, SegmentPatch, Segments};
 pub use templates::{NewTemplate, PreviewRequest, TemplateEdit, TemplateListParams, Templates};
 
@@ -79,12 +84,50 @@ pub struct Crm {
     storage: Arc<dyn Storage>,
     clock: Arc<dyn Clock>,
     registry: Option<Arc<dyn TemplateRegistry>>,
+    providers:
+        Arc<std::collections::BTreeMap<&'static str, Arc<dyn crate::ports::PaymentProvider>>>,
+    payments: Option<Arc<PaymentsConfig>>,
 }
 
 impl Crm {
     /// A CRM over `storage` with the system clock.
     pub fn new(storage: Arc<dyn Storage>) -> Self {
-        Self { storage, clock: Arc::new(SystemClock), registry: None }
+        Self {
+            storage,
+            clock: Arc::new(SystemClock),
+            registry: None,
+            providers: Arc::default(),
+            payments: None,
+        }
+    }
+
+    /// Takes payments through `provider` (M-Pesa, Paystack), under its name.
+    pub fn with_payment_provider(
+        mut self,
+        provider: Arc<dyn crate::ports::PaymentProvider>,
+    ) -> Self {
+        let mut all = (*self.providers).clone();
+        all.insert(provider.name(), provider);
+        self.providers = Arc::new(all);
+        self
+    }
+
+    /// How payments run: the public URL links and callbacks are made from,
+    /// and the reconciliation timings.
+    pub fn with_payments(mut self, config: PaymentsConfig) -> Self {
+        self.payments = Some(Arc::new(config));
+        self
+    }
+
+    /// Payments: starting them, provider callbacks, links, receipts,
+    /// reminders and reconciliation.
+    pub fn payments(&self) -> Payments {
+        Payments::new(
+            Arc::clone(&self.storage),
+            Arc::clone(&self.clock),
+            Arc::clone(&self.providers),
+            self.payments.clone(),
+        )
     }
 
     /// Submits templates for approval through `registry` (Twilio's Content API

@@ -61,6 +61,10 @@ pub async fn commerce_settings_and_delivery_round_trip(s: &dyn Storage) {
         default_delivery: DeliveryMethod::Delivery { address: None },
         notice_templates: BTreeMap::from([(OrderNotice::Shipped, TemplateId::new())]),
         delivery_webhook: Some(DeliveryWebhook { token: "t0k3n".into(), secret: "s3cr3t".into() }),
+        link_minutes: Some(120),
+        reminder_after_minutes: 15,
+        reminder_before_expiry_minutes: 0,
+        link_key: Some("ab".repeat(32)),
     };
     ok(s.update_business(&b).await, "update business");
     assert_eq!(ok(s.get_business(b.id).await, "get"), b);

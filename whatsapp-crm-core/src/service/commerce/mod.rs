@@ -15,6 +15,7 @@ mod shipments;
 pub use carts::{CartHandled, CartListParams, CartView, Carts, PriceFlag, command_of};
 pub use discounts::Discounts;
 pub use notices::NOTICE_VARIABLES;
+pub(crate) use notices::{Notifier, local_time};
 pub use orders::{
     EXPIRY_BATCH, ExpiryReport, NewOrder, NewOrderLine, OrderAction, OrderActionInput,
     OrderListParams, Orders, REASON_MAX_CHARS,
@@ -24,6 +25,7 @@ pub use products::{
     ProductMessages, VIEW,
 };
 pub use settings::CommerceSetup;
+pub(crate) use settings::random_hex;
 pub use shipments::{
     DELIVERY_BODY_MAX_BYTES, DeliveryWebhookError, PartnerReceipt, PartnerReport, Shipments,
     StaffReport, parse_status,

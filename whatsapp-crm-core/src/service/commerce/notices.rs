@@ -17,8 +17,19 @@ use crate::service::outbound::{Outbound, TemplateSend};
 
 /// Template variables every notice template may use, besides the customer's
 /// own (`name`, `first_name`, attributes...).
-pub const NOTICE_VARIABLES: &[&str] =
-    &["order_ref", "order_total", "pay_by", "carrier", "tracking_url", "reason"];
+pub const NOTICE_VARIABLES: &[&str] = &[
+    "order_ref",
+    "order_total",
+    "pay_by",
+    "carrier",
+    "tracking_url",
+    "reason",
+    "link",
+    "link_token",
+    "amount_paid",
+    "receipt",
+    "paid_at",
+];
 
 /// What a notice may mention beyond the order.
 #[derive(Debug, Clone, Default)]
@@ -57,21 +68,7 @@ impl Notifier {
         let now = to_storage_precision(self.clock.now());
         let customer = s.get_customer(business.id, order.customer_id).await?;
         let values = values(business, order, &detail);
-        let window_open = s
-            .find_active_conversation(business.id, customer.id)
-            .await?
-            .is_some_and(|c| c.window_open(now));
-        let outbound = Outbound::new(Arc::clone(s), Arc::clone(&self.clock));
-        let planned = if window_open {
-            Ok((crate::domain::MessageContent::text(text(notice, order, &values)), None))
-        } else {
-            match business.commerce.notice_templates.get(&notice) {
-                None => {
-                    Err(format!("no template for {} outside the 24-hour window", notice.as_str()))
-                }
-                Some(id) => self.template(&outbound, business, &customer, *id, values).await,
-            }
-        };
+        let body = text(notice, order, &values);
         let mut n = OrderNotification {
             order_id: order.id,
             notice,
@@ -79,17 +76,8 @@ impl Notifier {
             skipped: None,
             at: now,
         };
-        let row = match planned {
-            Ok((content, category)) => {
-                match outbound.prepare(business.id, &customer, content, category, now, now).await {
-                    Ok(row) => Some(row),
-                    Err(ServiceError::Refused(r)) => {
-                        n.skipped = Some(format!("refused: {r}"));
-                        None
-                    }
-                    Err(e) => return Err(e),
-                }
-            }
+        let row = match self.compose(business, &customer, notice, body, values).await? {
+            Ok(row) => Some(row),
             Err(why) => {
                 n.skipped = Some(why);
                 None
@@ -102,6 +90,49 @@ impl Notifier {
         }
         // Another attempt recorded it first.
         Ok(self.recorded(business, order, notice).await?.unwrap_or(n))
+    }
+
+    /// The message telling `customer` of `notice`, not yet stored: `text`
+    /// inside their 24-hour window; outside it, the business's template for
+    /// the notice filled with `values`; or why none can be sent.
+    pub(crate) async fn compose(
+        &self,
+        business: &Business,
+        customer: &Customer,
+        notice: OrderNotice,
+        text: String,
+        values: BTreeMap<String, String>,
+    ) -> Result<Result<(crate::domain::Message, crate::domain::OutboxItem), String>, ServiceError>
+    {
+        let s = &self.storage;
+        let now = to_storage_precision(self.clock.now());
+        let window_open = s
+            .find_active_conversation(business.id, customer.id)
+            .await?
+            .is_some_and(|c| c.window_open(now));
+        let outbound = Outbound::new(Arc::clone(s), Arc::clone(&self.clock));
+        let planned = if window_open {
+            Ok((crate::domain::MessageContent::text(text), None))
+        } else {
+            match business.commerce.notice_templates.get(&notice) {
+                None => {
+                    return Ok(Err(format!(
+                        "no template for {} outside the 24-hour window",
+                        notice.as_str()
+                    )));
+                }
+                Some(id) => self.template(&outbound, business, customer, *id, values).await,
+            }
+        };
+        let (content, category) = match planned {
+            Ok(c) => c,
+            Err(why) => return Ok(Err(why)),
+        };
+        match outbound.prepare(business.id, customer, content, category, now, now).await {
+            Ok(row) => Ok(Ok(row)),
+            Err(ServiceError::Refused(r)) => Ok(Err(format!("refused: {r}"))),
+            Err(e) => Err(e),
+        }
     }
 
     async fn recorded(
@@ -212,5 +243,9 @@ fn text(notice: OrderNotice, order: &Order, v: &BTreeMap<String, String>) -> Str
         OrderNotice::Expired => format!(
             "Order {r} was not paid in time, so its items went back on sale. Send \"cart\" to order again."
         ),
+        OrderNotice::PaymentLink => match v.get("link") {
+            Some(url) => format!("Pay {} for order {r} here: {url}", get("order_total")),
+            None => format!("Order {r} is waiting for payment of {}.", get("order_total")),
+        },
     }
 }

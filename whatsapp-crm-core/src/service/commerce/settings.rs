@@ -17,6 +17,9 @@ pub struct CommerceSetup {
     storage: Arc<dyn Storage>,
 }
 
+/// Bytes of randomness in a business's payment link key.
+const LINK_KEY_BYTES: usize = 32;
+
 /// Equal bytes, compared in time that does not depend on where they differ.
 fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
@@ -68,6 +71,9 @@ impl CommerceSetup {
         }
         if next.enabled && next.delivery_webhook.is_none() {
             next.delivery_webhook = Some(new_webhook(business)?);
+        }
+        if next.enabled && next.link_key.is_none() {
+            next.link_key = Some(random_hex(LINK_KEY_BYTES)?);
         }
         b.commerce = next;
         self.storage.update_business(&b).await?;
