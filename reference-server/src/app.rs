@@ -65,6 +65,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(routes::orders::router())
         .merge(routes::discounts::router())
         .merge(routes::commerce::router())
+        .merge(routes::payments::router())
 }
 
 /// The OpenAPI document of every endpoint.
@@ -81,6 +82,7 @@ pub fn app(state: AppState) -> Router {
         .route("/openapi.json", get(move || async move { axum::Json(doc.as_ref().clone()) }))
         .route("/docs", get(routes::system::docs_page))
         .merge(routes::webhooks::router())
+        .merge(routes::pay::router())
         .fallback(|| async { ApiError::no_route() })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .layer(DefaultBodyLimit::max(max_body))

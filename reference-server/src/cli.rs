@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 use tokio::sync::watch;
 use whatsapp_crm_core::policy::RateLimits;
-use whatsapp_crm_core::service::{DispatchConfig, Dispatcher};
+use whatsapp_crm_core::service::{DispatchConfig, Dispatcher, PaymentsConfig};
 use whatsapp_crm_core::{Crm, NewBusiness};
 
 use crate::app::{AppState, app};
@@ -67,6 +67,22 @@ pub async fn serve(store: OpenStore, args: &ServeArgs) -> anyhow::Result<()> {
             "no Twilio account configured: templates stay drafts and messages stay queued"
         ),
     }
+    if let Some(config) = args.payments.mpesa() {
+        let mpesa = whatsapp_crm_mpesa::Mpesa::new(config).map_err(|e| anyhow::anyhow!("{e}"))?;
+        crm = crm.with_payment_provider(Arc::new(mpesa));
+        tracing::info!(base = %args.payments.mpesa_base, "M-Pesa payments through Daraja");
+    }
+    if let Some(config) = args.payments.paystack() {
+        let paystack =
+            whatsapp_crm_paystack::Paystack::new(config).map_err(|e| anyhow::anyhow!("{e}"))?;
+        crm = crm.with_payment_provider(Arc::new(paystack));
+        tracing::info!("card payments through Paystack");
+    }
+    if let Some(url) = &args.public_url {
+        let mut config = PaymentsConfig::new(url);
+        config.enforce_callback_ips = args.payments.mpesa_enforce_callback_ips;
+        crm = crm.with_payments(config);
+    }
     match &webhooks {
         Some(w) => tracing::info!(
             inbound = %w.inbound_url(),
@@ -84,6 +100,7 @@ pub async fn serve(store: OpenStore, args: &ServeArgs) -> anyhow::Result<()> {
     let orders = tokio::spawn(run_orders(
         crm.orders(),
         crm.carts(),
+        crm.payments(),
         Duration::from_millis(args.orders_interval_ms.max(1)),
         stop.subscribe(),
     ));
@@ -95,7 +112,8 @@ pub async fn serve(store: OpenStore, args: &ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     tracing::info!(address = %listener.local_addr()?, storage = store.kind, "serving");
-    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown_signal()).await?;
+    let service = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, service).with_graceful_shutdown(shutdown_signal()).await?;
     let _ = stop.send(true);
     if let Some(d) = dispatcher {
         let _ = d.await;

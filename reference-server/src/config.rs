@@ -29,7 +29,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the HTTP server (the default).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Create a business and print its first API key (once) on standard output.
     CreateBusiness(CreateBusinessArgs),
 }
@@ -91,6 +91,86 @@ pub struct ServeArgs {
     /// queued.
     #[command(flatten)]
     pub twilio: TwilioArgs,
+
+    /// M-Pesa and card payments.
+    #[command(flatten)]
+    pub payments: PaymentArgs,
+}
+
+/// Payment providers. Secrets come from the environment or flags and are
+/// never printed.
+#[derive(Clone, Args, Default)]
+pub struct PaymentArgs {
+    /// Daraja app consumer key (M-Pesa Express).
+    #[arg(long, env = "MPESA_CONSUMER_KEY")]
+    pub mpesa_consumer_key: Option<String>,
+    /// Daraja app consumer secret.
+    #[arg(long, env = "MPESA_CONSUMER_SECRET", hide_env_values = true)]
+    pub mpesa_consumer_secret: Option<String>,
+    /// The Paybill (or head office) shortcode.
+    #[arg(long, env = "MPESA_SHORTCODE")]
+    pub mpesa_shortcode: Option<String>,
+    /// The Lipa na M-Pesa Online passkey.
+    #[arg(long, env = "MPESA_PASSKEY", hide_env_values = true)]
+    pub mpesa_passkey: Option<String>,
+    /// A Till (Buy Goods) number to be paid instead of the Paybill.
+    #[arg(long, env = "MPESA_TILL")]
+    pub mpesa_till: Option<String>,
+    /// Daraja's base URL: the sandbox by default, `https://api.safaricom.co.ke`
+    /// in production, or a local stand-in.
+    #[arg(long, env = "MPESA_BASE", default_value = whatsapp_crm_mpesa::SANDBOX_BASE)]
+    pub mpesa_base: String,
+    /// Refuse M-Pesa callbacks from outside Safaricom's addresses (by default
+    /// they are logged and processed: Safaricom's addresses change).
+    #[arg(long, env = "MPESA_ENFORCE_CALLBACK_IPS", default_value_t = false)]
+    pub mpesa_enforce_callback_ips: bool,
+    /// Paystack secret key (`sk_…`), for card payments.
+    #[arg(long, env = "PAYSTACK_SECRET_KEY", hide_env_values = true)]
+    pub paystack_secret_key: Option<String>,
+    /// Paystack's base URL (or a local stand-in).
+    #[arg(long, env = "PAYSTACK_BASE", default_value = whatsapp_crm_paystack::DEFAULT_BASE)]
+    pub paystack_base: String,
+}
+
+impl std::fmt::Debug for PaymentArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let set = |v: &Option<String>| v.as_ref().map(|_| "***");
+        f.debug_struct("PaymentArgs")
+            .field("mpesa_consumer_key", &self.mpesa_consumer_key)
+            .field("mpesa_consumer_secret", &set(&self.mpesa_consumer_secret))
+            .field("mpesa_shortcode", &self.mpesa_shortcode)
+            .field("mpesa_passkey", &set(&self.mpesa_passkey))
+            .field("mpesa_till", &self.mpesa_till)
+            .field("mpesa_base", &self.mpesa_base)
+            .field("paystack_secret_key", &set(&self.paystack_secret_key))
+            .field("paystack_base", &self.paystack_base)
+            .finish()
+    }
+}
+
+impl PaymentArgs {
+    /// The Daraja configuration, when key, secret, shortcode and passkey
+    /// are all given.
+    pub fn mpesa(&self) -> Option<whatsapp_crm_mpesa::MpesaConfig> {
+        let given = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
+        let config = whatsapp_crm_mpesa::MpesaConfig::new(
+            given(&self.mpesa_consumer_key)?,
+            given(&self.mpesa_consumer_secret)?,
+            given(&self.mpesa_shortcode)?,
+            given(&self.mpesa_passkey)?,
+        )
+        .with_base(&self.mpesa_base);
+        Some(match given(&self.mpesa_till) {
+            Some(till) => config.with_till(till),
+            None => config,
+        })
+    }
+
+    /// The Paystack configuration, when a secret key is given.
+    pub fn paystack(&self) -> Option<whatsapp_crm_paystack::PaystackConfig> {
+        let key = self.paystack_secret_key.clone().filter(|s| !s.is_empty())?;
+        Some(whatsapp_crm_paystack::PaystackConfig::new(key).with_base(&self.paystack_base))
+    }
 }
 
 /// Twilio account, for template approval, sending and webhooks.

@@ -4,6 +4,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
+use whatsapp_crm_core::ports::PaymentProviderError;
 use whatsapp_crm_core::{FieldError, ServiceError, StorageError};
 
 /// The body of every error response.
@@ -20,7 +21,7 @@ pub struct ErrorDetail {
     /// `invalid_request`, `validation_failed`, `conflict`, `invalid_state`,
     /// `payload_too_large`, `unsupported_media_type`, `method_not_allowed`,
     /// `provider_not_configured`, `provider_unavailable`, `provider_error`,
-    /// `send_refused`, `forbidden`,
+    /// `send_refused`, `forbidden`, `payment_refused`, `gone`,
     /// `unavailable`, `internal`.
     pub code: &'static str,
     /// Human-readable explanation.
@@ -142,6 +143,23 @@ impl From<ServiceError> for ApiError {
                         .collect(),
                 },
             },
+            ServiceError::PaymentsNotConfigured { what } => Self::new(
+                StatusCode::CONFLICT,
+                "provider_not_configured",
+                format!("payments need {what}, which this server has not configured"),
+            ),
+            ServiceError::Payment(e) => match e {
+                PaymentProviderError::Rejected { .. } => {
+                    Self::new(StatusCode::UNPROCESSABLE_ENTITY, "payment_refused", e.to_string())
+                }
+                PaymentProviderError::Unavailable { .. } => Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "provider_unavailable",
+                    e.to_string(),
+                ),
+                other => Self::new(StatusCode::BAD_GATEWAY, "provider_error", other.to_string()),
+            },
+            ServiceError::Gone { message } => Self::new(StatusCode::GONE, "gone", message),
             ServiceError::Storage(e) => e.into(),
             other => {
                 tracing::error!(error = %other, "unexpected service error");

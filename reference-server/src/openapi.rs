@@ -22,6 +22,7 @@ use utoipa::{Modify, OpenApi};
         (name = "templates", description = "WhatsApp message templates, their versions and approval"),
         (name = "products", description = "The catalog: products with stock, CSV import, search, product messages"),
         (name = "orders", description = "Carts, orders and their actions, shipments, discount codes, commerce settings"),
+        (name = "payments", description = "Payment links, M-Pesa and card payments, their provider events"),
     )
 )]
 pub struct ApiDoc;

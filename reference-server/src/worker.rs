@@ -8,7 +8,9 @@ use std::time::Duration;
 use chrono::Utc;
 use tokio::sync::watch;
 use whatsapp_crm_core::ServiceError;
-use whatsapp_crm_core::service::{Broadcasts, Campaigns, Carts, Dispatcher, EXPIRY_BATCH, Orders};
+use whatsapp_crm_core::service::{
+    Broadcasts, Campaigns, Carts, Dispatcher, EXPIRY_BATCH, Orders, Payments,
+};
 
 /// Runs `round` every `interval`, at once again while it reports more work,
 /// until `stop` turns true. A round in progress is finished first.
@@ -94,18 +96,29 @@ pub async fn run_broadcasts(
 }
 
 /// Expires orders past their payment window, releasing their stock, and
-/// carts left untouched for a week.
+/// carts left untouched for a week; asks providers about late payments and
+/// sends payment reminders.
 pub async fn run_orders(
     orders: Orders,
     carts: Carts,
+    payments: Payments,
     interval: Duration,
     stop: watch::Receiver<bool>,
 ) {
     every("orders", interval, stop, || async {
         let report = orders.run_due(Utc::now()).await?;
         let carts = carts.run_due(Utc::now()).await?;
-        if report.expired > 0 || carts > 0 {
-            tracing::info!(orders = report.expired, carts, "expiry round");
+        let paid = payments.run_due(Utc::now()).await?;
+        if report.expired > 0 || carts > 0 || paid != Default::default() {
+            tracing::info!(
+                orders = report.expired,
+                carts,
+                checked = paid.checked,
+                settled = paid.settled,
+                given_up = paid.expired,
+                reminders = paid.reminders,
+                "commerce round"
+            );
         }
         Ok(report.expired >= EXPIRY_BATCH || carts >= EXPIRY_BATCH)
     })

@@ -124,6 +124,11 @@ async fn openapi_documents_every_endpoint(t: TestApp) {
         ("get", "/v1/commerce"),
         ("put", "/v1/commerce"),
         ("post", "/v1/commerce/delivery-secret"),
+        ("post", "/v1/orders/{id}/payment-links"),
+        ("post", "/v1/orders/{id}/payments"),
+        ("get", "/v1/payments"),
+        ("get", "/v1/payments/{id}"),
+        ("post", "/v1/payments/{id}/refresh"),
     ];
     let mut documented = 0;
     for (path, item) in doc["paths"].as_object().unwrap() {
@@ -160,6 +165,8 @@ async fn openapi_documents_every_endpoint(t: TestApp) {
                 "/delivery-secret",
                 "/disable",
                 "/enable",
+                "/payment-links",
+                "/refresh",
             ]
             .iter()
             .any(|end| path.ends_with(end));
@@ -194,6 +201,9 @@ async fn openapi_documents_every_endpoint(t: TestApp) {
         "Shipment",
         "Discount",
         "CommerceSettings",
+        "PaymentAttempt",
+        "PaymentLink",
+        "PaymentDetail",
     ] {
         assert!(doc["components"]["schemas"][schema].is_object(), "schema {schema} missing");
     }

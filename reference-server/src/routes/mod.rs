@@ -8,6 +8,8 @@ pub mod customers;
 pub mod discounts;
 pub mod messaging;
 pub mod orders;
+pub mod pay;
+pub mod payments;
 pub mod products;
 pub mod segments;
 pub mod system;

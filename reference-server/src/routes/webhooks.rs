@@ -27,6 +27,10 @@ pub const INBOUND_PATH: &str = "/webhooks/twilio/inbound";
 pub const STATUS_PATH: &str = "/webhooks/twilio/status";
 /// Path of the delivery partner webhook.
 pub const DELIVERY_PATH: &str = "/webhooks/delivery/{token}";
+/// Path of an M-Pesa attempt's own callback URL.
+pub const MPESA_PATH: &str = "/webhooks/mpesa/{token}";
+/// Path of Paystack's webhook.
+pub const PAYSTACK_PATH: &str = "/webhooks/paystack";
 
 /// What checking webhooks needs: the account's auth token and the URL the
 /// world reaches this server at.
@@ -64,6 +68,70 @@ pub fn router() -> Router<AppState> {
         .route(INBOUND_PATH, post(inbound))
         .route(STATUS_PATH, post(status))
         .route(DELIVERY_PATH, post(delivery))
+        .route(MPESA_PATH, post(mpesa))
+        .route(PAYSTACK_PATH, post(paystack))
+}
+
+/// The caller's address: the first `X-Forwarded-For` hop when a proxy sets
+/// it, else the connection's peer.
+fn remote(headers: &HeaderMap, req_peer: Option<std::net::SocketAddr>) -> Option<std::net::IpAddr> {
+    headers
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .and_then(|ip| ip.trim().parse().ok())
+        .or(req_peer.map(|p| p.ip()))
+}
+
+/// An M-Pesa callback. Daraja signs nothing and retries on anything but a
+/// quick acceptance, so it is accepted at once and handled after: stored
+/// raw, then applied only when an STK query agrees.
+async fn mpesa(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let ip = remote(&headers, peer.map(|c| c.0.0));
+    let payments = state.crm.payments();
+    tokio::spawn(async move {
+        match payments.mpesa_callback(&token, ip, &body).await {
+            Ok(r) => tracing::info!(result = ?std::mem::discriminant(&r), "M-Pesa callback"),
+            Err(e) => {
+                tracing::warn!(error = %e, "M-Pesa callback not handled; reconciliation will ask Daraja")
+            }
+        }
+    });
+    axum::Json(serde_json::json!({"ResultCode": 0, "ResultDesc": "Accepted"})).into_response()
+}
+
+/// Paystack's webhook: refused with 401 unless `x-paystack-signature`
+/// signs the raw body; otherwise stored once and applied when `verify`
+/// agrees.
+async fn paystack(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    use whatsapp_crm_core::service::WebhookRefused;
+    let signature = headers.get("x-paystack-signature").and_then(|v| v.to_str().ok());
+    match state.crm.payments().provider_webhook("paystack", signature, &body).await {
+        Ok(r) => {
+            tracing::info!(result = ?std::mem::discriminant(&r), "Paystack webhook");
+            Ok(StatusCode::OK.into_response())
+        }
+        Err(WebhookRefused::Signature) => {
+            Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "invalid signature"))
+        }
+        Err(WebhookRefused::Malformed(m)) => {
+            Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", m))
+        }
+        Err(WebhookRefused::Service(e)) => Err(e.into()),
+        Err(other) => {
+            Err(ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", other.to_string()))
+        }
+    }
 }
 
 /// A delivery partner's signed shipment report.

@@ -19,6 +19,8 @@ mod workers;
 
 pub use callbacks::{CallbackResult, WebhookRefused};
 pub use links::{LinkPage, LinkState};
-pub use service::{Payments, PaymentsConfig, SAFARICOM_CALLBACK_IPS};
+pub use service::{
+    PaymentDetail, PaymentListParams, Payments, PaymentsConfig, SAFARICOM_CALLBACK_IPS,
+};
 pub use start::PayWith;
 pub use workers::PaymentsReport;

@@ -92,3 +92,55 @@ impl Payments {
             .ok_or(ServiceError::PaymentsNotConfigured { what: "public URL".into() })
     }
 }
+
+/// Filters of `GET /v1/payments`.
+#[derive(Debug, Clone, Default)]
+pub struct PaymentListParams {
+    /// Only this order's attempts.
+    pub order: Option<crate::domain::OrderId>,
+    /// Only attempts in this status.
+    pub status: Option<crate::domain::PaymentStatus>,
+    /// Page size.
+    pub limit: Option<u32>,
+    /// Cursor.
+    pub cursor: Option<String>,
+}
+
+/// An attempt with the provider events behind it, as received.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PaymentDetail {
+    /// The attempt.
+    #[serde(flatten)]
+    pub payment: crate::domain::PaymentAttempt,
+    /// What the provider posted about it, oldest first.
+    pub events: Vec<crate::domain::PaymentEvent>,
+}
+
+impl Payments {
+    /// Lists attempts, oldest first.
+    pub async fn list(
+        &self,
+        business: crate::domain::BusinessId,
+        params: PaymentListParams,
+    ) -> Result<crate::ports::Page<crate::domain::PaymentAttempt>, ServiceError> {
+        let (limit, after) = crate::service::page_params::<crate::domain::PaymentId>(
+            params.limit,
+            params.cursor.as_deref(),
+        )?;
+        let q =
+            crate::ports::PaymentQuery { order: params.order, status: params.status, limit, after };
+        Ok(self.storage.list_payments(business, &q).await?)
+    }
+
+    /// An attempt with its events.
+    pub async fn get(
+        &self,
+        business: crate::domain::BusinessId,
+        id: crate::domain::PaymentId,
+    ) -> Result<PaymentDetail, ServiceError> {
+        let payment = self.storage.get_payment(business, id).await?;
+        let events = self.storage.payment_events(business, id).await?;
+        Ok(PaymentDetail { payment, events })
+    }
+}
