@@ -116,6 +116,11 @@ const RULES_BEYOND_SCHEMA: &[(&str, &str, &str)] = &[
         "exactly one of percent and amount_minor; ends_at after starts_at; codes are letters and digits",
     ),
     ("put", "/v1/commerce", "each notice template exists in the business; addresses are text"),
+    (
+        "post",
+        "/v1/orders/{id}/payments",
+        "the phone is a valid number M-Pesa can prompt (Kenyan); the email is an address; the provider takes the method",
+    ),
 ];
 const PRODUCT_RULES: &str =
     "the image is an https:// URL; text has no control characters; attributes have limits";

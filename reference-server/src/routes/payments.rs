@@ -163,6 +163,8 @@ async fn get_payment(
         (status = 200, description = "The attempt after it", body = PaymentAttempt),
         (status = 404, description = "No such payment in this business", body = ErrorBody),
         (status = 409, description = "The attempt's provider is not configured", body = ErrorBody),
+        (status = 502, description = "The provider failed", body = ErrorBody),
+        (status = 503, description = "The provider is unavailable", body = ErrorBody),
     ),
     security(("api_key" = []))
 )]
