@@ -105,6 +105,25 @@ async fn exists(
     Ok(found.is_some())
 }
 
+type PgQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
+
+/// Binds what an attempt's moves change, in the column order that both
+/// the insert and the guarded update list after their keys.
+fn bind_state<'q>(q: PgQuery<'q>, p: &'q PaymentAttempt) -> Result<PgQuery<'q>, StorageError> {
+    Ok(q.bind(enum_to_text(&p.status)?)
+        .bind(&p.provider_reference)
+        .bind(&p.receipt)
+        .bind(p.paid.map(|m| m.minor))
+        .bind(p.phone.as_ref().map(|n| n.as_str().to_owned()))
+        .bind(&p.checkout_url)
+        .bind(&p.failure)
+        .bind(sqlx::types::Json(to_json(&p.flags)?))
+        .bind(i32::try_from(p.checks).unwrap_or(i32::MAX))
+        .bind(p.next_check_at)
+        .bind(p.updated_at)
+        .bind(p.settled_at))
+}
+
 #[async_trait]
 impl PaymentStore for PostgresStorage {
     async fn insert_payment(
@@ -112,7 +131,7 @@ impl PaymentStore for PostgresStorage {
         p: &PaymentAttempt,
         callback_token_hash: Option<[u8; 32]>,
     ) -> Result<(), StorageError> {
-        sqlx::query(
+        let q = sqlx::query(
             "INSERT INTO payments (business_id, id, order_id, customer_id, provider, amount_minor, currency,
                callback_token, created_at, status, provider_reference, receipt, paid_minor, phone,
                checkout_url, failure, flags, checks, next_check_at, updated_at, settled_at)
@@ -126,22 +145,8 @@ impl PaymentStore for PostgresStorage {
         .bind(p.amount.minor)
         .bind(p.amount.currency.as_str())
         .bind(callback_token_hash.map(|h| h.to_vec()))
-        .bind(p.created_at)
-        .bind(enum_to_text(&p.status)?)
-        .bind(&p.provider_reference)
-        .bind(&p.receipt)
-        .bind(p.paid.map(|m| m.minor))
-        .bind(p.phone.as_ref().map(|n| n.as_str().to_owned()))
-        .bind(&p.checkout_url)
-        .bind(&p.failure)
-        .bind(sqlx::types::Json(to_json(&p.flags)?))
-        .bind(i32::try_from(p.checks).unwrap_or(i32::MAX))
-        .bind(p.next_check_at)
-        .bind(p.updated_at)
-        .bind(p.settled_at)
-        .execute(&self.pool)
-        .await
-        .map_err(|e| map(PAYMENT, e))?;
+        .bind(p.created_at);
+        bind_state(q, p)?.execute(&self.pool).await.map_err(|e| map(PAYMENT, e))?;
         Ok(())
     }
 
@@ -182,7 +187,7 @@ impl PaymentStore for PostgresStorage {
         p: &PaymentAttempt,
         from: PaymentStatus,
     ) -> Result<(), StorageError> {
-        let done = sqlx::query(
+        let q = sqlx::query(
             "UPDATE payments SET status = $4, provider_reference = $5, receipt = $6, paid_minor = $7, phone = $8,
                checkout_url = $9, failure = $10, flags = $11, checks = $12, next_check_at = $13,
                updated_at = $14, settled_at = $15
@@ -190,22 +195,8 @@ impl PaymentStore for PostgresStorage {
         )
         .bind(p.business_id.as_uuid())
         .bind(p.id.as_uuid())
-        .bind(enum_to_text(&from)?)
-        .bind(enum_to_text(&p.status)?)
-        .bind(&p.provider_reference)
-        .bind(&p.receipt)
-        .bind(p.paid.map(|m| m.minor))
-        .bind(p.phone.as_ref().map(|n| n.as_str().to_owned()))
-        .bind(&p.checkout_url)
-        .bind(&p.failure)
-        .bind(sqlx::types::Json(to_json(&p.flags)?))
-        .bind(i32::try_from(p.checks).unwrap_or(i32::MAX))
-        .bind(p.next_check_at)
-        .bind(p.updated_at)
-        .bind(p.settled_at)
-        .execute(&self.pool)
-        .await
-        .map_err(|e| map(PAYMENT, e))?;
+        .bind(enum_to_text(&from)?);
+        let done = bind_state(q, p)?.execute(&self.pool).await.map_err(|e| map(PAYMENT, e))?;
         if done.rows_affected() == 1 {
             return Ok(());
         }

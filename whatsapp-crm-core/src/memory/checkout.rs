@@ -203,18 +203,12 @@ impl CheckoutStore for InMemoryStorage {
         limit: u32,
     ) -> Result<Vec<(BusinessId, OrderId)>, StorageError> {
         let inner = self.read();
-        let mut due: Vec<(DateTime<Utc>, BusinessId, OrderId)> = inner
-            .tenants
-            .iter()
-            .flat_map(|(b, t)| {
-                t.orders.values().filter_map(move |o| {
-                    let pay_by = o.pay_by?;
-                    (o.status == OrderStatus::AwaitingPayment && pay_by <= now)
-                        .then_some((pay_by, *b, o.id))
-                })
+        Ok(inner.due_across(limit, |t| {
+            t.orders.values().filter_map(move |o| {
+                let pay_by = o.pay_by?;
+                (o.status == OrderStatus::AwaitingPayment && pay_by <= now)
+                    .then_some((pay_by, o.id))
             })
-            .collect();
-        due.sort();
-        Ok(due.into_iter().take(limit as usize).map(|(_, b, o)| (b, o)).collect())
+        }))
     }
 }

@@ -106,6 +106,23 @@ impl Inner {
         self.tenants.get(&id)
     }
 
+    /// The first `limit` records due across every tenant, earliest first,
+    /// as a worker's round sees them; `due` gives each tenant's (when, id).
+    fn due_across<'a, I, F, It>(&'a self, limit: u32, due: F) -> Vec<(BusinessId, I)>
+    where
+        I: Ord + Copy,
+        F: Fn(&'a Tenant) -> It,
+        It: Iterator<Item = (DateTime<Utc>, I)>,
+    {
+        let mut all: Vec<(DateTime<Utc>, BusinessId, I)> = self
+            .tenants
+            .iter()
+            .flat_map(|(b, t)| due(t).map(move |(at, id)| (at, *b, id)))
+            .collect();
+        all.sort();
+        all.into_iter().take(limit as usize).map(|(_, b, id)| (b, id)).collect()
+    }
+
     fn tenant_mut(
         &mut self,
         id: BusinessId,

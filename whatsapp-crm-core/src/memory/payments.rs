@@ -192,18 +192,12 @@ impl PaymentStore for InMemoryStorage {
         limit: u32,
     ) -> Result<Vec<(BusinessId, PaymentId)>, StorageError> {
         let inner = self.read();
-        let mut due: Vec<(DateTime<Utc>, BusinessId, PaymentId)> = inner
-            .tenants
-            .iter()
-            .flat_map(|(b, t)| {
-                t.payments.attempts.values().filter_map(move |p| {
-                    let at = p.next_check_at?;
-                    (!p.status.is_final() && at <= now).then_some((at, *b, p.id))
-                })
+        Ok(inner.due_across(limit, |t| {
+            t.payments.attempts.values().filter_map(move |p| {
+                let at = p.next_check_at?;
+                (!p.status.is_final() && at <= now).then_some((at, p.id))
             })
-            .collect();
-        due.sort();
-        Ok(due.into_iter().take(limit as usize).map(|(_, b, id)| (b, id)).collect())
+        }))
     }
 
     async fn record_receipt(
@@ -256,18 +250,12 @@ impl PaymentStore for InMemoryStorage {
         limit: u32,
     ) -> Result<Vec<(BusinessId, OrderId)>, StorageError> {
         let inner = self.read();
-        let mut due: Vec<(DateTime<Utc>, BusinessId, OrderId)> = inner
-            .tenants
-            .iter()
-            .flat_map(|(b, t)| {
-                t.payments.links.values().filter_map(move |l| {
-                    let at = l.next_reminder_at?;
-                    (at <= now).then_some((at, *b, l.order_id))
-                })
+        Ok(inner.due_across(limit, |t| {
+            t.payments.links.values().filter_map(move |l| {
+                let at = l.next_reminder_at?;
+                (at <= now).then_some((at, l.order_id))
             })
-            .collect();
-        due.sort();
-        Ok(due.into_iter().take(limit as usize).map(|(_, b, o)| (b, o)).collect())
+        }))
     }
 
     async fn record_reminder(
