@@ -16,11 +16,12 @@ use chrono::{Duration, TimeZone, Utc};
 use support::{TestApp, on};
 use whatsapp_crm_core::ports::{Clock, ManualClock, MessageQuery};
 use whatsapp_crm_core::service::{
-    CallbackResult, LinkState, PayWith, PaymentsConfig, WebhookRefused,
+    CallbackResult, LinkState, NewOrder, NewOrderLine, OrderAction, OrderActionInput, PayWith,
+    PaymentsConfig, WebhookRefused,
 };
 use whatsapp_crm_core::{
-    BusinessId, CommerceSettingsInput, Crm, Direction, InboundMessage, Message, MessageContent,
-    Order, OrderNotice, OrderStatus, PaymentStatus, PhoneNumber,
+    BusinessId, CommerceSettingsInput, Crm, DeliveryMethod, Direction, InboundMessage, Message,
+    MessageContent, NewCustomer, Order, OrderNotice, OrderStatus, PaymentStatus, PhoneNumber,
 };
 use whatsapp_crm_mpesa::stand_in::DarajaStandIn;
 use whatsapp_crm_mpesa::{Mpesa, MpesaConfig};
@@ -32,6 +33,7 @@ on_every_backend!(
     a_callback_the_query_contradicts_settles_nothing,
     a_card_payment_settles_by_signed_webhook,
     reminders_expiry_and_reconciliation_follow_the_clock,
+    a_link_no_message_can_carry_is_made_and_says_why,
 );
 
 const PASSKEY: &str = "bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919";
@@ -123,7 +125,8 @@ async fn an_mpesa_payment_by_link_settles_once_however_often_the_callback_comes(
     let shop = shop(&t, 60).await;
     let order = shop.order("+254708374149", "ongeza unga 2").await;
     let payments = shop.crm.payments();
-    let link = payments.send_link(shop.id, order.id).await.unwrap();
+    let sent_link = payments.send_link(shop.id, order.id).await.unwrap();
+    let link = sent_link.link;
     assert!(link.url.starts_with("https://crm.example.com/pay/"));
     let sent = shop.outbound(&order).await;
     assert!(text(sent.last().unwrap()).contains("call_to_action"), "a button inside the window");
@@ -219,7 +222,7 @@ async fn a_card_payment_settles_by_signed_webhook(t: TestApp) {
     let shop = shop(&t, 60).await;
     let order = shop.order("+254712000111", "add 2 unga").await;
     let payments = shop.crm.payments();
-    let link = payments.send_link(shop.id, order.id).await.unwrap();
+    let link = payments.send_link(shop.id, order.id).await.unwrap().link;
     let no_email = payments.pay_from_link(&link.token, PayWith::Card { email: None }).await;
     assert!(no_email.is_err(), "a card payment needs an email");
     let attempt = payments
@@ -348,4 +351,42 @@ async fn reminders_expiry_and_reconciliation_follow_the_clock(t: TestApp) {
         shop.crm.storage().get_payment(shop.id, a.id).await.unwrap().status,
         PaymentStatus::Expired
     );
+}
+
+/// A customer the shop added who never wrote: no window, and the business
+/// has no `payment_link` template.
+async fn a_link_no_message_can_carry_is_made_and_says_why(t: TestApp) {
+    let shop = shop(&t, 60).await;
+    let crm = &shop.crm;
+    let customer = NewCustomer { phone: "+254712000444".into(), ..Default::default() };
+    let customer = crm.customers().create(shop.id, customer).await.unwrap();
+    let line = NewOrderLine { sku: "UNGA-2KG".into(), quantity: 1 };
+    let order = NewOrder {
+        customer_id: customer.id,
+        items: vec![line],
+        delivery: Some(DeliveryMethod::Pickup),
+    };
+    let order = crm.orders().create(shop.id, order).await.unwrap();
+    let order = crm
+        .orders()
+        .act(shop.id, order.id, OrderAction::Confirm, OrderActionInput::default(), "staff")
+        .await
+        .unwrap();
+    let payments = crm.payments();
+    let sent = payments.send_link(shop.id, order.id).await.unwrap();
+    assert_eq!(sent.message_id, None);
+    assert!(sent.not_sent.as_deref().unwrap().contains("payment_link"), "{sent:?}");
+    assert_eq!(sent.link.next_reminder_at, None, "no reminders for a link never sent");
+    shop.clock.set(shop.clock.now() + Duration::minutes(30));
+    assert_eq!(payments.run_due(shop.clock.now()).await.unwrap().reminders, 0);
+    // The shop shares the link another way; the customer types the number
+    // the way Kenyans write it.
+    let attempt = payments
+        .pay_from_link(&sent.link.token, PayWith::Mpesa { phone: "0712 000 444".into() })
+        .await
+        .unwrap();
+    assert_eq!(attempt.phone.unwrap().as_str(), "+254712000444");
+    assert_eq!(shop.daraja.pushes()[0].body["PartyA"], "254712000444");
+    let wrong = payments.start(shop.id, order.id, PayWith::Mpesa { phone: "0201 234 567".into() });
+    assert!(wrong.await.is_err(), "a landline cannot be prompted");
 }

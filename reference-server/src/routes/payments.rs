@@ -10,8 +10,8 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use whatsapp_crm_core::ports::Page;
-use whatsapp_crm_core::service::{PayWith, PaymentDetail, PaymentListParams};
-use whatsapp_crm_core::{OrderId, PaymentAttempt, PaymentId, PaymentLink, PaymentStatus};
+use whatsapp_crm_core::service::{PayWith, PaymentDetail, PaymentListParams, SentLink};
+use whatsapp_crm_core::{OrderId, PaymentAttempt, PaymentId, PaymentStatus};
 
 use crate::app::AppState;
 use crate::auth::Tenant;
@@ -66,12 +66,13 @@ pub struct ListQuery {
 
 /// Make the order's payment link (`/pay/{token}`) and send it to the
 /// customer: a button inside the 24-hour window, the business's
-/// `payment_link` template outside it.
+/// `payment_link` template outside it. When neither can go the link is
+/// still made, with `not_sent` saying why, and gets no reminders.
 #[utoipa::path(
     post, path = "/v1/orders/{id}/payment-links", tag = TAG,
     params(("id" = String, Path, description = "Order id")),
     responses(
-        (status = 201, description = "The link", body = PaymentLink),
+        (status = 201, description = "The link, and the message carrying it", body = SentLink),
         (status = 404, description = "No such order in this business", body = ErrorBody),
         (status = 409, description = "The order is not awaiting payment, commerce is off, or the server has no public URL", body = ErrorBody),
     ),

@@ -46,7 +46,7 @@ pub use inbox::{Inbox, OPT_OUT_ERROR_CODES, Received, StatusApplied};
 pub use outbound::{Outbound, SendMessage, TemplateSend};
 pub use payments::{
     CallbackResult, LinkPage, LinkState, PayWith, PaymentDetail, PaymentListParams, Payments,
-    PaymentsConfig, PaymentsReport, SAFARICOM_CALLBACK_IPS, WebhookRefused,
+    PaymentsConfig, PaymentsReport, SAFARICOM_CALLBACK_IPS, SentLink, WebhookRefused,
 };
 pub use segments::{NewSegment, PREVIEW_SAMPLE_DEFAULT, SegmentPatch, Segments};
 pub use templates::{NewTemplate, PreviewRequest, TemplateEdit, TemplateListParams, Templates};

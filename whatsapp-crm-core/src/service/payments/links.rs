@@ -18,6 +18,21 @@ use crate::service::commerce::{Notifier, local_time};
 
 use super::{PayWith, Payments};
 
+/// A payment link as made, and whether a chat message carries it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SentLink {
+    /// The link.
+    #[serde(flatten)]
+    pub link: PaymentLink,
+    /// The queued message carrying it.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Uuid))]
+    pub message_id: Option<crate::domain::MessageId>,
+    /// Why no message could go (outside the customer's 24-hour window with
+    /// no `payment_link` template): share the URL another way.
+    pub not_sent: Option<String>,
+}
+
 /// What a payment link's page shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LinkPage {
@@ -95,12 +110,14 @@ impl Payments {
     }
 
     /// Makes (or remakes) the order's payment link and sends it to the
-    /// customer.
+    /// customer. A link that cannot go in chat (outside the window with no
+    /// `payment_link` template) is still made, for the shop to share
+    /// another way, and gets no reminders.
     pub async fn send_link(
         &self,
         business: BusinessId,
         order: OrderId,
-    ) -> Result<PaymentLink, ServiceError> {
+    ) -> Result<SentLink, ServiceError> {
         let config = self.config()?;
         let b = self.storage.get_business(business).await?;
         let o = self.storage.get_order(business, order).await?;
@@ -122,7 +139,7 @@ impl Payments {
         );
         let token = sign_link(&key, b.id, o.id, expires_at);
         let url = format!("{}/pay/{token}", config.public_url);
-        let link = PaymentLink {
+        let mut link = PaymentLink {
             business_id: b.id,
             order_id: o.id,
             token: token.clone(),
@@ -130,9 +147,8 @@ impl Payments {
             expires_at,
             sent_at: now,
             reminders_sent: 0,
-            next_reminder_at: Self::reminder_times(&b, now, expires_at).first().copied(),
+            next_reminder_at: None,
         };
-        self.storage.save_payment_link(&link).await?;
         let body = format!(
             "Pay {} for order {} from {}. The link works until {}.",
             o.total,
@@ -140,22 +156,31 @@ impl Payments {
             b.name,
             local_time(&b, expires_at)
         );
-        if let Some(row) = self.link_message(&b, &o, &link, body).await? {
-            self.storage.queue_messages(&[row]).await?;
+        let message = self.link_message(&b, &o, &link, body).await?;
+        if message.is_ok() {
+            link.next_reminder_at = Self::reminder_times(&b, now, expires_at).first().copied();
         }
-        Ok(link)
+        self.storage.save_payment_link(&link).await?;
+        match message {
+            Ok(row) => {
+                let message_id = row.0.id;
+                self.storage.queue_messages(&[row]).await?;
+                Ok(SentLink { link, message_id: Some(message_id), not_sent: None })
+            }
+            Err(why) => Ok(SentLink { link, message_id: None, not_sent: Some(why) }),
+        }
     }
 
     /// The link as a message, not yet stored: a button inside the window,
-    /// the `payment_link` template outside it, or `None` (logged) when
-    /// neither can go.
+    /// the `payment_link` template outside it, or why neither can go.
     pub(super) async fn link_message(
         &self,
         b: &Business,
         o: &Order,
         link: &PaymentLink,
         body: String,
-    ) -> Result<Option<(crate::domain::Message, crate::domain::OutboxItem)>, ServiceError> {
+    ) -> Result<Result<(crate::domain::Message, crate::domain::OutboxItem), String>, ServiceError>
+    {
         let customer = self.storage.get_customer(b.id, o.customer_id).await?;
         let values = BTreeMap::from([
             ("order_ref".to_owned(), o.reference()),
@@ -164,10 +189,11 @@ impl Payments {
             ("link_token".to_owned(), link.token.clone()),
         ]);
         let notifier = Notifier::new(Arc::clone(&self.storage), Arc::clone(&self.clock));
-        match notifier.compose(b, &customer, OrderNotice::PaymentLink, body.clone(), values).await?
-        {
-            Ok((mut message, item)) => {
-                // Inside the window the text becomes a button to the page.
+        let mut composed =
+            notifier.compose(b, &customer, OrderNotice::PaymentLink, body.clone(), values).await?;
+        match &mut composed {
+            // Inside the window the text becomes a button to the page.
+            Ok((message, _)) => {
                 if let crate::domain::MessageContent::Text { .. } = message.content {
                     message.content = crate::domain::MessageContent::Interactive {
                         interactive: Interactive::CallToAction {
@@ -178,13 +204,12 @@ impl Payments {
                         },
                     };
                 }
-                Ok(Some((message, item)))
             }
             Err(why) => {
                 tracing::warn!(business = %b.id, order = %o.id, why, "payment link message not sent");
-                Ok(None)
             }
         }
+        Ok(composed)
     }
 
     /// What the page of a link shows. Unknown or altered links are

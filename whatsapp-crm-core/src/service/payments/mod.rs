@@ -18,7 +18,7 @@ mod start;
 mod workers;
 
 pub use callbacks::{CallbackResult, WebhookRefused};
-pub use links::{LinkPage, LinkState};
+pub use links::{LinkPage, LinkState, SentLink};
 pub use service::{
     PaymentDetail, PaymentListParams, Payments, PaymentsConfig, SAFARICOM_CALLBACK_IPS,
 };

@@ -25,7 +25,8 @@ const EMAIL_MAX_CHARS: usize = 254;
 pub enum PayWith {
     /// An M-Pesa PIN prompt to this number.
     Mpesa {
-        /// The number, in any common spelling.
+        /// The number, as Kenyans write it (`0712 345 678`, `2547…`,
+        /// `+2547…`).
         phone: String,
     },
     /// A card checkout page (Paystack), receipts to this email (else the
@@ -39,6 +40,37 @@ pub enum PayWith {
 /// The hash a callback token is stored and found by.
 pub(super) fn token_hash(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
+}
+
+/// Why an M-Pesa number is refused.
+const MPESA_PHONE_RULE: &str =
+    "an M-Pesa number in Kenya: 07… or 01… (10 digits), 2547… or +2547… (12 digits)";
+
+/// The number to prompt, as Kenyans write it: `0712 345 678`, `254712345678`
+/// or `+254 712 345 678`. M-Pesa Express prompts Safaricom mobile numbers
+/// only (`+2547…`, `+2541…`), so anything else is refused here rather than
+/// by Daraja after an attempt was made.
+pub(crate) fn mpesa_phone(input: &str) -> Result<PhoneNumber, ValidationError> {
+    let refuse = || ValidationError::field("phone", MPESA_PHONE_RULE);
+    let trimmed = input.trim();
+    let spelled = if trimmed.starts_with('+') || trimmed.starts_with("00") {
+        trimmed.to_owned()
+    } else {
+        let digits: String =
+            trimmed.chars().filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')')).collect();
+        if !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(refuse());
+        }
+        match digits.strip_prefix('0') {
+            Some(local) if local.len() == 9 => format!("+254{local}"),
+            _ if digits.starts_with("254") => format!("+{digits}"),
+            _ => return Err(refuse()),
+        }
+    };
+    let phone = PhoneNumber::parse(&spelled).map_err(|_| refuse())?;
+    let digits = phone.as_str().trim_start_matches('+');
+    let mobile = digits.starts_with("2547") || digits.starts_with("2541");
+    if mobile && digits.len() == 12 { Ok(phone) } else { Err(refuse()) }
 }
 
 fn email_ok(e: &str) -> bool {
@@ -89,8 +121,7 @@ impl Payments {
         let id = PaymentId::new();
         let (provider, phone, email, token) = match &with {
             PayWith::Mpesa { phone } => {
-                let phone = PhoneNumber::parse(phone)
-                    .map_err(|e| ValidationError::field("phone", e.to_string()))?;
+                let phone = mpesa_phone(phone)?;
                 ("mpesa", Some(phone), None, Some(random_hex(CALLBACK_TOKEN_BYTES)?))
             }
             PayWith::Card { email } => {
@@ -197,5 +228,23 @@ impl Payments {
         };
         let page = self.storage.list_payments(b.id, &q).await?;
         Ok(page.items.iter().filter_map(|p| p.paid).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mpesa_phone;
+
+    #[test]
+    fn mpesa_numbers_are_read_as_kenyans_write_them() {
+        for spelled in ["0712 345 678", "0712-345-678", "254712345678", "+254 712 345 678"] {
+            assert_eq!(mpesa_phone(spelled).unwrap().as_str(), "+254712345678", "{spelled}");
+        }
+        assert_eq!(mpesa_phone("0110 123 456").unwrap().as_str(), "+254110123456");
+        for refused in
+            ["", "0712", "+254201234567", "+255712345678", "712345678", "07123456789", "07l2345678"]
+        {
+            assert!(mpesa_phone(refused).is_err(), "{refused}");
+        }
     }
 }

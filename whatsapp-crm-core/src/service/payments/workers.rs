@@ -145,7 +145,7 @@ impl Payments {
             b.name,
             local_time(b, link.expires_at)
         );
-        let row = self.link_message(b, &o, &link, body).await?;
+        let row = self.link_message(b, &o, &link, body).await?.ok();
         let sent = self.storage.record_reminder(b.id, order, n, next, row.as_ref()).await?;
         Ok(sent && row.is_some())
     }
