@@ -40,6 +40,7 @@
 //! # }).unwrap();
 //! ```
 
+pub mod assistant;
 pub mod commerce;
 pub mod domain;
 mod memory;

@@ -24,7 +24,9 @@ pub mod shipment;
 pub mod signature;
 
 pub use cart::{CartError, CatalogView, Effect, Suggestion};
-pub use command::{CartCommand, CommandError, NativeItem, ProductRef, parse_payload, parse_text};
+pub use command::{
+    CartCommand, CommandError, NativeItem, ProductRef, add_payload, parse_payload, parse_text,
+};
 pub use discount::{DiscountError, DiscountRules, DiscountUsage, DiscountValue, discount};
 pub use order::{
     ORDER_TRANSITIONS, OrderFacts, OrderTransition, StockChange, TransitionError, TransitionGuard,

@@ -149,6 +149,16 @@ define_id!(
     PaymentId,
     "payment"
 );
+define_id!(
+    /// Identifies an FAQ of the assistant.
+    FaqId,
+    "faq"
+);
+define_id!(
+    /// Identifies an intent of the assistant.
+    IntentId,
+    "intent"
+);
 
 #[cfg(test)]
 mod tests {

@@ -29,6 +29,7 @@ macro_rules! parse_via {
 
 mod agent;
 mod api_key;
+mod assistant;
 mod broadcast;
 mod business;
 mod campaign;
@@ -58,6 +59,14 @@ mod validation;
 
 pub use agent::{Agent, AgentRole};
 pub use api_key::{ApiKey, ApiKeyHash};
+pub use assistant::{
+    AMBIGUITY_DEFAULT, ANSWER_MAX_CHARS, AssistantReplies, AssistantSettings, AssistantState,
+    ClassifierChoice, Decision, EXAMPLES_MAX, Faq, HANDOFF_AFTER_MISSES_DEFAULT,
+    HANDOFF_WORDS_DEFAULT, Handoff, HandoffCause, Intent, IntentAction, ModelInfo,
+    NEGATIVE_SENTIMENT_DEFAULT, NewFaq, NewIntent, PARAPHRASES_MAX, PHRASE_MAX_CHARS,
+    THRESHOLD_DEFAULT, TRANSCRIPT_LINE_MAX_CHARS, TRANSCRIPT_LINES_MAX, TrainingStatus,
+    TranscriptLine, validate_intent_name,
+};
 pub use broadcast::{
     AB_SAMPLE_PERCENT_MAX, AB_VARIANTS, AB_WINDOW_HOURS_MAX, AUTO_PAUSE_FAILURE_PERCENT,
     AUTO_PAUSE_MIN_SENDS, AbMetric, AbPhase, AbTest, AbVariant, Audience, AutoPause,
@@ -85,8 +94,8 @@ pub use discount::{DISCOUNT_CODE_MIN_CHARS, Discount, DiscountRules, DiscountVal
 pub use events::{InboundMessage, Referral, StatusUpdate};
 pub use ids::{
     AgentId, ApiKeyId, BroadcastId, BusinessId, CampaignId, CartId, ConversationId, CustomerId,
-    DiscountId, IdError, MessageId, OrderId, PaymentId, ProductId, SegmentId, ShipmentId,
-    TemplateId,
+    DiscountId, FaqId, IdError, IntentId, MessageId, OrderId, PaymentId, ProductId, SegmentId,
+    ShipmentId, TemplateId,
 };
 pub use message::{
     CatalogSection, Direction, Interactive, ListRow, ListSection, MediaAttachment, Message,

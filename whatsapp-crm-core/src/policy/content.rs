@@ -13,6 +13,17 @@ pub const INTERACTIVE_FOOTER_MAX: usize = 60;
 pub const REPLY_BUTTONS_MAX: usize = 3;
 /// Longest reply-button title.
 pub const REPLY_TITLE_MAX: usize = 20;
+
+/// At most `max` characters of `text`, with an ellipsis when cut: what
+/// fits a button title or a list row.
+pub fn cut(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
 /// Longest reply-button id.
 pub const REPLY_ID_MAX: usize = 256;
 /// Longest list button label and call-to-action label.

@@ -16,7 +16,7 @@ use crate::domain::{
     Business, BusinessId, CART_EXPIRE_AFTER_DAYS, Cart, CartId, CartStatus, Currency, Customer,
     CustomerId, Interactive, Message, MessageContent, Money, Order, OrderedItem, ReplyButton,
 };
-use crate::policy::REPLY_TITLE_MAX;
+use crate::policy::{REPLY_TITLE_MAX, cut};
 use crate::ports::{
     CART_CLOSED, CartQuery, Clock, Page, Storage, StorageError, to_storage_precision,
 };
@@ -371,15 +371,5 @@ fn with_flags(text: String, flags: &[PriceFlag]) -> String {
         out.push_str(&format!("… and {} more\n", flags.len() - FLAGS_SHOWN));
     }
     out.push_str(&text);
-    out
-}
-
-/// At most `max` characters, with an ellipsis when cut.
-pub(crate) fn cut(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_owned();
-    }
-    let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
-    out.push('…');
     out
 }

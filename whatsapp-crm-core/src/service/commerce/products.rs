@@ -20,7 +20,7 @@ use crate::ports::{Clock, Storage};
 use crate::service::ServiceError;
 use crate::service::outbound::Outbound;
 
-use super::carts::cut;
+use crate::policy::cut;
 
 /// Label of the button that adds a product to the cart.
 pub const ADD_TO_CART: &str = "Add to cart";
