@@ -96,6 +96,8 @@ async fn queue(f: &Fixture, n: u64) -> Vec<OutboundMessage> {
             error_code: None,
             times: StatusTimes { queued_at: Some(now()), ..StatusTimes::default() },
             created_at: now(),
+            author: Default::default(),
+            decision: None,
         };
         f.storage.insert_message(&m).await.unwrap();
         items.push(OutboxItem::new(

@@ -197,6 +197,7 @@ fn main() {
         currency: Currency::KES,
         keywords: Default::default(),
         commerce: Default::default(),
+        assistant: Default::default(),
         created_at: now(),
     };
     let setup = Instant::now();

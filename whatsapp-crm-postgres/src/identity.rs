@@ -7,7 +7,8 @@ use uuid::Uuid;
 use whatsapp_crm_core::policy::KeywordConfig;
 use whatsapp_crm_core::ports::{ApiKeyStore, BusinessStore};
 use whatsapp_crm_core::{
-    ApiKey, ApiKeyHash, ApiKeyId, Business, BusinessId, CommerceSettings, PhoneNumber, StorageError,
+    ApiKey, ApiKeyHash, ApiKeyId, AssistantSettings, Business, BusinessId, CommerceSettings,
+    PhoneNumber, StorageError,
 };
 
 use crate::codec::{get, get_parsed};
@@ -28,6 +29,9 @@ fn business_row(row: &PgRow) -> Result<Business, StorageError> {
             .map(|k| k.0)
             .unwrap_or_default(),
         commerce: get::<Option<sqlx::types::Json<CommerceSettings>>>(row, "commerce")?
+            .map(|k| k.0)
+            .unwrap_or_default(),
+        assistant: get::<Option<sqlx::types::Json<AssistantSettings>>>(row, "assistant")?
             .map(|k| k.0)
             .unwrap_or_default(),
         created_at: get(row, "created_at")?,
@@ -52,8 +56,8 @@ impl BusinessStore for PostgresStorage {
     async fn insert_business(&self, b: &Business) -> Result<(), StorageError> {
         sqlx::query(
             "INSERT INTO businesses (id, name, whatsapp_sender, time_zone, currency, created_at,
-               keywords, commerce)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+               keywords, commerce, assistant)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(b.id.as_uuid())
         .bind(&b.name)
@@ -63,6 +67,7 @@ impl BusinessStore for PostgresStorage {
         .bind(b.created_at)
         .bind(sqlx::types::Json(&b.keywords))
         .bind(sqlx::types::Json(&b.commerce))
+        .bind(sqlx::types::Json(&b.assistant))
         .execute(&self.pool)
         .await
         .map_err(|e| map(BUSINESS, e))?;
@@ -93,7 +98,7 @@ impl BusinessStore for PostgresStorage {
     async fn update_business(&self, b: &Business) -> Result<(), StorageError> {
         let done = sqlx::query(
             "UPDATE businesses SET name = $2, time_zone = $3, currency = $4, keywords = $5,
-               commerce = $6
+               commerce = $6, assistant = $7
              WHERE id = $1",
         )
         .bind(b.id.as_uuid())
@@ -102,6 +107,7 @@ impl BusinessStore for PostgresStorage {
         .bind(b.currency.as_str())
         .bind(sqlx::types::Json(&b.keywords))
         .bind(sqlx::types::Json(&b.commerce))
+        .bind(sqlx::types::Json(&b.assistant))
         .execute(&self.pool)
         .await
         .map_err(|e| map(BUSINESS, e))?;

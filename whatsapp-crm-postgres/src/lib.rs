@@ -21,6 +21,7 @@
 //! # Ok(()) }
 //! ```
 
+mod assistant;
 mod broadcasts;
 mod campaigns;
 mod catalog;

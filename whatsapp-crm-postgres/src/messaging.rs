@@ -7,8 +7,8 @@ use whatsapp_crm_core::ports::{
     enum_to_text,
 };
 use whatsapp_crm_core::{
-    AgentId, BusinessId, Conversation, ConversationId, CustomerId, Direction, Message, MessageId,
-    StatusTimes, StorageError,
+    AgentId, AssistantState, BusinessId, Conversation, ConversationId, CustomerId, Decision,
+    Direction, Message, MessageId, StatusTimes, StorageError,
 };
 
 use crate::codec::{get, get_enum, get_json, to_json};
@@ -31,7 +31,18 @@ fn conversation_row(row: &PgRow) -> Result<Conversation, StorageError> {
         last_inbound_at: get(row, "last_inbound_at")?,
         created_at: get(row, "created_at")?,
         updated_at: get(row, "updated_at")?,
+        assistant: assistant_state(row)?,
     })
+}
+
+/// A conversation's assistant state: its JSON and revision columns.
+fn assistant_state(row: &PgRow) -> Result<AssistantState, StorageError> {
+    let mut state = get::<Option<sqlx::types::Json<AssistantState>>>(row, "assistant")?
+        .map(|j| j.0)
+        .unwrap_or_default();
+    state.rev =
+        get::<i32>(row, "assistant_rev")?.try_into().map_err(|e| corrupt("assistant_rev", e))?;
+    Ok(state)
 }
 
 fn message_row(row: &PgRow) -> Result<Message, StorageError> {
@@ -57,6 +68,8 @@ fn message_row(row: &PgRow) -> Result<Message, StorageError> {
             received_at: get(row, "received_at")?,
         },
         created_at: get(row, "created_at")?,
+        author: get_enum(row, "author")?,
+        decision: get::<Option<sqlx::types::Json<Decision>>>(row, "decision")?.map(|j| j.0),
     })
 }
 
@@ -189,6 +202,11 @@ impl ConversationStore for PostgresStorage {
         if let Some(status) = query.status {
             l.filter("status = ?", enum_to_text(&status)?)?;
         }
+        match query.waiting {
+            Some(true) => l.condition("waiting_since IS NOT NULL"),
+            Some(false) => l.condition("waiting_since IS NULL"),
+            None => {}
+        }
         l.page(self, CONVERSATION, clamp_limit(query.limit), conversation_row, |c| c.id.to_string())
             .await
     }
@@ -267,8 +285,9 @@ pub(crate) async fn insert_message_tx(
     let q = sqlx::query(
         "INSERT INTO messages (business_id, id, conversation_id, customer_id, direction, kind, content,
            created_at, status, provider_id, error_code, queued_at, sent_at, delivered_at, read_at,
-           failed_at, received_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+           failed_at, received_at, author, decision)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
+           $19)",
     )
     .bind(m.business_id.as_uuid())
     .bind(m.id.as_uuid())
@@ -278,7 +297,12 @@ pub(crate) async fn insert_message_tx(
     .bind(enum_to_text(&m.kind())?)
     .bind(sqlx::types::Json(to_json(&m.content)?))
     .bind(m.created_at);
-    bind_delivery(q, m)?.execute(&mut *c).await.map_err(|e| map(MESSAGE, e))?;
+    bind_delivery(q, m)?
+        .bind(enum_to_text(&m.author)?)
+        .bind(m.decision.as_ref().map(sqlx::types::Json))
+        .execute(&mut *c)
+        .await
+        .map_err(|e| map(MESSAGE, e))?;
     if m.direction == Direction::Inbound {
         crate::orders::record_inbound(c, m).await?;
     }

@@ -32,6 +32,10 @@ fn business_row(row: &Row<'_>) -> Result<Business, StorageError> {
             .map(|k| serde_json::from_str(&k).map_err(|e| corrupt("commerce", e)))
             .transpose()?
             .unwrap_or_default(),
+        assistant: get::<Option<String>>(row, "assistant")?
+            .map(|k| serde_json::from_str(&k).map_err(|e| corrupt("assistant", e)))
+            .transpose()?
+            .unwrap_or_default(),
         created_at: get_time(row, "created_at")?,
     })
 }
@@ -56,8 +60,8 @@ impl BusinessStore for SqliteStorage {
         self.write(move |tx| {
             tx.execute(
                 "INSERT INTO businesses (id, name, whatsapp_sender, time_zone, currency, created_at,
-                   keywords, commerce)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                   keywords, commerce, assistant)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                 params![
                     id_bytes(b.id.as_uuid()),
                     b.name,
@@ -66,7 +70,8 @@ impl BusinessStore for SqliteStorage {
                     b.currency.as_str(),
                     micros(b.created_at),
                     to_json(&b.keywords)?,
-                    to_json(&b.commerce)?
+                    to_json(&b.commerce)?,
+                    to_json(&b.assistant)?
                 ],
             )
             .map_err(|e| map(BUSINESS, e))?;
@@ -112,7 +117,7 @@ impl BusinessStore for SqliteStorage {
             let n = tx
                 .execute(
                     "UPDATE businesses SET name = ?2, time_zone = ?3, currency = ?4, keywords = ?5,
-                       commerce = ?6
+                       commerce = ?6, assistant = ?7
                      WHERE id = ?1",
                     params![
                         id_bytes(b.id.as_uuid()),
@@ -120,7 +125,8 @@ impl BusinessStore for SqliteStorage {
                         b.time_zone.name(),
                         b.currency.as_str(),
                         to_json(&b.keywords)?,
-                        to_json(&b.commerce)?
+                        to_json(&b.commerce)?,
+                        to_json(&b.assistant)?
                     ],
                 )
                 .map_err(|e| map(BUSINESS, e))?;

@@ -29,6 +29,7 @@
 //! # });
 //! ```
 
+mod assistant;
 mod broadcasts;
 mod campaigns;
 mod catalog;

@@ -8,15 +8,15 @@ use whatsapp_crm_core::ports::{
     enum_to_text,
 };
 use whatsapp_crm_core::{
-    AgentId, BusinessId, Conversation, ConversationId, CustomerId, Direction, Message, MessageId,
-    StatusTimes, StorageError,
+    AgentId, AssistantState, BusinessId, Conversation, ConversationId, CustomerId, Direction,
+    Message, MessageId, StatusTimes, StorageError,
 };
 
 use crate::codec::{
     get, get_enum, get_json, get_opt_time, get_opt_uuid, get_time, get_uuid, micros, opt_micros,
     to_json,
 };
-use crate::error::{Ctx, map};
+use crate::error::{Ctx, corrupt, map};
 use crate::listing::{Listing, blob, by_ids, query_all, query_one};
 use crate::storage::SqliteStorage;
 
@@ -28,7 +28,9 @@ pub(crate) const MESSAGE: Ctx = Ctx::new("message", "conversation");
 /// The head of a message row's `INSERT`, in [`message_values`] order.
 pub(crate) const MESSAGE_INSERT: &str = "INSERT INTO messages (business_id, id, conversation_id,
    customer_id, direction, kind, content, created_at, status, provider_id, error_code, queued_at,
-   sent_at, delivered_at, read_at, failed_at, received_at)";
+   sent_at, delivered_at, read_at, failed_at, received_at, author, decision)";
+/// Columns of [`MESSAGE_INSERT`].
+const MESSAGE_COLUMNS: usize = 19;
 
 /// A message's delivery columns (status, provider id, error code and the six
 /// status times), in the order both statements below use.
@@ -61,7 +63,19 @@ fn conversation_row(row: &Row<'_>) -> Result<Conversation, StorageError> {
         last_inbound_at: get_opt_time(row, "last_inbound_at")?,
         created_at: get_time(row, "created_at")?,
         updated_at: get_time(row, "updated_at")?,
+        assistant: assistant_state(row)?,
     })
+}
+
+/// A conversation's assistant state: its JSON and revision columns.
+fn assistant_state(row: &Row<'_>) -> Result<AssistantState, StorageError> {
+    let mut state: AssistantState = get::<Option<String>>(row, "assistant")?
+        .map(|j| serde_json::from_str(&j).map_err(|e| corrupt("assistant", e)))
+        .transpose()?
+        .unwrap_or_default();
+    state.rev =
+        get::<i64>(row, "assistant_rev")?.try_into().map_err(|e| corrupt("assistant_rev", e))?;
+    Ok(state)
 }
 
 fn message_row(row: &Row<'_>) -> Result<Message, StorageError> {
@@ -84,6 +98,10 @@ fn message_row(row: &Row<'_>) -> Result<Message, StorageError> {
             received_at: get_opt_time(row, "received_at")?,
         },
         created_at: get_time(row, "created_at")?,
+        author: get_enum(row, "author")?,
+        decision: get::<Option<String>>(row, "decision")?
+            .map(|j| serde_json::from_str(&j).map_err(|e| corrupt("decision", e)))
+            .transpose()?,
     })
 }
 
@@ -204,6 +222,11 @@ impl ConversationStore for SqliteStorage {
         if let Some(status) = query.status {
             l.filter("status = ?", Value::Text(enum_to_text(&status)?));
         }
+        match query.waiting {
+            Some(true) => l.condition("waiting_since IS NOT NULL"),
+            Some(false) => l.condition("waiting_since IS NULL"),
+            None => {}
+        }
         l.page(self, CONVERSATION, clamp_limit(query.limit), conversation_row, |c| c.id.to_string())
             .await
     }
@@ -308,6 +331,8 @@ pub(crate) fn message_values(m: &Message) -> Result<Vec<Value>, StorageError> {
         Value::Integer(micros(m.created_at)),
     ];
     args.extend(delivery(m)?);
+    args.push(Value::Text(enum_to_text(&m.author)?));
+    args.push(m.decision.as_ref().map(to_json).transpose()?.map_or(Value::Null, Value::Text));
     Ok(args)
 }
 
@@ -316,7 +341,7 @@ pub(crate) fn insert_message_values(
     tx: &rusqlite::Transaction<'_>,
     args: Vec<Value>,
 ) -> Result<(), StorageError> {
-    crate::listing::insert_rows(tx, MESSAGE, MESSAGE_INSERT, 17, vec![args])
+    crate::listing::insert_rows(tx, MESSAGE, MESSAGE_INSERT, MESSAGE_COLUMNS, vec![args])
 }
 
 /// Writes a message's status, provider id, error code and times inside a

@@ -37,6 +37,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0010_conversation_keys.sql"),
     include_str!("../migrations/0011_commerce.sql"),
     include_str!("../migrations/0012_payments.sql"),
+    include_str!("../migrations/0013_assistant.sql"),
 ];
 
 /// The schema version this build writes.

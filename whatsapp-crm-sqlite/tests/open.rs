@@ -159,7 +159,23 @@ async fn upgrading_keeps_conversations_messages_and_their_keys() {
     storage.insert_customer(&other).await.unwrap();
     let conv = new_conversation(&storage, &c).await;
     let m = text_message(&conv, "habari");
-    storage.insert_message(&m).await.unwrap();
+    // The message row as version 9 stores it (no author or decision yet).
+    let id = |u: uuid::Uuid| u.as_bytes().to_vec();
+    rusqlite_conn(&path)
+        .execute(
+            "INSERT INTO messages (business_id, id, conversation_id, customer_id, direction, kind,
+               content, status, queued_at, created_at)
+             VALUES (?1, ?2, ?3, ?4, 'outbound', 'text', ?5, 'queued', ?6, ?6)",
+            rusqlite::params![
+                id(b.as_uuid()),
+                id(m.id.as_uuid()),
+                id(conv.id.as_uuid()),
+                id(c.id.as_uuid()),
+                serde_json::to_string(&m.content).unwrap(),
+                m.created_at.timestamp_micros()
+            ],
+        )
+        .unwrap();
 
     storage.migrate().await.unwrap();
     assert_eq!(storage.schema_version().await.unwrap(), SCHEMA_VERSION);
@@ -188,6 +204,7 @@ async fn upgrading_keeps_conversations_messages_and_their_keys() {
         [
             "conversations_by_customer",
             "conversations_by_status",
+            "conversations_waiting",
             "sqlite_autoindex_conversations_1"
         ]
     );

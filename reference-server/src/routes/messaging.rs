@@ -43,6 +43,9 @@ pub struct ConversationsQuery {
     customer_id: Option<CustomerId>,
     /// Only conversations in this status.
     status: Option<ConversationStatus>,
+    /// `true`: only those waiting for a person (handed off by the
+    /// assistant); `false`: only the others.
+    waiting: Option<bool>,
     /// Page size, 1–200 (default 50).
     limit: Option<u32>,
     /// `next_cursor` from the previous page.
@@ -125,6 +128,7 @@ async fn list_conversations(
     let params = ConversationListParams {
         customer_id: q.customer_id,
         status: q.status,
+        waiting: q.waiting,
         limit: q.limit,
         cursor: q.cursor,
     };

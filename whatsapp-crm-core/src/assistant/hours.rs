@@ -64,11 +64,13 @@ impl Day {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "openapi", schema(value_type = String, example = "08:00-18:00", pattern = r"^([01][0-9]|2[0-3]):[0-5][0-9]-(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$"))]
-pub struct TimeRange {
-    /// Minutes after midnight it opens.
+pub struct TimeRange(Span);
+
+/// Minutes after midnight of the opening day: it opens at `open` and closes
+/// at `close` (past 1,440 for a range that runs into the next day).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Span {
     open: u32,
-    /// Minutes after midnight of the opening day it closes (past 1,440 for
-    /// a range that runs into the next day).
     close: u32,
 }
 
@@ -114,20 +116,21 @@ impl TimeRange {
             return Err(bad());
         }
         let close = if close <= open { close + 24 * 60 } else { close };
-        Ok(Self { open, close })
+        Ok(Self(Span { open, close }))
     }
 
     /// Whether `minute` (after midnight of the opening day, past 1,440 for
     /// the next day) is inside.
     fn contains(&self, minute: u32) -> bool {
-        self.open <= minute && minute < self.close
+        self.0.open <= minute && minute < self.0.close
     }
 }
 
 impl fmt::Display for TimeRange {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let close = if self.close == 24 * 60 { 24 * 60 } else { self.close % (24 * 60) };
-        write!(f, "{:02}:{:02}-{:02}:{:02}", self.open / 60, self.open % 60, close / 60, close % 60)
+        let Span { open, close } = self.0;
+        let close = if close == 24 * 60 { close } else { close % (24 * 60) };
+        write!(f, "{:02}:{:02}-{:02}:{:02}", open / 60, open % 60, close / 60, close % 60)
     }
 }
 
@@ -235,8 +238,8 @@ impl BusinessHours {
                 return Err(HoursError::TooManyRanges(*day));
             }
             let mut sorted = ranges.clone();
-            sorted.sort_by_key(|r| r.open);
-            if sorted.windows(2).any(|w| w[1].open < w[0].close) {
+            sorted.sort_by_key(|r| r.0.open);
+            if sorted.windows(2).any(|w| w[1].0.open < w[0].0.close) {
                 return Err(HoursError::Overlap(*day));
             }
         }
@@ -278,7 +281,7 @@ impl BusinessHours {
         let today = at.with_timezone(&tz.tz()).date_naive();
         (0..=LOOKAHEAD_DAYS).find_map(|ahead| {
             let date = today + Duration::days(ahead);
-            let mut opens: Vec<u32> = self.ranges_opening(date).iter().map(|r| r.open).collect();
+            let mut opens: Vec<u32> = self.ranges_opening(date).iter().map(|r| r.0.open).collect();
             opens.sort_unstable();
             opens.into_iter().find_map(|m| {
                 let time = NaiveTime::from_hms_opt(m / 60, m % 60, 0)?;

@@ -118,7 +118,7 @@ pub fn fill(text: &str, values: &[(&str, &str)]) -> String {
 /// Decides one turn; `None` when a person has the conversation (the
 /// assistant stays silent and decides nothing).
 pub fn turn(f: &TurnFacts<'_>) -> Option<Turn> {
-    if f.state.handoff.is_some() {
+    if f.state.waiting_since().is_some() {
         return None;
     }
     let s = f.settings;
@@ -202,6 +202,7 @@ fn hand_off(
         at: f.now,
         sentiment: f.sentiment,
         transcript: Vec::new(),
+        resolved_at: None,
     });
     Turn { reason, replies: vec![MessageContent::text(text)], state }
 }
@@ -370,12 +371,20 @@ mod tests {
                     at: Utc::now(),
                     sentiment: 0.0,
                     transcript: Vec::new(),
+                    resolved_at: None,
                 }),
                 ..Default::default()
             },
             ..Case::default()
         };
         assert_eq!(run(&handed), None);
+        // Handed back: it answers again.
+        let mut back = handed.state.clone();
+        if let Some(h) = back.handoff.as_mut() {
+            h.resolved_at = Some(Utc::now());
+        }
+        let c = Case { state: back, ..Case::default() };
+        assert_eq!(run(&c).unwrap().reason, Reason::Answered);
     }
 
     #[test]

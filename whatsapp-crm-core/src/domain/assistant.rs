@@ -252,7 +252,7 @@ pub struct TranscriptLine {
 }
 
 /// A conversation handed to a person: the assistant stays silent in it until
-/// it is handed back or closed.
+/// it is handed back or closed (`resolved_at`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Handoff {
@@ -269,6 +269,10 @@ pub struct Handoff {
     pub sentiment: f64,
     /// The last messages before it, oldest first.
     pub transcript: Vec<TranscriptLine>,
+    /// When it was handed back or the conversation closed; the assistant
+    /// answers again from then.
+    #[serde(default)]
+    pub resolved_at: Option<DateTime<Utc>>,
 }
 
 /// The assistant's memory of one conversation.
@@ -281,7 +285,7 @@ pub struct AssistantState {
     /// The local date of the last after-hours reply.
     #[serde(default)]
     pub after_hours_on: Option<NaiveDate>,
-    /// Set while a person has the conversation.
+    /// The latest handoff; while unresolved a person has the conversation.
     #[serde(default)]
     pub handoff: Option<Handoff>,
     /// Changes with every write; a write names the revision it read.
@@ -293,6 +297,11 @@ impl AssistantState {
     /// True when nothing is remembered (a new conversation).
     pub fn is_empty(&self) -> bool {
         self.misses == 0 && self.after_hours_on.is_none() && self.handoff.is_none()
+    }
+
+    /// Since when the conversation waits for a person, if it does.
+    pub fn waiting_since(&self) -> Option<DateTime<Utc>> {
+        self.handoff.as_ref().filter(|h| h.resolved_at.is_none()).map(|h| h.at)
     }
 }
 
@@ -606,6 +615,10 @@ pub struct ModelInfo {
 pub struct TrainingStatus {
     /// Bumped by every change to FAQs and intents.
     pub data_version: u64,
+    /// FAQs, active or not.
+    pub faqs: u32,
+    /// Intents.
+    pub intents: u32,
     /// The model in use, if one was trained.
     pub model: Option<ModelInfo>,
 }

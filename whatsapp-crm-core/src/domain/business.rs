@@ -11,7 +11,7 @@ use crate::policy::KeywordConfig;
 pub const BUSINESS_NAME_MAX_CHARS: usize = 120;
 
 /// A business that sells over WhatsApp. Every stored row belongs to exactly one.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Business {
     /// Tenant id.
@@ -30,6 +30,9 @@ pub struct Business {
     /// Selling in chat: on or off, payment window, notices, delivery partner.
     #[serde(default)]
     pub commerce: CommerceSettings,
+    /// The assistant: on or off, thresholds, hours, handoff, replies.
+    #[serde(default)]
+    pub assistant: super::AssistantSettings,
     /// When the business was created.
     pub created_at: DateTime<Utc>,
 }
@@ -67,6 +70,7 @@ impl NewBusiness {
                     currency,
                     keywords: KeywordConfig::default(),
                     commerce: CommerceSettings::default(),
+                    assistant: Default::default(),
                     created_at: now,
                 })
             }

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{AgentId, BusinessId, ConversationId, CustomerId};
+use super::{AgentId, AssistantState, BusinessId, ConversationId, CustomerId};
 
 /// How long after the customer's last message free-form replies are allowed
 /// (WhatsApp customer-service window; platform-rules 3.5).
@@ -34,7 +34,7 @@ impl ConversationStatus {
 }
 
 /// A thread of messages between a business and one customer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Conversation {
     /// Conversation id.
@@ -55,6 +55,11 @@ pub struct Conversation {
     pub created_at: DateTime<Utc>,
     /// When it last changed.
     pub updated_at: DateTime<Utc>,
+    /// The assistant's memory of it; with a `handoff`, it waits for a
+    /// person. Written only by the assistant's own storage methods, never
+    /// by `update_conversation`.
+    #[serde(default)]
+    pub assistant: AssistantState,
 }
 
 impl Conversation {
@@ -70,6 +75,7 @@ impl Conversation {
             last_inbound_at: None,
             created_at: now,
             updated_at: now,
+            assistant: AssistantState::default(),
         }
     }
 

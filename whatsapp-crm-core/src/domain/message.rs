@@ -18,6 +18,34 @@ pub enum Direction {
     Outbound,
 }
 
+/// Who wrote a message: the customer, or on the business's side a person or
+/// the SDK's own automation. Response times and the assistant's quiet rule
+/// tell people from machines by it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Author {
+    /// The customer (every inbound message).
+    Customer,
+    /// A person of the business, through the API.
+    #[default]
+    Staff,
+    /// The assistant's answers and handoff notices.
+    Assistant,
+    /// Automatic replies: consent confirmations, cart replies, order
+    /// notices, receipts, payment links and reminders.
+    Automation,
+    /// A broadcast or campaign.
+    Broadcast,
+}
+
+impl Author {
+    /// True for a person (not the customer, not a machine).
+    pub fn is_person(&self) -> bool {
+        matches!(self, Self::Staff)
+    }
+}
+
 /// The broad kind of a message, for filtering and policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -364,6 +392,12 @@ pub struct Message {
     pub times: StatusTimes,
     /// When the record was created.
     pub created_at: DateTime<Utc>,
+    /// Who wrote it.
+    #[serde(default)]
+    pub author: Author,
+    /// What the assistant decided about it (inbound messages it considered).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision: Option<super::Decision>,
 }
 
 impl Message {
@@ -426,6 +460,8 @@ mod tests {
             error_code: None,
             times: StatusTimes::default(),
             created_at: Utc::now(),
+            author: Author::Staff,
+            decision: None,
         }
     }
 

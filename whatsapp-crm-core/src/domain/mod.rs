@@ -98,7 +98,7 @@ pub use ids::{
     ShipmentId, TemplateId,
 };
 pub use message::{
-    CatalogSection, Direction, Interactive, ListRow, ListSection, MediaAttachment, Message,
+    Author, CatalogSection, Direction, Interactive, ListRow, ListSection, MediaAttachment, Message,
     MessageContent, MessageKind, MessageStatus, OrderedItem, ReplyButton, StatusTimes,
 };
 pub use message_template::{

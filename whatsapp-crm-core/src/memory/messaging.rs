@@ -28,7 +28,9 @@ impl ConversationStore for InMemoryStorage {
         if tenant.conversations.contains_key(&conversation.id) {
             return Err(StorageError::conflict(CONVERSATION, "id already exists"));
         }
-        tenant.conversations.insert(conversation.id, conversation.clone());
+        // Assistant state starts empty; only the assistant's methods write it.
+        let c = Conversation { assistant: Default::default(), ..conversation.clone() };
+        tenant.conversations.insert(conversation.id, c);
         Ok(())
     }
 
@@ -62,7 +64,8 @@ impl ConversationStore for InMemoryStorage {
             .get_mut(&conversation.id)
             .filter(|c| c.customer_id == conversation.customer_id)
             .ok_or(StorageError::not_found(CONVERSATION))?;
-        *stored = conversation.clone();
+        let assistant = std::mem::take(&mut stored.assistant);
+        *stored = Conversation { assistant, ..conversation.clone() };
         Ok(())
     }
 
@@ -115,6 +118,7 @@ impl ConversationStore for InMemoryStorage {
         let rows: Vec<Conversation> = page_after(&tenant.conversations, query.after)
             .filter(|c| query.customer.is_none_or(|id| c.customer_id == id))
             .filter(|c| query.status.is_none_or(|s| c.status == s))
+            .filter(|c| query.waiting.is_none_or(|w| c.assistant.waiting_since().is_some() == w))
             .take(limit as usize + 1)
             .cloned()
             .collect();

@@ -2,6 +2,7 @@
 //! memory. For embedders' tests, demos and single-process tools; it passes the same
 //! conformance suite as the SQLite and PostgreSQL backends.
 
+mod assistant;
 mod broadcasts;
 mod campaigns;
 mod catalog;
@@ -82,6 +83,7 @@ struct Tenant {
     campaigns: BTreeMap<CampaignId, Campaign>,
     commerce: catalog::Commerce,
     payments: payments::Payments,
+    assistant: assistant::Assistant,
 }
 
 impl InMemoryStorage {
@@ -162,6 +164,7 @@ impl BusinessStore for InMemoryStorage {
                 campaigns: BTreeMap::new(),
                 commerce: catalog::Commerce::default(),
                 payments: payments::Payments::default(),
+                assistant: assistant::Assistant::default(),
             },
         );
         Ok(())

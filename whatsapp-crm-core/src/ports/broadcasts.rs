@@ -111,6 +111,8 @@ impl LaunchBatch {
                 error_code: None,
                 times: StatusTimes { queued_at: Some(self.at), ..StatusTimes::default() },
                 created_at: self.at,
+                author: crate::domain::Author::Broadcast,
+                decision: None,
             };
             let mut row = OutboxItem::new(
                 self.business,

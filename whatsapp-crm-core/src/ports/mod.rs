@@ -1,8 +1,10 @@
 //! Ports: the traits through which the SDK touches the world. Each is used as
 //! `Arc<dyn Port>` so backends and providers can be swapped without generics.
 
+mod assistant_store;
 mod broadcasts;
 mod campaigns;
+mod classifier;
 mod clock;
 mod codec;
 mod commerce;
@@ -14,11 +16,15 @@ mod storage;
 mod templates;
 mod transport;
 
+pub use assistant_store::{
+    AssistantQuery, AssistantStore, INTENT_NAME_TAKEN, TrainingData, TurnCommit,
+};
 pub use broadcasts::{
     BROADCAST_CHANGED, BroadcastCounts, BroadcastSpec, BroadcastStore, LaunchBatch, LaunchMessage,
     RecipientStatus, counts_from_statuses,
 };
 pub use campaigns::{CAMPAIGN_CHANGED, CampaignSpec, CampaignStore};
+pub use classifier::{Classifier, ClassifierError, ClassifyRequest, IntentSummary};
 pub use clock::{Clock, ManualClock, SystemClock, to_storage_precision};
 pub use codec::{enum_from_text, enum_to_text};
 pub use commerce::{

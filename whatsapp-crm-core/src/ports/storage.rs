@@ -10,8 +10,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::{
-    BroadcastStore, CampaignStore, CartStore, CatalogStore, CheckoutStore, DiscountStore,
-    NoticeStore, PaymentStore, ShipmentStore, StorageError,
+    AssistantStore, BroadcastStore, CampaignStore, CartStore, CatalogStore, CheckoutStore,
+    DiscountStore, NoticeStore, PaymentStore, ShipmentStore, StorageError,
 };
 use crate::domain::{
     ApiKey, ApiKeyHash, ApiKeyId, Business, BusinessId, Conversation, ConversationId,
@@ -87,6 +87,9 @@ pub struct ConversationQuery {
     pub customer: Option<CustomerId>,
     /// Only conversations in this status.
     pub status: Option<ConversationStatus>,
+    /// Only conversations waiting for a person (handed off by the
+    /// assistant), or only those not waiting.
+    pub waiting: Option<bool>,
     /// Page size.
     pub limit: u32,
     /// Continue after this conversation.
@@ -675,6 +678,7 @@ pub trait Storage:
     + ShipmentStore
     + NoticeStore
     + PaymentStore
+    + AssistantStore
     + OutboxStore
     + SenderLimitStore
     + BroadcastStore
@@ -701,6 +705,7 @@ impl<T> Storage for T where
         + ShipmentStore
         + NoticeStore
         + PaymentStore
+        + AssistantStore
         + OutboxStore
         + SenderLimitStore
         + BroadcastStore

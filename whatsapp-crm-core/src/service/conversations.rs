@@ -19,6 +19,8 @@ pub struct ConversationListParams {
     pub customer_id: Option<CustomerId>,
     /// Only conversations in this status.
     pub status: Option<ConversationStatus>,
+    /// Only those waiting for a person (handed off), or only the others.
+    pub waiting: Option<bool>,
     /// Page size, 1–200 (default 50).
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
@@ -55,8 +57,13 @@ impl Conversations {
         params: ConversationListParams,
     ) -> Result<Page<Conversation>, ServiceError> {
         let (limit, after) = page_params(params.limit, params.cursor.as_deref())?;
-        let query =
-            ConversationQuery { customer: params.customer_id, status: params.status, limit, after };
+        let query = ConversationQuery {
+            customer: params.customer_id,
+            status: params.status,
+            waiting: params.waiting,
+            limit,
+            after,
+        };
         Ok(self.storage.list_conversations(business, &query).await?)
     }
 

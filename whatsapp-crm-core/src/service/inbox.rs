@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use crate::domain::{
-    BusinessId, ConsentSource, Conversation, ConversationStatus, Customer, CustomerId, Direction,
-    InboundMessage, MarketingConsent, Message, MessageContent, MessageId, MessageStatus,
+    Author, BusinessId, ConsentSource, Conversation, ConversationStatus, Customer, CustomerId,
+    Direction, InboundMessage, MarketingConsent, Message, MessageContent, MessageId, MessageStatus,
     StatusTimes, StatusUpdate,
 };
 use crate::policy::KeywordAction;
@@ -124,6 +124,8 @@ impl Inbox {
             error_code: None,
             times: StatusTimes { received_at: Some(inbound.received_at), ..StatusTimes::default() },
             created_at: inbound.received_at,
+            author: Author::Customer,
+            decision: None,
         };
         match s.insert_message(&message).await {
             Ok(()) => {}
@@ -160,7 +162,15 @@ impl Inbox {
         if let Some(reply) = keyword.and_then(|k| keywords.reply(k)) {
             let now = to_storage_precision(now);
             Outbound::new(s.clone(), self.clock.clone())
-                .queue(business, &customer, MessageContent::text(reply), None, now, now)
+                .queue(
+                    business,
+                    &customer,
+                    MessageContent::text(reply),
+                    None,
+                    now,
+                    now,
+                    Author::Automation,
+                )
                 .await?;
         }
         let cart = match keyword {

@@ -10,9 +10,9 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use crate::domain::{
-    BusinessId, Conversation, Customer, CustomerId, Direction, Message, MessageContent, MessageId,
-    MessageStatus, MessageTemplate, OutboxItem, StatusTimes, TemplateCategory, TemplateContent,
-    TemplateId, ValidationError,
+    Author, BusinessId, Conversation, Customer, CustomerId, Direction, Message, MessageContent,
+    MessageId, MessageStatus, MessageTemplate, OutboxItem, StatusTimes, TemplateCategory,
+    TemplateContent, TemplateId, ValidationError,
 };
 use crate::policy::{SendFacts, SendPolicy, check_content};
 use crate::ports::{Clock, Storage, StorageError, to_storage_precision};
@@ -106,24 +106,26 @@ impl Outbound {
         };
         let now = to_storage_precision(self.clock.now());
         let run_at = req.send_at.map_or(now, |t| to_storage_precision(t).max(now));
-        self.queue(business, &customer, content, category, run_at, now).await
+        self.queue(business, &customer, content, category, run_at, now, Author::Staff).await
     }
 
     /// Checks `content` against WhatsApp's limits and queues it to
-    /// `customer` now: a reply in their conversation.
+    /// `customer` now: a reply in their conversation, by `author`.
     pub(crate) async fn reply(
         &self,
         business: BusinessId,
         customer: &Customer,
         content: MessageContent,
+        author: Author,
     ) -> Result<Message, ServiceError> {
         check_content(&content, &[])?;
         let now = to_storage_precision(self.clock.now());
-        self.queue(business, customer, content, None, now, now).await
+        self.queue(business, customer, content, None, now, now, author).await
     }
 
     /// Stores a message to `customer` and its outbox row due at `run_at`,
     /// after the policy's hard rules (window, consent) pass at `now`.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn queue(
         &self,
         business: BusinessId,
@@ -132,15 +134,18 @@ impl Outbound {
         category: Option<TemplateCategory>,
         run_at: DateTime<Utc>,
         now: DateTime<Utc>,
+        author: Author,
     ) -> Result<Message, ServiceError> {
-        let row = self.prepare(business, customer, content, category, run_at, now).await?;
+        let mut row = self.prepare(business, customer, content, category, run_at, now).await?;
+        row.0.author = author;
         self.storage.queue_messages(std::slice::from_ref(&row)).await?;
         Ok(row.0)
     }
 
     /// The message to `customer` and its outbox row, not yet stored, after
     /// the policy's hard rules (window, consent) pass at `now`; opens a
-    /// conversation when the customer has none.
+    /// conversation when the customer has none. The message's author is
+    /// [`Author::Automation`]; callers sending for someone else set it.
     pub(crate) async fn prepare(
         &self,
         business: BusinessId,
@@ -186,6 +191,8 @@ impl Outbound {
             error_code: None,
             times: StatusTimes { queued_at: Some(now), ..StatusTimes::default() },
             created_at: now,
+            author: Author::Automation,
+            decision: None,
         };
         let mut item =
             OutboxItem::new(business, message.id, sender, customer.phone.clone(), run_at, now);

@@ -47,6 +47,7 @@ pub async fn new_business(s: &dyn Storage, name: &str) -> Business {
         currency: Currency::KES,
         keywords: Default::default(),
         commerce: Default::default(),
+        assistant: Default::default(),
         created_at: t0(),
     };
     s.insert_business(&b).await.unwrap_or_else(|e| panic!("insert business: {e}"));
@@ -131,6 +132,8 @@ pub fn text_message(conversation: &Conversation, body: &str) -> Message {
         error_code: None,
         times: StatusTimes { queued_at: Some(t0()), ..StatusTimes::default() },
         created_at: t0(),
+        author: crate::domain::Author::Staff,
+        decision: None,
     }
 }
 

@@ -91,6 +91,7 @@ pub async fn conversation_list_filters_and_pages(s: &dyn Storage) {
     let q = ConversationQuery {
         customer: Some(c1.id),
         status: Some(ConversationStatus::Open),
+        waiting: None,
         limit: 10,
         after: None,
     };

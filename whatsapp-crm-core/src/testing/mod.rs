@@ -17,6 +17,7 @@
 // Test support: a failed expectation is meant to panic.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod assistant;
 mod broadcasts;
 mod campaigns;
 mod catalog;
@@ -36,6 +37,7 @@ mod templates;
 use std::any::Any;
 use std::sync::Arc;
 
+pub use assistant::*;
 pub use broadcasts::*;
 pub use campaigns::*;
 pub use catalog::*;
@@ -189,6 +191,9 @@ macro_rules! storage_conformance_tests {
             payment_round_trip_references_and_isolation,
             payment_events_are_stored_once_per_key,
             receipts_reminders_and_due_checks,
+            assistant_faqs_and_intents_round_trip,
+            assistant_models_are_saved_per_data_version,
+            assistant_turns_commit_once_per_revision,
         );
     };
 }

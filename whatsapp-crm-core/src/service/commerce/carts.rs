@@ -13,8 +13,9 @@ use crate::commerce::{
     parse_payload, parse_text,
 };
 use crate::domain::{
-    Business, BusinessId, CART_EXPIRE_AFTER_DAYS, Cart, CartId, CartStatus, Currency, Customer,
-    CustomerId, Interactive, Message, MessageContent, Money, Order, OrderedItem, ReplyButton,
+    Author, Business, BusinessId, CART_EXPIRE_AFTER_DAYS, Cart, CartId, CartStatus, Currency,
+    Customer, CustomerId, Interactive, Message, MessageContent, Money, Order, OrderedItem,
+    ReplyButton,
 };
 use crate::policy::{REPLY_TITLE_MAX, cut};
 use crate::ports::{
@@ -297,7 +298,7 @@ impl Carts {
         content: MessageContent,
     ) -> Result<Message, ServiceError> {
         Outbound::new(Arc::clone(&self.storage), Arc::clone(&self.clock))
-            .reply(business.id, customer, content)
+            .reply(business.id, customer, content, Author::Automation)
             .await
     }
 

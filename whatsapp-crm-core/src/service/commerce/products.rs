@@ -11,6 +11,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 
 use crate::commerce::command::add_payload;
+use crate::domain::Author;
 use crate::domain::{
     Business, BusinessId, CatalogSection, Customer, CustomerId, Interactive, ListRow, ListSection,
     Message, MessageContent, Product, ProductId, ReplyButton, ValidationError,
@@ -253,7 +254,7 @@ impl ProductMessages {
         content: MessageContent,
     ) -> Result<Message, ServiceError> {
         Outbound::new(Arc::clone(&self.storage), Arc::clone(&self.clock))
-            .reply(business.id, customer, content)
+            .reply(business.id, customer, content, Author::Staff)
             .await
     }
 }
