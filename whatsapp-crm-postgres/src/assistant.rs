@@ -362,7 +362,7 @@ impl AssistantStore for PostgresStorage {
         }
         let done = sqlx::query(
             "UPDATE messages SET decision = $4
-             WHERE business_id = $1 AND id = $2 AND conversation_id = $3",
+             WHERE business_id = $1 AND id = $2 AND conversation_id = $3 AND decision IS NULL",
         )
         .bind(b.as_uuid())
         .bind(turn.message.as_uuid())
@@ -372,7 +372,21 @@ impl AssistantStore for PostgresStorage {
         .await
         .map_err(|e| map(CONVERSATION, e))?;
         if done.rows_affected() == 0 {
-            return Err(StorageError::not_found("message"));
+            // Decided already (the state write rolls back with the
+            // transaction), or not in this conversation.
+            let exists: Option<i32> = sqlx::query_scalar(
+                "SELECT 1 FROM messages WHERE business_id = $1 AND id = $2 AND conversation_id = $3",
+            )
+            .bind(b.as_uuid())
+            .bind(turn.message.as_uuid())
+            .bind(turn.conversation.as_uuid())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(|e| map(CONVERSATION, e))?;
+            return match exists {
+                Some(_) => Ok(false),
+                None => Err(StorageError::not_found("message")),
+            };
         }
         for (m, item) in &turn.replies {
             if m.business_id != b || item.business_id != b {

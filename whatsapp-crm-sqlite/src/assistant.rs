@@ -430,24 +430,36 @@ impl AssistantStore for SqliteStorage {
         let decision = to_json(&turn.decision)?;
         self.write(move |tx| {
             let b = turn.business;
-            if !write_state(tx, b, turn.conversation, turn.from_rev, &turn.state)? {
+            let message = params![
+                id_bytes(b.as_uuid()),
+                id_bytes(turn.message.as_uuid()),
+                id_bytes(turn.conversation.as_uuid()),
+            ];
+            // Checked first: returning false must leave nothing written.
+            let decided: bool = tx
+                .query_row(
+                    "SELECT decision IS NOT NULL FROM messages
+                     WHERE business_id = ?1 AND id = ?2 AND conversation_id = ?3",
+                    message,
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(|e| map(CONVERSATION, e))?
+                .ok_or(StorageError::not_found("message"))?;
+            if decided || !write_state(tx, b, turn.conversation, turn.from_rev, &turn.state)? {
                 return Ok(false);
             }
-            let n = tx
-                .execute(
-                    "UPDATE messages SET decision = ?4
-                     WHERE business_id = ?1 AND id = ?2 AND conversation_id = ?3",
-                    params![
-                        id_bytes(b.as_uuid()),
-                        id_bytes(turn.message.as_uuid()),
-                        id_bytes(turn.conversation.as_uuid()),
-                        decision
-                    ],
-                )
-                .map_err(|e| map(CONVERSATION, e))?;
-            if n == 0 {
-                return Err(StorageError::not_found("message"));
-            }
+            tx.execute(
+                "UPDATE messages SET decision = ?4
+                 WHERE business_id = ?1 AND id = ?2 AND conversation_id = ?3",
+                params![
+                    id_bytes(b.as_uuid()),
+                    id_bytes(turn.message.as_uuid()),
+                    id_bytes(turn.conversation.as_uuid()),
+                    decision
+                ],
+            )
+            .map_err(|e| map(CONVERSATION, e))?;
             for (m, item) in &turn.replies {
                 if m.business_id != b || item.business_id != b {
                     return Err(StorageError::not_found("conversation"));

@@ -25,8 +25,8 @@ pub use normalize::{EMOJI_TOKEN, MPESA_TOKEN, NUMBER_TOKEN, PHONE_TOKEN, normali
 pub use sentiment::sentiment;
 pub use train::{Example, TrainConfig, TrainError, train};
 pub use turn::{
-    ALTERNATIVES_MAX, Alternative, Answer, PERSON_QUIET_MINUTES, Turn, TurnFacts, fill,
-    handoff_word, turn,
+    ADD_TO_CART_TITLE, ALTERNATIVES_MAX, Alternative, Answer, PERSON_QUIET_MINUTES, Turn,
+    TurnFacts, fill, handoff_word, turn,
 };
 
 #[cfg(test)]

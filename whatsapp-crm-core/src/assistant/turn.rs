@@ -41,8 +41,16 @@ pub struct Alternative {
 pub enum Answer {
     /// Nothing to say (an FAQ intent without FAQs, a product not found).
     Nothing,
-    /// This text (an FAQ's answer, an intent's reply, a product in stock).
+    /// This text (an FAQ's answer, an intent's reply).
     Text(String),
+    /// The product asked about is available: `text` says so, with an *Add
+    /// to cart* button when `sku` is given (the business sells in chat).
+    InStock {
+        /// What to say.
+        text: String,
+        /// The product's SKU, for the button.
+        sku: Option<String>,
+    },
     /// The product asked about has none available.
     OutOfStock {
         /// Its name.
@@ -149,6 +157,10 @@ pub fn turn(f: &TurnFacts<'_>) -> Option<Turn> {
             replies.push(MessageContent::text(text.clone()));
             Reason::Answered
         }
+        (Answer::InStock { text, sku }, true) => {
+            replies.push(in_stock(text, sku.as_deref()));
+            Reason::Answered
+        }
         (Answer::OutOfStock { product, alternatives }, true) => {
             replies.push(out_of_stock(s, product, alternatives));
             Reason::OutOfStock
@@ -205,6 +217,25 @@ fn hand_off(
         resolved_at: None,
     });
     Turn { reason, replies: vec![MessageContent::text(text)], state }
+}
+
+/// The label of the button that adds a product asked about.
+pub const ADD_TO_CART_TITLE: &str = "Add to cart";
+
+fn in_stock(text: &str, sku: Option<&str>) -> MessageContent {
+    match sku {
+        Some(sku) => MessageContent::Interactive {
+            interactive: Interactive::Buttons {
+                body: text.to_owned(),
+                buttons: vec![ReplyButton {
+                    id: add_payload(sku, 1),
+                    title: ADD_TO_CART_TITLE.into(),
+                }],
+                footer: None,
+            },
+        },
+        None => MessageContent::text(text),
+    }
 }
 
 fn out_of_stock(
@@ -444,6 +475,16 @@ mod tests {
         assert_eq!(buttons.len(), ALTERNATIVES_MAX);
         assert_eq!(buttons[0].id, "cart:add:SUG-1");
         assert!(buttons.iter().all(|b| b.title.chars().count() <= REPLY_TITLE_MAX));
+        crate::policy::check_content(&t.replies[0], &[]).unwrap();
+        let available = Case {
+            answer: Answer::InStock {
+                text: "Sugar 1kg: KES 150.00".into(),
+                sku: Some("SUG-1".into()),
+            },
+            ..Case::default()
+        };
+        let t = run(&available).unwrap();
+        assert_eq!(t.reason, Reason::Answered);
         crate::policy::check_content(&t.replies[0], &[]).unwrap();
         let none = Case {
             answer: Answer::OutOfStock { product: "Mumias Sugar 2kg".into(), alternatives: vec![] },

@@ -223,11 +223,12 @@ impl AssistantStore for InMemoryStorage {
             .conversations
             .get(&turn.conversation)
             .ok_or(StorageError::not_found("conversation"))?;
-        t.messages
+        let m = t
+            .messages
             .get(&turn.message)
             .filter(|m| m.conversation_id == turn.conversation)
             .ok_or(StorageError::not_found("message"))?;
-        if c.assistant.rev != turn.from_rev {
+        if c.assistant.rev != turn.from_rev || m.decision.is_some() {
             return Ok(false);
         }
         // Replies are checked and stored all or none before anything else.

@@ -113,7 +113,8 @@ pub trait AssistantStore: Send + Sync {
     ) -> Result<Option<(ModelInfo, Vec<u8>)>, StorageError>;
 
     /// Writes a turn (see [`TurnCommit`]); false, writing nothing, when the
-    /// conversation's state moved past `from_rev`. `NotFound` if the
+    /// conversation's state moved past `from_rev` or the message already
+    /// has a decision (a message is decided once). `NotFound` if the
     /// conversation or message is not in the business.
     async fn commit_turn(&self, turn: &TurnCommit) -> Result<bool, StorageError>;
     /// Replaces a conversation's assistant state if still at `from_rev`

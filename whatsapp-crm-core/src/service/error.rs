@@ -49,6 +49,13 @@ pub enum ServiceError {
         /// What is missing (`mpesa`, `paystack`, `public URL`).
         what: String,
     },
+    /// Something the request needs is not configured on this server (the
+    /// LLM classifier).
+    #[error("{what} is not configured on this server")]
+    NotConfigured {
+        /// What is missing.
+        what: String,
+    },
     /// The payment provider refused or failed.
     #[error(transparent)]
     Payment(#[from] crate::ports::PaymentProviderError),

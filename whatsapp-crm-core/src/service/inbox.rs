@@ -48,6 +48,9 @@ pub struct Received {
     /// The cart command the message carried, already carried out (when the
     /// business sells in chat); `None` means it goes on to the conversation.
     pub cart: Option<super::CartHandled>,
+    /// What the assistant did with it (a text neither a keyword nor a cart
+    /// command, when the business turned the assistant on).
+    pub assistant: Option<super::Responded>,
 }
 
 /// What applying one delivery report did.
@@ -66,6 +69,7 @@ pub struct StatusApplied {
 pub struct Inbox {
     storage: Arc<dyn Storage>,
     clock: Arc<dyn Clock>,
+    assistant: super::Assistant,
 }
 
 fn text_of(m: &InboundMessage) -> Option<&str> {
@@ -78,7 +82,19 @@ fn text_of(m: &InboundMessage) -> Option<&str> {
 impl Inbox {
     /// An inbox over `storage`.
     pub fn new(storage: Arc<dyn Storage>, clock: Arc<dyn Clock>) -> Self {
-        Self { storage, clock }
+        let assistant = super::Assistant::new(
+            Arc::clone(&storage),
+            Arc::clone(&clock),
+            Arc::new(super::AssistantRuntime::new()),
+        );
+        Self { storage, clock, assistant }
+    }
+
+    /// Answers with `assistant` (sharing its runtime: the LLM and loaded
+    /// models).
+    pub fn with_assistant(mut self, assistant: super::Assistant) -> Self {
+        self.assistant = assistant;
+        self
     }
 
     /// Stores a message a customer sent: creates the customer on first contact,
@@ -181,7 +197,13 @@ impl Inbox {
                     .await?
             }
         };
-        Ok(Received { message, customer, conversation, duplicate: false, keyword, cart })
+        let assistant = match (keyword, &cart) {
+            (None, None) => {
+                self.assistant.respond(&shop, &customer, conversation.id, &message).await?
+            }
+            _ => None,
+        };
+        Ok(Received { message, customer, conversation, duplicate: false, keyword, cart, assistant })
     }
 
     async fn already_received(
@@ -191,7 +213,15 @@ impl Inbox {
     ) -> Result<Received, ServiceError> {
         let customer = self.storage.get_customer(business, message.customer_id).await?;
         let conversation = self.storage.get_conversation(business, message.conversation_id).await?;
-        Ok(Received { message, customer, conversation, duplicate: true, keyword: None, cart: None })
+        Ok(Received {
+            message,
+            customer,
+            conversation,
+            duplicate: true,
+            keyword: None,
+            cart: None,
+            assistant: None,
+        })
     }
 
     async fn customer_for(

@@ -2,6 +2,7 @@
 //! persist, and return typed errors. The reference server and every embedder call
 //! these; neither re-implements a rule.
 
+mod assistant;
 mod broadcasts;
 mod businesses;
 mod campaigns;
@@ -19,6 +20,11 @@ mod templates;
 
 use std::sync::Arc;
 
+pub use assistant::{
+    ASSISTANT_FAQS_MAX, ASSISTANT_INTENTS_MAX, Assistant, AssistantListParams, AssistantRuntime,
+    CLASSIFY_TEXT_MAX, ClassifyOutcome, Responded, STARTER_INTENTS, TRAIN_BATCH, TrainReport,
+    Trained, TrainingJob, starter_intents,
+};
 pub use broadcasts::{
     BroadcastMetrics, BroadcastPreview, BroadcastReport, Broadcasts, LAUNCH_BATCH,
     LAUNCH_BATCHES_PER_ROUND, NewBroadcast, PREVIEW_SAMPLES, QUALITY_ERROR_CODES,
@@ -87,6 +93,7 @@ pub struct Crm {
     providers:
         Arc<std::collections::BTreeMap<&'static str, Arc<dyn crate::ports::PaymentProvider>>>,
     payments: Option<Arc<PaymentsConfig>>,
+    assistant: Arc<AssistantRuntime>,
 }
 
 impl Crm {
@@ -98,7 +105,24 @@ impl Crm {
             registry: None,
             providers: Arc::default(),
             payments: None,
+            assistant: Arc::default(),
         }
+    }
+
+    /// Lets businesses that choose it classify with `llm` (Groq) before the
+    /// offline model. Without it the assistant opens no connection.
+    pub fn with_assistant_llm(mut self, llm: Arc<dyn crate::ports::Classifier>) -> Self {
+        self.assistant = Arc::new(AssistantRuntime::with_llm(llm));
+        self
+    }
+
+    /// The assistant: settings, FAQs, intents, training, turns, hand back.
+    pub fn assistant(&self) -> Assistant {
+        Assistant::new(
+            Arc::clone(&self.storage),
+            Arc::clone(&self.clock),
+            Arc::clone(&self.assistant),
+        )
     }
 
     /// Takes payments through `provider` (M-Pesa, Paystack), under its name.
@@ -165,7 +189,7 @@ impl Crm {
 
     /// Inbound messages and delivery reports.
     pub fn inbox(&self) -> Inbox {
-        Inbox::new(self.storage.clone(), self.clock.clone())
+        Inbox::new(self.storage.clone(), self.clock.clone()).with_assistant(self.assistant())
     }
 
     /// Broadcasts, with the default send policy's frequency cap.

@@ -260,6 +260,13 @@ pub async fn assistant_turns_commit_once_per_revision(s: &dyn Storage) {
     let sent = ok(s.get_message(b.id, turns[winner].replies[0].0.id).await, "reply");
     assert_eq!(sent.author, Author::Assistant);
 
+    // A message is decided once: a turn at the current revision for the
+    // same message writes nothing.
+    let again = TurnCommit { from_rev: 1, ..turn("A second answer") };
+    assert!(!ok(s.commit_turn(&again).await, "decided twice"));
+    assert!(s.get_outbox_item(b.id, again.replies[0].0.id).await.is_err(), "nothing queued");
+    assert_eq!(ok(s.get_conversation(b.id, c.id).await, "unchanged").assistant.rev, 1);
+
     // A stale copy written back keeps the assistant's state.
     let mut stale = c.clone();
     stale.updated_at = at(90);
