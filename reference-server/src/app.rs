@@ -66,6 +66,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(routes::discounts::router())
         .merge(routes::commerce::router())
         .merge(routes::payments::router())
+        .merge(routes::assistant::router())
 }
 
 /// The OpenAPI document of every endpoint.

@@ -16,7 +16,7 @@ use crate::auth::generate_api_key;
 use crate::config::{CreateBusinessArgs, ServeArgs};
 use crate::routes::webhooks::WebhookConfig;
 use crate::store::OpenStore;
-use crate::worker::{run_broadcasts, run_dispatcher, run_orders};
+use crate::worker::{run_assistant, run_broadcasts, run_dispatcher, run_orders};
 
 /// Serves HTTP until Ctrl-C or SIGTERM, with the dispatcher sending
 /// through Twilio when an account is configured.
@@ -78,6 +78,11 @@ pub async fn serve(store: OpenStore, args: &ServeArgs) -> anyhow::Result<()> {
         crm = crm.with_payment_provider(Arc::new(paystack));
         tracing::info!("card payments through Paystack");
     }
+    if let Some(config) = args.groq.config() {
+        let groq = whatsapp_crm_groq::Groq::new(config).map_err(|e| anyhow::anyhow!("{e}"))?;
+        crm = crm.with_assistant_llm(Arc::new(groq));
+        tracing::info!(model = %args.groq.groq_model, "Groq classifies for businesses that choose it");
+    }
     if let Some(url) = &args.public_url {
         let mut config = PaymentsConfig::new(url);
         config.enforce_callback_ips = args.payments.mpesa_enforce_callback_ips;
@@ -104,6 +109,11 @@ pub async fn serve(store: OpenStore, args: &ServeArgs) -> anyhow::Result<()> {
         Duration::from_millis(args.orders_interval_ms.max(1)),
         stop.subscribe(),
     ));
+    let assistant = tokio::spawn(run_assistant(
+        crm.assistant(),
+        Duration::from_millis(args.assistant_interval_ms.max(1)),
+        stop.subscribe(),
+    ));
     let mut state = AppState::new(crm, store.kind).with_max_body_bytes(args.max_body_bytes);
     if let Some(w) = webhooks {
         state = state.with_webhooks(w);
@@ -120,6 +130,7 @@ pub async fn serve(store: OpenStore, args: &ServeArgs) -> anyhow::Result<()> {
     }
     let _ = broadcasts.await;
     let _ = orders.await;
+    let _ = assistant.await;
     tracing::info!("stopped");
     Ok(())
 }

@@ -95,6 +95,59 @@ pub struct ServeArgs {
     /// M-Pesa and card payments.
     #[command(flatten)]
     pub payments: PaymentArgs,
+
+    /// How often models whose FAQs or intents changed are retrained, in
+    /// milliseconds.
+    #[arg(long, env = "WCRM_ASSISTANT_INTERVAL_MS", default_value_t = 2000)]
+    pub assistant_interval_ms: u64,
+
+    /// The Groq classifier, for businesses that choose it.
+    #[command(flatten)]
+    pub groq: GroqArgs,
+}
+
+/// Groq's OpenAI-compatible API, asked before the offline model by
+/// businesses that choose it. Without a key the assistant opens no
+/// connection.
+#[derive(Clone, Args)]
+pub struct GroqArgs {
+    /// Groq API key (`gsk_…`).
+    #[arg(long, env = "GROQ_API_KEY", hide_env_values = true)]
+    pub groq_api_key: Option<String>,
+    /// The chat model.
+    #[arg(long, env = "GROQ_MODEL", default_value = whatsapp_crm_groq::DEFAULT_MODEL)]
+    pub groq_model: String,
+    /// Groq's base URL (or a local stand-in).
+    #[arg(long, env = "GROQ_BASE", default_value = whatsapp_crm_groq::DEFAULT_BASE)]
+    pub groq_base: String,
+    /// Longest wait for Groq before the offline model answers, in
+    /// milliseconds.
+    #[arg(long, env = "GROQ_TIMEOUT_MS", default_value_t = 2500)]
+    pub groq_timeout_ms: u64,
+}
+
+impl std::fmt::Debug for GroqArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GroqArgs")
+            .field("groq_api_key", &self.groq_api_key.as_ref().map(|_| "***"))
+            .field("groq_model", &self.groq_model)
+            .field("groq_base", &self.groq_base)
+            .field("groq_timeout_ms", &self.groq_timeout_ms)
+            .finish()
+    }
+}
+
+impl GroqArgs {
+    /// The Groq configuration, when a key is given.
+    pub fn config(&self) -> Option<whatsapp_crm_groq::GroqConfig> {
+        let key = self.groq_api_key.clone().filter(|s| !s.is_empty())?;
+        Some(
+            whatsapp_crm_groq::GroqConfig::new(key)
+                .with_model(&self.groq_model)
+                .with_base(&self.groq_base)
+                .with_timeout(std::time::Duration::from_millis(self.groq_timeout_ms.max(1))),
+        )
+    }
 }
 
 /// Payment providers. Secrets come from the environment or flags and are

@@ -148,6 +148,9 @@ impl From<ServiceError> for ApiError {
                 "provider_not_configured",
                 format!("payments need {what}, which this server has not configured"),
             ),
+            e @ ServiceError::NotConfigured { .. } => {
+                Self::new(StatusCode::CONFLICT, "provider_not_configured", e.to_string())
+            }
             ServiceError::Payment(e) => match e {
                 PaymentProviderError::Rejected { .. } => {
                     Self::new(StatusCode::UNPROCESSABLE_ENTITY, "payment_refused", e.to_string())

@@ -9,7 +9,7 @@ use utoipa::{Modify, OpenApi};
 #[openapi(
     info(
         title = "whatsapp-crm",
-        description = "Customer relationships over WhatsApp: customers, conversations, templates, broadcasts, orders and payments. Every /v1 endpoint acts for the business of the API key.",
+        description = "Customer relationships over WhatsApp: customers, conversations, templates, broadcasts, orders, payments and the assistant. Every /v1 endpoint acts for the business of the API key.",
     ),
     modifiers(&ApiKeyAuth),
     tags(
@@ -23,6 +23,7 @@ use utoipa::{Modify, OpenApi};
         (name = "products", description = "The catalog: products with stock, CSV import, search, product messages"),
         (name = "orders", description = "Carts, orders and their actions, shipments, discount codes, commerce settings"),
         (name = "payments", description = "Payment links, M-Pesa and card payments, their provider events"),
+        (name = "assistant", description = "FAQs, intents, settings, training and the dry run of the assistant that answers customers and hands over to people"),
     )
 )]
 pub struct ApiDoc;
@@ -121,7 +122,17 @@ const RULES_BEYOND_SCHEMA: &[(&str, &str, &str)] = &[
         "/v1/orders/{id}/payments",
         "the phone is a valid number M-Pesa can prompt (Kenyan); the email is an address; the provider takes the method",
     ),
+    ("put", "/v1/assistant/settings", ASSISTANT_SETTINGS_RULES),
+    ("post", "/v1/assistant/faqs", FAQ_RULES),
+    ("put", "/v1/assistant/faqs/{id}", FAQ_RULES),
+    ("post", "/v1/assistant/intents", INTENT_RULES),
+    ("put", "/v1/assistant/intents/{id}", INTENT_RULES),
+    ("post", "/v1/assistant/classify", "the text has a word once normalised"),
 ];
+const ASSISTANT_SETTINGS_RULES: &str = "hours are HH:MM-HH:MM ranges that do not overlap, closed days are real dates in order; handoff words have a word each; replies are message text";
+const FAQ_RULES: &str =
+    "each phrasing has a word once normalised; the intent, when named, is answered by FAQs";
+const INTENT_RULES: &str = "examples have a word each; a reply intent has a reply; an intent FAQs name keeps the faq action";
 const PRODUCT_RULES: &str =
     "the image is an https:// URL; text has no control characters; attributes have limits";
 const PRODUCT_SEND_RULES: &str =

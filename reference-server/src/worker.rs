@@ -1,5 +1,5 @@
-//! The workers on timers: the outbox dispatcher, the broadcast launcher, and
-//! order expiry.
+//! The workers on timers: the outbox dispatcher, the broadcast launcher,
+//! order expiry and payments, and assistant training.
 //! Each round is one bounded `run_due(now)` step of a service.
 
 use std::future::Future;
@@ -9,7 +9,8 @@ use chrono::Utc;
 use tokio::sync::watch;
 use whatsapp_crm_core::ServiceError;
 use whatsapp_crm_core::service::{
-    Broadcasts, Campaigns, Carts, Dispatcher, EXPIRY_BATCH, Orders, Payments,
+    Assistant, Broadcasts, Campaigns, Carts, Dispatcher, EXPIRY_BATCH, Orders, Payments,
+    TRAIN_BATCH,
 };
 
 /// Runs `round` every `interval`, at once again while it reports more work,
@@ -121,6 +122,33 @@ pub async fn run_orders(
             );
         }
         Ok(report.expired >= EXPIRY_BATCH || carts >= EXPIRY_BATCH)
+    })
+    .await;
+}
+
+/// Retrains the models of businesses whose FAQs or intents changed. The
+/// training itself runs on a blocking thread; several servers may train the
+/// same version, and one model per version is kept.
+pub async fn run_assistant(assistant: Assistant, interval: Duration, stop: watch::Receiver<bool>) {
+    every("assistant", interval, stop, || async {
+        let jobs = assistant.due_jobs().await?;
+        let due = jobs.len();
+        for job in jobs {
+            let trained =
+                tokio::task::spawn_blocking(move || job.run(Utc::now())).await.map_err(|e| {
+                    ServiceError::InvalidState { message: format!("training stopped: {e}") }
+                })?;
+            let info = trained.info().clone();
+            assistant.save_trained(&trained).await?;
+            tracing::info!(
+                business = %trained.business(),
+                intents = info.intents,
+                examples = info.examples,
+                training_ms = info.training_ms,
+                "assistant model trained"
+            );
+        }
+        Ok(due >= TRAIN_BATCH as usize)
     })
     .await;
 }

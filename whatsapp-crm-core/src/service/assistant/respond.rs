@@ -42,8 +42,10 @@ const TRANSCRIPT_LINES: usize = 20;
 const TRANSCRIPT_CHARS: usize = 300;
 /// Longest text the dry run reads (a WhatsApp message's limit).
 pub const CLASSIFY_TEXT_MAX: usize = 4_096;
-/// Times a turn is decided again after losing a race.
-const TURN_ATTEMPTS: u32 = 3;
+/// Times a turn is decided again after losing a race. Each loss means
+/// another message of the conversation was decided, so only a burst of
+/// this many messages at once can exhaust it.
+const TURN_ATTEMPTS: u32 = 10;
 /// Products of one category read when looking for alternatives.
 const ALTERNATIVES_SCAN: u32 = 200;
 /// Messages read per page for a transcript.
@@ -139,7 +141,8 @@ pub struct Responded {
 }
 
 /// What the assistant would do with a text, sending nothing.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ClassifyOutcome {
     /// The most likely intents, best first (at most 5).
     pub ranking: Vec<Scored>,

@@ -79,6 +79,11 @@ impl TrainingJob {
 }
 
 impl Trained {
+    /// The business it was trained for.
+    pub fn business(&self) -> BusinessId {
+        self.business
+    }
+
     /// The model's description.
     pub fn info(&self) -> &ModelInfo {
         &self.info
