@@ -32,6 +32,9 @@ pub enum Command {
     Serve(Box<ServeArgs>),
     /// Create a business and print its first API key (once) on standard output.
     CreateBusiness(CreateBusinessArgs),
+    /// Measure the offline intent classifier on labelled JSON lines: train,
+    /// choose the threshold on validation, print `summary:` lines for test.
+    EvalIntents(crate::eval::EvalIntentsArgs),
 }
 
 /// Options of `serve`.

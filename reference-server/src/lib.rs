@@ -20,6 +20,7 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod eval;
 pub mod extract;
 pub mod openapi;
 pub mod routes;

@@ -18,11 +18,19 @@ async fn main() -> anyhow::Result<()> {
         .with_ansi(colour_logs())
         .init();
     let args = Cli::parse();
+    // Needs no storage: nothing is opened or created.
+    if let Some(Command::EvalIntents(eval)) = &args.command {
+        for line in reference_server::eval::eval_intents(eval)?.lines() {
+            println!("{line}");
+        }
+        return Ok(());
+    }
     let store = store::open(&args.database).await?;
     match &args.command {
         None => cli::serve(store, &args.serve).await,
         Some(Command::Serve(serve)) => cli::serve(store, serve).await,
         Some(Command::CreateBusiness(create)) => cli::create_business(store, create).await,
+        Some(Command::EvalIntents(_)) => Ok(()),
     }
 }
 

@@ -18,10 +18,6 @@ use super::knowledge::examples;
 
 /// Businesses one worker round trains at most.
 pub const TRAIN_BATCH: u32 = 10;
-/// Examples from which rare features are dropped (they occur in one
-/// example only): large sets lose nothing by it (BANKING77) and halve the
-/// model; small sets keep every feature.
-const PRUNE_FROM_EXAMPLES: usize = 2_000;
 
 /// What one worker round did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -54,10 +50,7 @@ impl TrainingJob {
     /// fraction of that for a shop's FAQs.
     pub fn run(self, now: DateTime<Utc>) -> Trained {
         let started = Instant::now();
-        let config = TrainConfig {
-            min_df: if self.examples.len() >= PRUNE_FROM_EXAMPLES { 2 } else { 1 },
-            ..TrainConfig::default()
-        };
+        let config = TrainConfig::for_examples(self.examples.len());
         let model: Result<IntentModel, TrainError> = train(&self.examples, &config);
         let (intents, features, bytes) = match &model {
             Ok(m) => (m.labels().len(), m.features(), m.to_bytes()),

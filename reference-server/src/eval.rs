@@ -1,0 +1,165 @@
+//! `eval-intents`: how well the offline classifier and the decision rule do
+//! on labelled data, the protocol the README describes.
+//!
+//! Each file holds JSON lines `{"text": "...", "intent": "..."}`; the intent
+//! `oos` marks a message the business has no answer for. The model is
+//! trained on the training file's in-scope lines, the threshold chosen on
+//! the validation file, and the test file measured with it.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use clap::Args;
+use serde::Deserialize;
+use whatsapp_crm_core::assistant::eval::{
+    Metrics, OUT_OF_SCOPE, Prediction, measure, threshold_for_accuracy, threshold_for_recall,
+};
+use whatsapp_crm_core::assistant::{Example, Gate, IntentModel, TrainConfig, train};
+
+/// Options of `eval-intents`.
+#[derive(Debug, Clone, Args)]
+pub struct EvalIntentsArgs {
+    /// Training examples (JSON lines; `oos` lines are not trained on).
+    #[arg(long = "train")]
+    pub train: PathBuf,
+    /// Validation examples: the threshold is chosen on them.
+    #[arg(long = "val")]
+    pub val: PathBuf,
+    /// Test examples: measured with the chosen threshold.
+    #[arg(long = "test")]
+    pub test: PathBuf,
+    /// Choose the lowest threshold whose out-of-scope recall on validation
+    /// reaches this (0–1); without it, the threshold with the best accuracy
+    /// on validation, `oos` counted as its own class.
+    #[arg(long)]
+    pub target_oos_recall: Option<f64>,
+    /// The decision rule's least lead of the top intent over the runner-up.
+    #[arg(long, default_value_t = 0.0)]
+    pub ambiguity: f64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Line {
+    text: String,
+    intent: String,
+}
+
+/// Reads a JSON lines file of examples; blank lines are skipped, a bad line
+/// is named.
+pub fn read_examples(path: &Path) -> anyhow::Result<Vec<Example>> {
+    let data =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut out = Vec::new();
+    for (i, line) in data.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let l: Line = serde_json::from_str(line).with_context(|| {
+            format!("{} line {}: want {{\"text\": ..., \"intent\": ...}}", path.display(), i + 1)
+        })?;
+        if l.intent.trim().is_empty() {
+            bail!("{} line {}: the intent is empty", path.display(), i + 1);
+        }
+        out.push(Example::new(l.text, l.intent));
+    }
+    Ok(out)
+}
+
+/// What one evaluation measured.
+#[derive(Debug, Clone)]
+pub struct EvalReport {
+    /// Examples trained on (in scope).
+    pub trained_on: usize,
+    /// Intents the model tells apart.
+    pub intents: usize,
+    /// The chosen threshold.
+    pub threshold: f64,
+    /// How it was chosen.
+    pub chosen_by: String,
+    /// Validation metrics at the threshold.
+    pub validation: Metrics,
+    /// Test metrics at the threshold.
+    pub test: Metrics,
+    /// Training time, seconds.
+    pub training_secs: f64,
+    /// Classification time per test message, microseconds.
+    pub classify_us: f64,
+}
+
+impl EvalReport {
+    /// The `summary:` lines.
+    pub fn lines(&self) -> Vec<String> {
+        let pct = |x: f64| x * 100.0;
+        vec![
+            format!(
+                "summary: trained on {} examples, {} intents; threshold {:.4} ({})",
+                self.trained_on, self.intents, self.threshold, self.chosen_by
+            ),
+            format!("summary: in_scope_accuracy = {:.2} %", pct(self.test.in_scope_accuracy)),
+            format!("summary: oos_recall = {:.2} %", pct(self.test.oos_recall)),
+            format!("summary: closed_set_accuracy = {:.2} %", pct(self.test.closed_set_accuracy)),
+            format!("summary: handoff_rate = {:.2} %", pct(self.test.handoff_rate)),
+            format!("summary: answered_precision = {:.2} %", pct(self.test.answered_precision)),
+            format!(
+                "summary: validation in_scope_accuracy = {:.2} %, oos_recall = {:.2} %",
+                pct(self.validation.in_scope_accuracy),
+                pct(self.validation.oos_recall)
+            ),
+            format!("summary: training_time = {:.3} s", self.training_secs),
+            format!("summary: classify_time = {:.1} us/message", self.classify_us),
+        ]
+    }
+}
+
+/// Trains, chooses the threshold and measures.
+pub fn eval_intents(args: &EvalIntentsArgs) -> anyhow::Result<EvalReport> {
+    if let Some(r) = args.target_oos_recall
+        && !(0.0..=1.0).contains(&r)
+    {
+        bail!("--target-oos-recall must be between 0 and 1");
+    }
+    if !(0.0..=1.0).contains(&args.ambiguity) {
+        bail!("--ambiguity must be between 0 and 1");
+    }
+    let train_set: Vec<Example> =
+        read_examples(&args.train)?.into_iter().filter(|e| e.intent != OUT_OF_SCOPE).collect();
+    let (val, test) = (read_examples(&args.val)?, read_examples(&args.test)?);
+    if test.is_empty() || val.is_empty() {
+        bail!("the validation and test files need at least one example each");
+    }
+    let started = Instant::now();
+    let model = train(&train_set, &TrainConfig::for_examples(train_set.len()))
+        .map_err(|e| anyhow::anyhow!("cannot train: {e}"))?;
+    let training_secs = started.elapsed().as_secs_f64();
+    let validation = predict(&model, &val);
+    let started = Instant::now();
+    let tested = predict(&model, &test);
+    let classify_us = started.elapsed().as_secs_f64() * 1e6 / test.len() as f64;
+    let (threshold, chosen_by) = match args.target_oos_recall {
+        Some(r) => match threshold_for_recall(&validation, args.ambiguity, r) {
+            Some(t) => (t, format!("lowest reaching {:.0} % oos recall on validation", r * 100.0)),
+            None => bail!("--target-oos-recall needs `oos` examples in the validation file"),
+        },
+        None => (
+            threshold_for_accuracy(&validation, args.ambiguity),
+            "best accuracy on validation, oos as a class".to_owned(),
+        ),
+    };
+    let gate = Gate { threshold, ambiguity: args.ambiguity };
+    Ok(EvalReport {
+        trained_on: train_set.len(),
+        intents: model.labels().len(),
+        threshold,
+        chosen_by,
+        validation: measure(&validation, gate),
+        test: measure(&tested, gate),
+        training_secs,
+        classify_us,
+    })
+}
+
+fn predict(model: &IntentModel, set: &[Example]) -> Vec<Prediction> {
+    set.iter().map(|e| Prediction::new(&e.intent, &model.classify(&e.text))).collect()
+}
