@@ -32,8 +32,12 @@ pub struct EvalIntentsArgs {
     /// Choose the lowest threshold whose out-of-scope recall on validation
     /// reaches this (0–1); without it, the threshold with the best accuracy
     /// on validation, `oos` counted as its own class.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "threshold")]
     pub target_oos_recall: Option<f64>,
+    /// Measure at this threshold instead of choosing one (as a business's
+    /// setting would be).
+    #[arg(long)]
+    pub threshold: Option<f64>,
     /// The decision rule's least lead of the top intent over the runner-up.
     #[arg(long, default_value_t = 0.0)]
     pub ambiguity: f64,
@@ -120,6 +124,9 @@ pub fn eval_intents(args: &EvalIntentsArgs) -> anyhow::Result<EvalReport> {
     {
         bail!("--target-oos-recall must be between 0 and 1");
     }
+    if args.threshold.is_some_and(|t| !(0.0..=1.0).contains(&t)) {
+        bail!("--threshold must be between 0 and 1");
+    }
     if !(0.0..=1.0).contains(&args.ambiguity) {
         bail!("--ambiguity must be between 0 and 1");
     }
@@ -137,12 +144,13 @@ pub fn eval_intents(args: &EvalIntentsArgs) -> anyhow::Result<EvalReport> {
     let started = Instant::now();
     let tested = predict(&model, &test);
     let classify_us = started.elapsed().as_secs_f64() * 1e6 / test.len() as f64;
-    let (threshold, chosen_by) = match args.target_oos_recall {
-        Some(r) => match threshold_for_recall(&validation, args.ambiguity, r) {
+    let (threshold, chosen_by) = match (args.threshold, args.target_oos_recall) {
+        (Some(t), _) => (t, "given".to_owned()),
+        (None, Some(r)) => match threshold_for_recall(&validation, args.ambiguity, r) {
             Some(t) => (t, format!("lowest reaching {:.0} % oos recall on validation", r * 100.0)),
             None => bail!("--target-oos-recall needs `oos` examples in the validation file"),
         },
-        None => (
+        (None, None) => (
             threshold_for_accuracy(&validation, args.ambiguity),
             "best accuracy on validation, oos as a class".to_owned(),
         ),
