@@ -413,6 +413,17 @@ async fn chat_carts_and_product_messages(t: TestApp) {
     assert_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "send_refused");
     let r = t.as_b("POST", &format!("/v1/products/{pid}/send"), Some(&send.to_string())).await;
     assert_error(&r, StatusCode::NOT_FOUND, "not_found");
+    // Another business's customer, named in the body: a bad field.
+    let theirs = t.as_b("POST", "/v1/customers", Some(r#"{"phone": "+254712000099"}"#)).await;
+    let body = json!({"customer_id": theirs.body["id"]}).to_string();
+    let list = json!({"customer_id": theirs.body["id"], "product_ids": [pid]}).to_string();
+    for (path, body) in
+        [(format!("/v1/products/{pid}/send"), &body), ("/v1/products/send-list".into(), &list)]
+    {
+        let r = t.as_a("POST", &path, Some(body)).await;
+        assert_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        assert_eq!(r.body["error"]["details"][0]["field"], "customer_id", "{:?}", r.body);
+    }
 }
 
 async fn customer_id(t: &TestApp, phone: &str) -> String {

@@ -129,6 +129,22 @@ async fn openapi_documents_every_endpoint(t: TestApp) {
         ("get", "/v1/payments"),
         ("get", "/v1/payments/{id}"),
         ("post", "/v1/payments/{id}/refresh"),
+        ("get", "/v1/assistant/settings"),
+        ("put", "/v1/assistant/settings"),
+        ("post", "/v1/assistant/faqs"),
+        ("get", "/v1/assistant/faqs"),
+        ("get", "/v1/assistant/faqs/{id}"),
+        ("put", "/v1/assistant/faqs/{id}"),
+        ("delete", "/v1/assistant/faqs/{id}"),
+        ("post", "/v1/assistant/intents"),
+        ("get", "/v1/assistant/intents"),
+        ("get", "/v1/assistant/intents/{id}"),
+        ("put", "/v1/assistant/intents/{id}"),
+        ("delete", "/v1/assistant/intents/{id}"),
+        ("post", "/v1/assistant/train"),
+        ("get", "/v1/assistant/training"),
+        ("post", "/v1/assistant/classify"),
+        ("post", "/v1/conversations/{id}/hand-back"),
     ];
     let mut documented = 0;
     for (path, item) in doc["paths"].as_object().unwrap() {
@@ -167,6 +183,8 @@ async fn openapi_documents_every_endpoint(t: TestApp) {
                 "/enable",
                 "/payment-links",
                 "/refresh",
+                "/train",
+                "/hand-back",
             ]
             .iter()
             .any(|end| path.ends_with(end));

@@ -263,9 +263,9 @@ async fn search_products(
     request_body = ProductCardSend,
     responses(
         (status = 202, description = "Queued", body = Message),
-        (status = 404, description = "No such product or customer in this business", body = ErrorBody),
+        (status = 404, description = "No such product in this business", body = ErrorBody),
         (status = 409, description = "The product is not for sale", body = ErrorBody),
-        (status = 422, description = "Outside the 24-hour window (`send_refused`), or invalid", body = ErrorBody),
+        (status = 422, description = "Outside the 24-hour window (`send_refused`), no such customer in this business, or invalid", body = ErrorBody),
     ),
     security(("api_key" = []))
 )]
@@ -285,8 +285,7 @@ async fn send_card(
     request_body = ProductListSend,
     responses(
         (status = 202, description = "Queued", body = Message),
-        (status = 404, description = "No such customer in this business", body = ErrorBody),
-        (status = 422, description = "Outside the 24-hour window (`send_refused`), or invalid", body = ErrorBody),
+        (status = 422, description = "Outside the 24-hour window (`send_refused`), no such customer in this business, or invalid", body = ErrorBody),
     ),
     security(("api_key" = []))
 )]
@@ -306,9 +305,8 @@ async fn send_list(
     request_body = CatalogSend,
     responses(
         (status = 202, description = "Queued", body = Message),
-        (status = 404, description = "No such customer in this business", body = ErrorBody),
         (status = 409, description = "No Meta catalog id is set", body = ErrorBody),
-        (status = 422, description = "Outside the 24-hour window (`send_refused`), or invalid", body = ErrorBody),
+        (status = 422, description = "Outside the 24-hour window (`send_refused`), no such customer in this business, or invalid", body = ErrorBody),
     ),
     security(("api_key" = []))
 )]

@@ -62,7 +62,13 @@ fn bridge(text: &str) -> String {
             out.push(' ');
         }
         let start = token.find(char::is_alphabetic).unwrap_or(token.len());
-        let end = token.rfind(char::is_alphabetic).map_or(start, |e| e + 1).max(start);
+        // The end of the last letter, on a character boundary.
+        let end = token
+            .char_indices()
+            .rev()
+            .find(|(_, c)| c.is_alphabetic())
+            .map_or(start, |(i, c)| i + c.len_utf8())
+            .max(start);
         let word = &token[start..end];
         let lower = word.to_lowercase();
         match BRIDGE.iter().find(|(sw, _)| *sw == lower) {
@@ -87,6 +93,25 @@ pub fn sentiment(text: &str) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn any_text_scores_without_panicking() {
+        for text in [
+            "\u{10c6e8}\u{2d01b}",
+            "𭀛𭀛 mbaya𭀛",
+            "ñandú MBAYÁ!!",
+            "😡😡😡",
+            "a\u{301}\u{301}",
+            "مرحبا بك",
+            "",
+            " ",
+            "\u{0}\u{7f}",
+            "İstanbul ǅ",
+        ] {
+            let s = sentiment(text);
+            assert!((-1.0..=1.0).contains(&s), "{text:?}: {s}");
+        }
+    }
 
     #[test]
     fn english_first_swahili_best_effort() {

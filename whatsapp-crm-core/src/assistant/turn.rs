@@ -496,3 +496,35 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod any_text {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::assistant::{Example, TrainConfig, normalize, sentiment, train};
+
+    proptest! {
+        // Whatever a customer sends, every step of a turn reads it without
+        // panicking, and the ranking stays a distribution.
+        #[test]
+        fn every_engine_reads_any_text(text in any::<String>()) {
+            let model = train(
+                &[Example::new("do you deliver", "delivery"), Example::new("how do I pay", "pay")],
+                &TrainConfig::default(),
+            )
+            .unwrap();
+            let n = normalize(&text);
+            let s = sentiment(&text);
+            prop_assert!((-1.0..=1.0).contains(&s));
+            let ranking = model.classify(&text);
+            let total: f64 = ranking.0.iter().map(|s| s.probability).sum();
+            prop_assert!((total - 1.0).abs() < 1e-6);
+            let settings = AssistantSettings::default();
+            let _ = handoff_word(&settings, &n);
+            let mut index = crate::assistant::Bm25::new();
+            index.add(1, &normalize("do you deliver"));
+            let _ = index.best(&n, |_| true);
+        }
+    }
+}

@@ -118,7 +118,7 @@ impl ProductMessages {
     ) -> Result<Message, ServiceError> {
         let b = self.storage.get_business(business).await?;
         let p = self.storage.get_product(business, product).await?;
-        let customer = self.storage.get_customer(business, req.customer_id).await?;
+        let customer = self.recipient(business, req.customer_id).await?;
         if !p.active {
             return Err(ServiceError::InvalidState {
                 message: format!("{} is not for sale; activate it before sending it", p.name),
@@ -134,7 +134,7 @@ impl ProductMessages {
         req: ProductListSend,
     ) -> Result<Message, ServiceError> {
         let b = self.storage.get_business(business).await?;
-        let customer = self.storage.get_customer(business, req.customer_id).await?;
+        let customer = self.recipient(business, req.customer_id).await?;
         let products = self.active(business, &req.product_ids, "product_ids").await?;
         let rows = products
             .iter()
@@ -167,7 +167,7 @@ impl ProductMessages {
                 message: "set the business's Meta catalog id (PUT /v1/commerce) first".into(),
             });
         };
-        let customer = self.storage.get_customer(business, req.customer_id).await?;
+        let customer = self.recipient(business, req.customer_id).await?;
         let mut sections = Vec::with_capacity(req.sections.len());
         for (i, s) in req.sections.into_iter().enumerate() {
             let field = format!("sections[{i}].product_ids");
@@ -223,6 +223,23 @@ impl ProductMessages {
     }
 
     /// The products, each active, in the order given; every problem named.
+    /// The customer a body names: a missing one is a bad field (422), not
+    /// a missing resource, since the path's resource exists.
+    async fn recipient(
+        &self,
+        business: BusinessId,
+        id: crate::domain::CustomerId,
+    ) -> Result<Customer, ServiceError> {
+        match self.storage.get_customer(business, id).await {
+            Err(crate::ports::StorageError::NotFound { .. }) => Err(ValidationError::field(
+                "customer_id",
+                format!("no customer {id} in this business"),
+            )
+            .into()),
+            other => Ok(other?),
+        }
+    }
+
     async fn active(
         &self,
         business: BusinessId,
