@@ -33,6 +33,7 @@ on_every_backend!(
     out_of_stock_questions_offer_only_in_stock_alternatives,
     racing_messages_after_hours_get_one_after_hours_reply,
     groq_ranks_first_and_every_failure_falls_back_to_the_offline_model,
+    a_redelivered_message_the_first_delivery_left_undecided_is_answered_once,
 );
 
 const GROQ_KEY: &str = "gsk_test_key";
@@ -500,4 +501,73 @@ async fn groq_ranks_first_and_every_failure_falls_back_to_the_offline_model(t: T
         let stored = shop.crm.storage().get_message(shop.id, r.message.id).await.unwrap();
         assert_eq!(stored.decision.unwrap().fallback.as_deref(), Some(fallback));
     }
+}
+
+async fn a_redelivered_message_the_first_delivery_left_undecided_is_answered_once(t: TestApp) {
+    let shop = shop(&t, t.crm.clone(), on_settings()).await;
+    let first = shop.says(WANJIKU, "habari").await;
+    let sender = shop.crm.businesses().get(shop.id).await.unwrap().whatsapp_sender;
+    // The first delivery stored the message and died before the turn.
+    let stored = |sid: &str, body: &str| Message {
+        id: whatsapp_crm_core::MessageId::new(),
+        business_id: shop.id,
+        conversation_id: first.conversation.id,
+        customer_id: first.customer.id,
+        direction: Direction::Inbound,
+        content: MessageContent::text(body),
+        status: whatsapp_crm_core::MessageStatus::Received,
+        provider_id: Some(sid.into()),
+        error_code: None,
+        times: whatsapp_crm_core::StatusTimes {
+            received_at: Some(shop.clock.now()),
+            ..Default::default()
+        },
+        created_at: shop.clock.now(),
+        author: Author::Customer,
+        decision: None,
+    };
+    let redeliver = |sid: &str, body: &str| InboundMessage {
+        provider_id: sid.into(),
+        from: PhoneNumber::parse(WANJIKU).unwrap(),
+        to: sender.clone(),
+        profile_name: None,
+        content: MessageContent::text(body),
+        replied_to: None,
+        forwarded: false,
+        referral: None,
+        received_at: shop.clock.now(),
+    };
+    let s = shop.crm.storage();
+    s.insert_message(&stored("SMcrashed0000000000000000000000001", "do you deliver?"))
+        .await
+        .unwrap();
+    let again = shop
+        .crm
+        .inbox()
+        .receive(shop.id, redeliver("SMcrashed0000000000000000000000001", "do you deliver?"))
+        .await
+        .unwrap();
+    assert!(again.duplicate);
+    assert_eq!(reason(&again), Reason::Answered);
+    // Decided now: a third delivery changes nothing.
+    let third = shop
+        .crm
+        .inbox()
+        .receive(shop.id, redeliver("SMcrashed0000000000000000000000001", "do you deliver?"))
+        .await
+        .unwrap();
+    assert!(third.duplicate && third.assistant.is_none());
+    let answers =
+        shop.messages(&first).await.iter().filter(|m| m.author == Author::Assistant).count();
+    assert_eq!(answers, 2, "the greeting's reply and one answer");
+    // Too late: a message that arrived over ten minutes ago is left alone.
+    s.insert_message(&stored("SMcrashed0000000000000000000000002", "how do I pay?")).await.unwrap();
+    shop.clock.advance(Duration::minutes(11));
+    let late = shop
+        .crm
+        .inbox()
+        .receive(shop.id, redeliver("SMcrashed0000000000000000000000002", "how do I pay?"))
+        .await
+        .unwrap();
+    assert!(late.duplicate && late.assistant.is_none());
 }

@@ -11,6 +11,10 @@
 //!   (`Cart::apply`), cart commands, the order state machine
 //!   ([`commerce::transition`] over [`commerce::ORDER_TRANSITIONS`]),
 //!   shipments, discount codes, CSV import and webhook signatures.
+//! - [`assistant`]: pure assistant engines: text normalisation, the offline
+//!   intent classifier (TF-IDF n-grams, logistic regression), BM25, the
+//!   decision gate, business hours, sentiment, one turn, and evaluation;
+//!   [`service::Assistant`] runs them on inbound messages.
 //! - [`InMemoryStorage`] and [`StubTransport`]: real backends for tests and demos.
 //! - `testing` (feature `testing`): the conformance suite every storage backend runs.
 //!

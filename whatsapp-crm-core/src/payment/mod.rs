@@ -3,7 +3,7 @@
 //! - [`attempt`]: the payment attempt state machine (`pending → prompted →
 //!   succeeded | failed | cancelled | expired`) and what each provider
 //!   outcome does to an attempt.
-//! - [`coverage`]: whether settled attempts pay an order: short, exact, or
+//! - [`coverage`](mod@coverage): whether settled attempts pay an order: short, exact, or
 //!   over.
 //! - [`link`]: signed, expiring payment link tokens.
 

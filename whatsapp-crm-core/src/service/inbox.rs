@@ -32,6 +32,10 @@ pub(crate) async fn set_marketing_consent(
     Ok(storage.update_customer(&c).await?)
 }
 
+/// How long after a message arrived a repeated delivery may still get the
+/// assistant's turn the first delivery did not finish.
+pub const REDELIVERY_ANSWER_MINUTES: i64 = 10;
+
 /// What receiving one inbound message did.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Received {
@@ -213,6 +217,28 @@ impl Inbox {
     ) -> Result<Received, ServiceError> {
         let customer = self.storage.get_customer(business, message.customer_id).await?;
         let conversation = self.storage.get_conversation(business, message.conversation_id).await?;
+        // The first delivery may have died between storing the message and
+        // the assistant's turn: a recent text nothing else handled, never
+        // decided, gets its turn now (the turn is written once, whatever
+        // several deliveries do).
+        let assistant = match &message.content {
+            MessageContent::Text { body }
+                if message.decision.is_none()
+                    && self.clock.now() - message.created_at
+                        < chrono::Duration::minutes(REDELIVERY_ANSWER_MINUTES) =>
+            {
+                let shop = self.storage.get_business(business).await?;
+                let keyword = shop.keywords.action(body).is_some();
+                let cart = shop.commerce.enabled
+                    && super::commerce::command_of(&message.content).is_some();
+                if keyword || cart {
+                    None
+                } else {
+                    self.assistant.respond(&shop, &customer, conversation.id, &message).await?
+                }
+            }
+            _ => None,
+        };
         Ok(Received {
             message,
             customer,
@@ -220,7 +246,7 @@ impl Inbox {
             duplicate: true,
             keyword: None,
             cart: None,
-            assistant: None,
+            assistant,
         })
     }
 

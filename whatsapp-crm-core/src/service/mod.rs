@@ -48,7 +48,7 @@ pub use conversations::{ConversationListParams, Conversations, MessageView};
 pub use customers::{CustomerListParams, Customers};
 pub use dispatch::{DispatchConfig, DispatchReport, Dispatcher};
 pub use error::ServiceError;
-pub use inbox::{Inbox, OPT_OUT_ERROR_CODES, Received, StatusApplied};
+pub use inbox::{Inbox, OPT_OUT_ERROR_CODES, REDELIVERY_ANSWER_MINUTES, Received, StatusApplied};
 pub use outbound::{Outbound, SendMessage, TemplateSend};
 pub use payments::{
     CallbackResult, LinkPage, LinkState, PayWith, PaymentDetail, PaymentListParams, Payments,
