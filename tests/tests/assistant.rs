@@ -13,14 +13,13 @@ use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use chrono::{Duration, TimeZone, Utc};
-use support::{TestApp, on};
+use support::{TestApp, inbound_text, on};
 use whatsapp_crm_core::assistant::{BusinessHours, Reason};
 use whatsapp_crm_core::ports::{Clock, ConversationQuery, ManualClock, MessageQuery};
 use whatsapp_crm_core::service::{Received, SendMessage};
 use whatsapp_crm_core::{
     AssistantSettings, Author, BusinessId, ClassifierChoice, CommerceSettingsInput, Crm, Direction,
-    HandoffCause, InboundMessage, Interactive, Message, MessageContent, NewFaq, PhoneNumber,
-    ServiceError,
+    HandoffCause, Interactive, Message, MessageContent, NewFaq, ServiceError,
 };
 use whatsapp_crm_groq::stand_in::{Answer, GroqStandIn};
 use whatsapp_crm_groq::{Groq, GroqConfig};
@@ -146,17 +145,8 @@ impl Shop {
     async fn says(&self, phone: &str, body: &str) -> Received {
         self.n.set(self.n.get() + 1);
         let sender = self.crm.businesses().get(self.id).await.unwrap().whatsapp_sender;
-        let m = InboundMessage {
-            provider_id: format!("SM{:032}", self.n.get()),
-            from: PhoneNumber::parse(phone).unwrap(),
-            to: sender,
-            profile_name: None,
-            content: MessageContent::text(body),
-            replied_to: None,
-            forwarded: false,
-            referral: None,
-            received_at: self.clock.now(),
-        };
+        let m =
+            inbound_text(format!("SM{:032}", self.n.get()), phone, &sender, body, self.clock.now());
         self.crm.inbox().receive(self.id, m).await.unwrap()
     }
 
@@ -405,16 +395,9 @@ async fn racing_messages_after_hours_get_one_after_hours_reply(t: TestApp) {
     shop.says(WANJIKU, "habari").await;
     shop.clock.set(monday_morning() + Duration::hours(12));
     let sender = shop.crm.businesses().get(shop.id).await.unwrap().whatsapp_sender;
-    let inbound = |i: u32| InboundMessage {
-        provider_id: format!("SMrace{i:028}"),
-        from: PhoneNumber::parse(WANJIKU).unwrap(),
-        to: sender.clone(),
-        profile_name: None,
-        content: MessageContent::text(format!("are you open? {i}")),
-        replied_to: None,
-        forwarded: false,
-        referral: None,
-        received_at: shop.clock.now(),
+    let inbound = |i: u32| {
+        let body = format!("are you open? {i}");
+        inbound_text(format!("SMrace{i:028}"), WANJIKU, &sender, &body, shop.clock.now())
     };
     let inbox = shop.crm.inbox();
     let results = futures_join((0..4).map(|i| inbox.receive(shop.id, inbound(i))).collect()).await;
@@ -526,17 +509,8 @@ async fn a_redelivered_message_the_first_delivery_left_undecided_is_answered_onc
         author: Author::Customer,
         decision: None,
     };
-    let redeliver = |sid: &str, body: &str| InboundMessage {
-        provider_id: sid.into(),
-        from: PhoneNumber::parse(WANJIKU).unwrap(),
-        to: sender.clone(),
-        profile_name: None,
-        content: MessageContent::text(body),
-        replied_to: None,
-        forwarded: false,
-        referral: None,
-        received_at: shop.clock.now(),
-    };
+    let redeliver =
+        |sid: &str, body: &str| inbound_text(sid, WANJIKU, &sender, body, shop.clock.now());
     let s = shop.crm.storage();
     s.insert_message(&stored("SMcrashed0000000000000000000000001", "do you deliver?"))
         .await

@@ -13,15 +13,15 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use chrono::{Duration, TimeZone, Utc};
-use support::{TestApp, on};
+use support::{TestApp, inbound_text, on};
 use whatsapp_crm_core::ports::{Clock, ManualClock, MessageQuery};
 use whatsapp_crm_core::service::{
     CallbackResult, LinkState, NewOrder, NewOrderLine, OrderAction, OrderActionInput, PayWith,
     PaymentsConfig, WebhookRefused,
 };
 use whatsapp_crm_core::{
-    BusinessId, CommerceSettingsInput, Crm, DeliveryMethod, Direction, InboundMessage, Message,
-    MessageContent, NewCustomer, Order, OrderNotice, OrderStatus, PaymentStatus, PhoneNumber,
+    BusinessId, CommerceSettingsInput, Crm, DeliveryMethod, Direction, Message, NewCustomer, Order,
+    OrderNotice, OrderStatus, PaymentStatus,
 };
 use whatsapp_crm_mpesa::stand_in::DarajaStandIn;
 use whatsapp_crm_mpesa::{Mpesa, MpesaConfig};
@@ -77,17 +77,8 @@ impl Shop {
     async fn says(&self, phone: &str, body: &str) -> whatsapp_crm_core::service::Received {
         self.n.set(self.n.get() + 1);
         let sender = self.crm.businesses().get(self.id).await.unwrap().whatsapp_sender;
-        let m = InboundMessage {
-            provider_id: format!("SM{:032}", self.n.get()),
-            from: PhoneNumber::parse(phone).unwrap(),
-            to: sender,
-            profile_name: None,
-            content: MessageContent::text(body),
-            replied_to: None,
-            forwarded: false,
-            referral: None,
-            received_at: self.clock.now(),
-        };
+        let m =
+            inbound_text(format!("SM{:032}", self.n.get()), phone, &sender, body, self.clock.now());
         self.crm.inbox().receive(self.id, m).await.unwrap()
     }
 

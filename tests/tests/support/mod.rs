@@ -246,3 +246,25 @@ pub fn assert_error(reply: &Reply, status: StatusCode, code: &str) {
     assert!(reply.body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
     assert_eq!(reply.content_type.as_deref(), Some("application/json"));
 }
+
+/// A text from `from` to the business's `sender`, as the provider delivers
+/// it.
+pub fn inbound_text(
+    sid: impl Into<String>,
+    from: &str,
+    sender: &whatsapp_crm_core::PhoneNumber,
+    body: &str,
+    at: chrono::DateTime<chrono::Utc>,
+) -> whatsapp_crm_core::InboundMessage {
+    whatsapp_crm_core::InboundMessage {
+        provider_id: sid.into(),
+        from: whatsapp_crm_core::PhoneNumber::parse(from).unwrap(),
+        to: sender.clone(),
+        profile_name: None,
+        content: whatsapp_crm_core::MessageContent::text(body),
+        replied_to: None,
+        forwarded: false,
+        referral: None,
+        received_at: at,
+    }
+}

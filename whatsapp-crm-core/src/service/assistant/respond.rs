@@ -196,16 +196,7 @@ impl Assistant {
         let now = to_storage_precision(self.clock.now());
         let normalized = normalize(body);
         let mood = sentiment(body);
-        let knowledge = self.knowledge(b).await?;
-        let ranked = self.rank(settings, &knowledge, body, &normalized).await;
-        let gate = Gate { threshold: settings.threshold, ambiguity: settings.ambiguity };
-        let judgement = ranked.ranking.as_ref().map(|r| gate.judge(r));
-        let resolved = match (&ranked.ranking, judgement) {
-            (Some(r), Some(Judgement::Confident)) => {
-                self.resolve(business, &knowledge, r, body, &normalized).await?
-            }
-            _ => Resolved { answer: Answer::Nothing, faq: None, product: None },
-        };
+        let (ranked, judgement, resolved) = self.assess(business, body, &normalized).await?;
         let (open, opens) = hours_now(settings, business.time_zone, now);
         let today = now.with_timezone(&business.time_zone.tz()).date_naive();
         let person_recently = !open && self.person_replied_recently(b, conversation, now).await?;
@@ -303,16 +294,7 @@ impl Assistant {
         let now = to_storage_precision(self.clock.now());
         let normalized = normalize(text);
         let mood = sentiment(text);
-        let knowledge = self.knowledge(business).await?;
-        let ranked = self.rank(settings, &knowledge, text, &normalized).await;
-        let gate = Gate { threshold: settings.threshold, ambiguity: settings.ambiguity };
-        let judgement = ranked.ranking.as_ref().map(|r| gate.judge(r));
-        let resolved = match (&ranked.ranking, judgement) {
-            (Some(r), Some(Judgement::Confident)) => {
-                self.resolve(&shop, &knowledge, r, text, &normalized).await?
-            }
-            _ => Resolved { answer: Answer::Nothing, faq: None, product: None },
-        };
+        let (ranked, judgement, resolved) = self.assess(&shop, text, &normalized).await?;
         let (open, opens) = hours_now(settings, shop.time_zone, now);
         let state = AssistantState::default();
         let facts = TurnFacts {
@@ -385,6 +367,28 @@ impl Assistant {
             entity: "conversation",
             constraint: "the conversation changed while handing it back; try again".into(),
         })
+    }
+
+    /// Ranks a message, judges the ranking, and when it is confident
+    /// resolves what the top intent leads to.
+    async fn assess(
+        &self,
+        business: &Business,
+        text: &str,
+        normalized: &str,
+    ) -> Result<(Ranked, Option<Judgement>, Resolved), ServiceError> {
+        let settings = &business.assistant;
+        let knowledge = self.knowledge(business.id).await?;
+        let ranked = self.rank(settings, &knowledge, text, normalized).await;
+        let gate = Gate { threshold: settings.threshold, ambiguity: settings.ambiguity };
+        let judgement = ranked.ranking.as_ref().map(|r| gate.judge(r));
+        let resolved = match (&ranked.ranking, judgement) {
+            (Some(r), Some(Judgement::Confident)) => {
+                self.resolve(business, &knowledge, r, text, normalized).await?
+            }
+            _ => Resolved { answer: Answer::Nothing, faq: None, product: None },
+        };
+        Ok((ranked, judgement, resolved))
     }
 
     /// The business's knowledge: cached while its data version and model
