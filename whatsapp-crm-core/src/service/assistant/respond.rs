@@ -239,14 +239,8 @@ impl Assistant {
                     Err(e) => return Err(e),
                 }
             }
-            let decision = decision_of(
-                decided.reason,
-                &ranked,
-                &resolved,
-                mood,
-                u32::try_from(replies.len()).unwrap_or(u32::MAX),
-                now,
-            );
+            let decision =
+                decision_of(decided.reason, &ranked, &resolved, mood, replies.len(), now);
             let commit = crate::ports::TurnCommit {
                 business: b,
                 conversation,
@@ -316,14 +310,7 @@ impl Assistant {
             message: "the assistant decided nothing".into(),
         })?;
         let replies = decided.replies;
-        let decision = decision_of(
-            decided.reason,
-            &ranked,
-            &resolved,
-            mood,
-            u32::try_from(replies.len()).unwrap_or(u32::MAX),
-            now,
-        );
+        let decision = decision_of(decided.reason, &ranked, &resolved, mood, replies.len(), now);
         let status = self.storage.training_status(business).await?;
         Ok(ClassifyOutcome {
             ranking: ranked.ranking.map(|r| r.truncated(RANKING_SHOWN).0).unwrap_or_default(),
@@ -602,7 +589,7 @@ fn decision_of(
     ranked: &Ranked,
     resolved: &Resolved,
     sentiment: f64,
-    replies: u32,
+    replies: usize,
     at: DateTime<Utc>,
 ) -> Decision {
     let top = ranked.ranking.as_ref().and_then(Ranking::top);
@@ -616,7 +603,7 @@ fn decision_of(
         faq_id: resolved.faq,
         product_id: resolved.product,
         sentiment,
-        replies,
+        replies: u32::try_from(replies).unwrap_or(u32::MAX),
         at,
     }
 }
