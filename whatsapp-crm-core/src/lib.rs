@@ -15,6 +15,8 @@
 //!   intent classifier (TF-IDF n-grams, logistic regression), BM25, the
 //!   decision gate, business hours, sentiment, one turn, and evaluation;
 //!   [`service::Assistant`] runs them on inbound messages.
+//! - [`routing`]: pure team-inbox routing engines: TaskRouter-style target
+//!   expressions, rules, priorities, queue order and agent strategies.
 //! - [`InMemoryStorage`] and [`StubTransport`]: real backends for tests and demos.
 //! - `testing` (feature `testing`): the conformance suite every storage backend runs.
 //!
@@ -51,6 +53,7 @@ mod memory;
 pub mod payment;
 pub mod policy;
 pub mod ports;
+pub mod routing;
 pub mod segment;
 pub mod service;
 mod stub;
