@@ -67,6 +67,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(routes::commerce::router())
         .merge(routes::payments::router())
         .merge(routes::assistant::router())
+        .merge(routes::agents::router())
 }
 
 /// The OpenAPI document of every endpoint.

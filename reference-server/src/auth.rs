@@ -4,7 +4,8 @@ use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use sha2::{Digest, Sha256};
-use whatsapp_crm_core::{ApiKeyHash, BusinessId};
+use whatsapp_crm_core::service::Principal;
+use whatsapp_crm_core::{AgentId, ApiKeyHash, BusinessId};
 
 use crate::app::AppState;
 use crate::error::ApiError;
@@ -28,9 +29,53 @@ pub fn hash_api_key(key: &str) -> ApiKeyHash {
     ApiKeyHash(Sha256::digest(key.as_bytes()).into())
 }
 
-/// The authenticated business of a request.
+/// The authenticated business of a request, by a business key: an agent's
+/// key gets 403 here, so every operation is for the business unless it
+/// asks for an [`Actor`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Tenant(pub BusinessId);
+
+/// Who a request acts for: the business, and the agent when the key is an
+/// agent's. Only operations an agent may do take it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Actor {
+    /// The business.
+    pub business: BusinessId,
+    /// The agent, for an agent key.
+    pub agent: Option<AgentId>,
+}
+
+async fn principal(parts: &Parts, state: &AppState) -> Result<Principal, ApiError> {
+    let header = parts
+        .headers
+        .get(AUTHORIZATION)
+        .ok_or_else(|| ApiError::unauthorized("missing Authorization: Bearer <api key> header"))?;
+    let key = header
+        .to_str()
+        .ok()
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|k| k.starts_with(API_KEY_PREFIX))
+        .ok_or_else(|| ApiError::unauthorized("Authorization must be: Bearer <api key>"))?;
+    state
+        .crm
+        .businesses()
+        .authenticate(&hash_api_key(key))
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("unknown or revoked API key"))
+}
+
+impl FromRequestParts<AppState> for Actor {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let p = principal(parts, state).await?;
+        Ok(Actor { business: p.business, agent: p.agent })
+    }
+}
 
 impl FromRequestParts<AppState> for Tenant {
     type Rejection = ApiError;
@@ -39,23 +84,13 @@ impl FromRequestParts<AppState> for Tenant {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let header = parts.headers.get(AUTHORIZATION).ok_or_else(|| {
-            ApiError::unauthorized("missing Authorization: Bearer <api key> header")
-        })?;
-        let key = header
-            .to_str()
-            .ok()
-            .and_then(|h| h.strip_prefix("Bearer "))
-            .map(str::trim)
-            .filter(|k| k.starts_with(API_KEY_PREFIX))
-            .ok_or_else(|| ApiError::unauthorized("Authorization must be: Bearer <api key>"))?;
-        let business = state
-            .crm
-            .businesses()
-            .authenticate(&hash_api_key(key))
-            .await?
-            .ok_or_else(|| ApiError::unauthorized("unknown or revoked API key"))?;
-        Ok(Tenant(business))
+        let p = principal(parts, state).await?;
+        match p.agent {
+            None => Ok(Tenant(p.business)),
+            Some(_) => Err(ApiError::forbidden(
+                "this is an agent's key; this operation needs the business's key",
+            )),
+        }
     }
 }
 

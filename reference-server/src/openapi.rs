@@ -23,6 +23,7 @@ use utoipa::{Modify, OpenApi};
         (name = "products", description = "The catalog: products with stock, CSV import, search, product messages"),
         (name = "orders", description = "Carts, orders and their actions, shipments, discount codes, commerce settings"),
         (name = "payments", description = "Payment links, M-Pesa and card payments, their provider events"),
+        (name = "agents", description = "The people who answer customers: skills, languages, capacity, availability and their own keys"),
         (name = "assistant", description = "FAQs, intents, settings, training and the dry run of the assistant that answers customers and hands over to people"),
     )
 )]
@@ -49,7 +50,10 @@ const BODY_RESPONSES: &[(&str, &str)] = &[
     ("415", "Content-Type is not application/json"),
     ("422", "The body is not a JSON object, or its fields are invalid"),
 ];
-const AUTH_RESPONSES: &[(&str, &str)] = &[("401", "Missing or invalid API key")];
+const AUTH_RESPONSES: &[(&str, &str)] = &[
+    ("401", "Missing or invalid API key"),
+    ("403", "The key is an agent's, and this is not for agents (or not for this agent)"),
+];
 const PARAM_RESPONSES: &[(&str, &str)] = &[("400", "Malformed path or query parameter")];
 // What `RULES_BEYOND_SCHEMA` says of the operations that share a resource's rules.
 const CUSTOMER_RULES: &str = "birthdays must be real dates; text is trimmed and has no control characters; attribute keys and values have limits";
@@ -128,8 +132,12 @@ const RULES_BEYOND_SCHEMA: &[(&str, &str, &str)] = &[
     ("post", "/v1/assistant/intents", INTENT_RULES),
     ("put", "/v1/assistant/intents/{id}", INTENT_RULES),
     ("post", "/v1/assistant/classify", "the text has a word once normalised"),
+    ("post", "/v1/agents", AGENT_RULES),
+    ("put", "/v1/agents/{id}", AGENT_RULES),
+    ("post", "/v1/agents/{id}/keys", "the label is text without control characters"),
 ];
 const ASSISTANT_SETTINGS_RULES: &str = "hours are HH:MM-HH:MM ranges that do not overlap, closed days are real dates in order; handoff words have a word each; replies are message text";
+const AGENT_RULES: &str = "skills and languages are words a target expression can name (letters, digits, `_`, `-`), each once; the name is text";
 const FAQ_RULES: &str =
     "each phrasing has a word once normalised; the intent, when named, is answered by FAQs";
 const INTENT_RULES: &str = "examples have a word each; a reply intent has a reply; an intent FAQs name keeps the faq action";

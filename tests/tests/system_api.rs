@@ -145,6 +145,12 @@ async fn openapi_documents_every_endpoint(t: TestApp) {
         ("get", "/v1/assistant/training"),
         ("post", "/v1/assistant/classify"),
         ("post", "/v1/conversations/{id}/hand-back"),
+        ("post", "/v1/agents"),
+        ("get", "/v1/agents"),
+        ("get", "/v1/agents/{id}"),
+        ("put", "/v1/agents/{id}"),
+        ("put", "/v1/agents/{id}/availability"),
+        ("post", "/v1/agents/{id}/keys"),
     ];
     let mut documented = 0;
     for (path, item) in doc["paths"].as_object().unwrap() {

@@ -7,8 +7,8 @@ use uuid::Uuid;
 use whatsapp_crm_core::policy::KeywordConfig;
 use whatsapp_crm_core::ports::{ApiKeyStore, BusinessStore};
 use whatsapp_crm_core::{
-    ApiKey, ApiKeyHash, ApiKeyId, AssistantSettings, Business, BusinessId, CommerceSettings,
-    PhoneNumber, StorageError,
+    AgentId, ApiKey, ApiKeyHash, ApiKeyId, AssistantSettings, Business, BusinessId,
+    CommerceSettings, PhoneNumber, StorageError,
 };
 
 use crate::codec::{get, get_parsed};
@@ -46,6 +46,7 @@ fn api_key_row(row: &PgRow) -> Result<ApiKey, StorageError> {
         business_id: BusinessId::from_uuid(get(row, "business_id")?),
         hash: ApiKeyHash(hash),
         label: get(row, "label")?,
+        agent_id: get::<Option<Uuid>>(row, "agent_id")?.map(AgentId::from_uuid),
         created_at: get(row, "created_at")?,
         revoked_at: get(row, "revoked_at")?,
     })
@@ -118,9 +119,11 @@ impl BusinessStore for PostgresStorage {
 #[async_trait]
 impl ApiKeyStore for PostgresStorage {
     async fn insert_api_key(&self, k: &ApiKey) -> Result<(), StorageError> {
-        sqlx::query(
-            "INSERT INTO api_keys (id, business_id, hash, label, created_at, revoked_at)
-             VALUES ($1, $2, $3, $4, $5, $6)",
+        // An agent key names an agent of its own business (the foreign key
+        // on both columns), or nothing is stored.
+        let done = sqlx::query(
+            "INSERT INTO api_keys (id, business_id, hash, label, created_at, revoked_at, agent_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(k.id.as_uuid())
         .bind(k.business_id.as_uuid())
@@ -128,10 +131,15 @@ impl ApiKeyStore for PostgresStorage {
         .bind(&k.label)
         .bind(k.created_at)
         .bind(k.revoked_at)
+        .bind(k.agent_id.map(|a| a.as_uuid()))
         .execute(&self.pool)
-        .await
-        .map_err(|e| map(API_KEY, e))?;
-        Ok(())
+        .await;
+        match done {
+            Err(sqlx::Error::Database(e)) if e.constraint() == Some("api_keys_agent_fkey") => {
+                Err(StorageError::not_found("agent"))
+            }
+            other => other.map(|_| ()).map_err(|e| map(API_KEY, e)),
+        }
     }
 
     async fn find_api_key(&self, hash: &ApiKeyHash) -> Result<Option<ApiKey>, StorageError> {

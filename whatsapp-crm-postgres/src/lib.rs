@@ -21,6 +21,7 @@
 //! # Ok(()) }
 //! ```
 
+mod agents;
 mod assistant;
 mod broadcasts;
 mod campaigns;

@@ -4,12 +4,16 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Row, params};
 use whatsapp_crm_core::ports::{ApiKeyStore, BusinessStore};
-use whatsapp_crm_core::{ApiKey, ApiKeyHash, ApiKeyId, Business, BusinessId, StorageError};
+use whatsapp_crm_core::{
+    AgentId, ApiKey, ApiKeyHash, ApiKeyId, Business, BusinessId, StorageError,
+};
 
 use rusqlite::types::Value;
 use whatsapp_crm_core::PhoneNumber;
 
-use crate::codec::{get, get_opt_time, get_parsed, get_time, get_uuid, id_bytes, micros, to_json};
+use crate::codec::{
+    get, get_opt_time, get_opt_uuid, get_parsed, get_time, get_uuid, id_bytes, micros, to_json,
+};
 use crate::error::{Ctx, corrupt, map};
 use crate::listing::{blob, query_all, query_one};
 use crate::storage::SqliteStorage;
@@ -48,6 +52,7 @@ fn api_key_row(row: &Row<'_>) -> Result<ApiKey, StorageError> {
         business_id: BusinessId::from_uuid(get_uuid(row, "business_id")?),
         hash: ApiKeyHash(hash),
         label: get(row, "label")?,
+        agent_id: get_opt_uuid(row, "agent_id")?.map(AgentId::from_uuid),
         created_at: get_time(row, "created_at")?,
         revoked_at: get_opt_time(row, "revoked_at")?,
     })
@@ -141,19 +146,29 @@ impl ApiKeyStore for SqliteStorage {
     async fn insert_api_key(&self, key: &ApiKey) -> Result<(), StorageError> {
         let k = key.clone();
         self.write(move |tx| {
-            tx.execute(
-                "INSERT INTO api_keys (id, business_id, hash, label, created_at, revoked_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![
-                    id_bytes(k.id.as_uuid()),
-                    id_bytes(k.business_id.as_uuid()),
-                    k.hash.0,
-                    k.label,
-                    micros(k.created_at),
-                    k.revoked_at.map(micros)
-                ],
-            )
-            .map_err(|e| map(API_KEY, e))?;
+            // An agent key names an agent of its own business, or nothing
+            // is stored.
+            let n = tx
+                .execute(
+                    "INSERT INTO api_keys (id, business_id, hash, label, created_at, revoked_at,
+                       agent_id)
+                     SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7
+                     WHERE ?7 IS NULL
+                        OR EXISTS (SELECT 1 FROM agents WHERE business_id = ?2 AND id = ?7)",
+                    params![
+                        id_bytes(k.id.as_uuid()),
+                        id_bytes(k.business_id.as_uuid()),
+                        k.hash.0,
+                        k.label,
+                        micros(k.created_at),
+                        k.revoked_at.map(micros),
+                        k.agent_id.map(|a| id_bytes(a.as_uuid()))
+                    ],
+                )
+                .map_err(|e| map(API_KEY, e))?;
+            if n == 0 {
+                return Err(StorageError::not_found("agent"));
+            }
             Ok(())
         })
         .await

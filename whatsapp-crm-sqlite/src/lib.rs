@@ -29,6 +29,7 @@
 //! # });
 //! ```
 
+mod agents;
 mod assistant;
 mod broadcasts;
 mod campaigns;

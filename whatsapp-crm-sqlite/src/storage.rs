@@ -38,6 +38,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0011_commerce.sql"),
     include_str!("../migrations/0012_payments.sql"),
     include_str!("../migrations/0013_assistant.sql"),
+    include_str!("../migrations/0014_agents.sql"),
 ];
 
 /// The schema version this build writes.

@@ -1,5 +1,6 @@
 //! HTTP routes, each module one resource.
 
+pub mod agents;
 pub mod assistant;
 pub mod broadcasts;
 pub mod campaigns;

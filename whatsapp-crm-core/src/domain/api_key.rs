@@ -5,7 +5,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{ApiKeyId, BusinessId};
+use super::{AgentId, ApiKeyId, BusinessId};
 
 /// SHA-256 of an API key. The key itself is shown once and never stored.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -52,6 +52,10 @@ pub struct ApiKey {
     pub hash: ApiKeyHash,
     /// What the key is for (`shop backend`, `zapier`...).
     pub label: String,
+    /// The agent it acts as: an agent key may do only what an agent may.
+    /// `None` is a business key.
+    #[serde(default)]
+    pub agent_id: Option<AgentId>,
     /// When it was issued.
     pub created_at: DateTime<Utc>,
     /// When it was revoked; a revoked key authenticates nothing.

@@ -57,7 +57,10 @@ mod template;
 mod time_zone;
 mod validation;
 
-pub use agent::{Agent, AgentRole};
+pub use agent::{
+    AGENT_NAME_MAX_CHARS, AGENT_TAG_MAX_CHARS, AGENT_TAGS_MAX, Agent, Availability,
+    MAX_CONCURRENT_DEFAULT, MAX_CONCURRENT_LIMIT, NewAgent,
+};
 pub use api_key::{ApiKey, ApiKeyHash};
 pub use assistant::{
     AMBIGUITY_DEFAULT, ANSWER_MAX_CHARS, AssistantReplies, AssistantSettings, AssistantState,
@@ -128,4 +131,5 @@ pub use shop::{
 pub use tag::{TAG_MAX_CHARS, Tag, TagError};
 pub use template::{TemplateCategory, TemplateStatus};
 pub use time_zone::{TimeZone, TimeZoneError};
+pub(crate) use validation::clean_text;
 pub use validation::{FieldError, ValidationError};

@@ -2,6 +2,7 @@
 //! memory. For embedders' tests, demos and single-process tools; it passes the same
 //! conformance suite as the SQLite and PostgreSQL backends.
 
+mod agents;
 mod assistant;
 mod broadcasts;
 mod campaigns;
@@ -84,6 +85,7 @@ struct Tenant {
     commerce: catalog::Commerce,
     payments: payments::Payments,
     assistant: assistant::Assistant,
+    agents: BTreeMap<crate::domain::AgentId, crate::domain::Agent>,
 }
 
 impl InMemoryStorage {
@@ -149,6 +151,7 @@ impl BusinessStore for InMemoryStorage {
             business.id,
             Tenant {
                 business: business.clone(),
+                agents: BTreeMap::new(),
                 customers: BTreeMap::new(),
                 phones: HashMap::new(),
                 conversations: BTreeMap::new(),
@@ -201,7 +204,10 @@ impl BusinessStore for InMemoryStorage {
 impl ApiKeyStore for InMemoryStorage {
     async fn insert_api_key(&self, key: &ApiKey) -> Result<(), StorageError> {
         let mut inner = self.write();
-        inner.tenant_mut(key.business_id, "business")?;
+        let t = inner.tenant_mut(key.business_id, "business")?;
+        if key.agent_id.is_some_and(|a| !t.agents.contains_key(&a)) {
+            return Err(StorageError::not_found("agent"));
+        }
         if inner.api_keys.contains_key(&key.hash) || inner.api_keys.values().any(|k| k.id == key.id)
         {
             return Err(StorageError::conflict("api key", "key already exists"));

@@ -1,6 +1,7 @@
 //! Ports: the traits through which the SDK touches the world. Each is used as
 //! `Arc<dyn Port>` so backends and providers can be swapped without generics.
 
+mod agent_store;
 mod assistant_store;
 mod broadcasts;
 mod campaigns;
@@ -16,6 +17,7 @@ mod storage;
 mod templates;
 mod transport;
 
+pub use agent_store::{AgentQuery, AgentStore};
 pub use assistant_store::{
     AssistantQuery, AssistantStore, INTENT_NAME_TAKEN, TrainingData, TurnCommit,
 };

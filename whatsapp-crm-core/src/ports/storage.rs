@@ -157,7 +157,8 @@ pub const SENDER_TAKEN: &str = "another business sends from this WhatsApp number
 /// API keys, stored as SHA-256 hashes.
 #[async_trait]
 pub trait ApiKeyStore: Send + Sync {
-    /// Stores a key. `Conflict` if the hash exists; `NotFound` if the business does not.
+    /// Stores a key. `Conflict` if the hash exists; `NotFound` if the business
+    /// does not, or the key's agent is not the business's.
     async fn insert_api_key(&self, key: &ApiKey) -> Result<(), StorageError>;
     /// Finds a key by hash. This is how a request's business is found, so it is
     /// the one lookup not scoped by business.
@@ -667,6 +668,7 @@ pub const TEMPLATE_CHANGED: &str = "template was changed by someone else; reload
 pub trait Storage:
     BusinessStore
     + ApiKeyStore
+    + super::AgentStore
     + CustomerStore
     + ConversationStore
     + MessageStore
@@ -694,6 +696,7 @@ pub trait Storage:
 impl<T> Storage for T where
     T: BusinessStore
         + ApiKeyStore
+        + super::AgentStore
         + CustomerStore
         + ConversationStore
         + MessageStore

@@ -10,25 +10,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::expr::Expr;
+pub use crate::domain::Availability;
 use crate::domain::{AgentId, ConversationId};
 
 /// Highest priority level.
 pub const PRIORITY_MAX: u8 = 3;
 /// A compound sentiment at or under this raises priority one level.
 pub const NEGATIVE_SENTIMENT: f64 = -0.5;
-
-/// An agent's availability.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum Availability {
-    /// Takes new conversations.
-    Online,
-    /// Keeps their conversations, takes no new ones.
-    Away,
-    /// Not working.
-    Offline,
-}
 
 /// How a queue picks among eligible agents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]

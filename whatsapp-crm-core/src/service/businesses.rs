@@ -21,6 +21,15 @@ pub struct Businesses {
     clock: Arc<dyn Clock>,
 }
 
+/// Who a request acts for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Principal {
+    /// The business.
+    pub business: BusinessId,
+    /// The agent, for an agent key; `None` for a business key.
+    pub agent: Option<crate::domain::AgentId>,
+}
+
 impl Businesses {
     /// A service over `storage`.
     pub fn new(storage: Arc<dyn Storage>, clock: Arc<dyn Clock>) -> Self {
@@ -72,6 +81,7 @@ impl Businesses {
             business_id: business,
             hash,
             label: label.to_owned(),
+            agent_id: None,
             created_at: self.clock.now(),
             revoked_at: None,
         };
@@ -79,13 +89,13 @@ impl Businesses {
         Ok(key)
     }
 
-    /// The business an active key acts for, or `None` for unknown and revoked keys.
-    pub async fn authenticate(
-        &self,
-        hash: &ApiKeyHash,
-    ) -> Result<Option<BusinessId>, ServiceError> {
+    /// Who an active key acts for (the business, and the agent for an
+    /// agent key), or `None` for unknown and revoked keys.
+    pub async fn authenticate(&self, hash: &ApiKeyHash) -> Result<Option<Principal>, ServiceError> {
         let key = self.storage.find_api_key(hash).await?;
-        Ok(key.filter(ApiKey::is_active).map(|k| k.business_id))
+        Ok(key
+            .filter(ApiKey::is_active)
+            .map(|k| Principal { business: k.business_id, agent: k.agent_id }))
     }
 
     /// Revokes one of the business's keys.
@@ -117,7 +127,10 @@ mod tests {
             .await
             .unwrap();
         let key = svc.issue_api_key(b.id, ApiKeyHash([5; 32]), "backend").await.unwrap();
-        assert_eq!(svc.authenticate(&key.hash).await.unwrap(), Some(b.id));
+        assert_eq!(
+            svc.authenticate(&key.hash).await.unwrap(),
+            Some(Principal { business: b.id, agent: None })
+        );
         svc.revoke_api_key(b.id, key.id).await.unwrap();
         assert_eq!(svc.authenticate(&key.hash).await.unwrap(), None);
         assert!(svc.issue_api_key(b.id, ApiKeyHash([6; 32]), " ").await.is_err());

@@ -2,6 +2,7 @@
 //! persist, and return typed errors. The reference server and every embedder call
 //! these; neither re-implements a rule.
 
+mod agents;
 mod assistant;
 mod broadcasts;
 mod businesses;
@@ -20,6 +21,7 @@ mod templates;
 
 use std::sync::Arc;
 
+pub use agents::{AgentListParams, Agents};
 pub use assistant::{
     ASSISTANT_FAQS_MAX, ASSISTANT_INTENTS_MAX, Assistant, AssistantListParams, AssistantRuntime,
     CLASSIFY_TEXT_MAX, ClassifyOutcome, Responded, STARTER_INTENTS, TRAIN_BATCH, TrainReport,
@@ -30,7 +32,7 @@ pub use broadcasts::{
     LAUNCH_BATCHES_PER_ROUND, NewBroadcast, PREVIEW_SAMPLES, QUALITY_ERROR_CODES,
     REPLY_WINDOW_HOURS, SampleMessage, VariantMetrics, auto_pause_reason,
 };
-pub use businesses::Businesses;
+pub use businesses::{Businesses, Principal};
 pub use campaigns::{
     CALENDAR_UPCOMING_MAX, CAMPAIGN_NAME_MAX_CHARS, COMPARE_RUNS_MAX, CampaignCalendar,
     CampaignReport, Campaigns, NewCampaign, RunSummary,
@@ -114,6 +116,11 @@ impl Crm {
     pub fn with_assistant_llm(mut self, llm: Arc<dyn crate::ports::Classifier>) -> Self {
         self.assistant = Arc::new(AssistantRuntime::with_llm(llm));
         self
+    }
+
+    /// Agents: who answers customers, and their keys.
+    pub fn agents(&self) -> Agents {
+        Agents::new(Arc::clone(&self.storage), Arc::clone(&self.clock))
     }
 
     /// The assistant: settings, FAQs, intents, training, turns, hand back.

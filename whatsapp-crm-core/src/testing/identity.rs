@@ -11,6 +11,7 @@ fn key(business: BusinessId, byte: u8) -> ApiKey {
         business_id: business,
         hash: ApiKeyHash([byte; 32]),
         label: format!("key {byte}"),
+        agent_id: None,
         created_at: t0(),
         revoked_at: None,
     }

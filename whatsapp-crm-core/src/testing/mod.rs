@@ -17,6 +17,7 @@
 // Test support: a failed expectation is meant to panic.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod agents;
 mod assistant;
 mod broadcasts;
 mod campaigns;
@@ -37,6 +38,7 @@ mod templates;
 use std::any::Any;
 use std::sync::Arc;
 
+pub use agents::*;
 pub use assistant::*;
 pub use broadcasts::*;
 pub use campaigns::*;
@@ -194,6 +196,8 @@ macro_rules! storage_conformance_tests {
             assistant_faqs_and_intents_round_trip,
             assistant_models_are_saved_per_data_version,
             assistant_turns_commit_once_per_revision,
+            agents_round_trip_and_stay_in_their_business,
+            agent_keys_act_for_an_agent_of_their_business,
         );
     };
 }

@@ -1,0 +1,62 @@
+//! Agents in memory.
+
+use async_trait::async_trait;
+
+use super::{InMemoryStorage, page_after};
+use crate::domain::{Agent, AgentId, BusinessId};
+use crate::ports::{AgentQuery, AgentStore, Page, StorageError, clamp_limit};
+
+#[async_trait]
+impl AgentStore for InMemoryStorage {
+    async fn insert_agent(&self, agent: &Agent) -> Result<(), StorageError> {
+        let mut inner = self.write();
+        let t = inner.tenant_mut(agent.business_id, "business")?;
+        if t.agents.contains_key(&agent.id) {
+            return Err(StorageError::conflict("agent", "id already exists"));
+        }
+        t.agents.insert(agent.id, agent.clone());
+        Ok(())
+    }
+
+    async fn get_agent(&self, business: BusinessId, id: AgentId) -> Result<Agent, StorageError> {
+        let inner = self.read();
+        inner
+            .tenant(business)
+            .and_then(|t| t.agents.get(&id))
+            .cloned()
+            .ok_or(StorageError::not_found("agent"))
+    }
+
+    async fn list_agents(
+        &self,
+        business: BusinessId,
+        query: &AgentQuery,
+    ) -> Result<Page<Agent>, StorageError> {
+        let inner = self.read();
+        let Some(t) = inner.tenant(business) else {
+            return Ok(Page { items: Vec::new(), next_cursor: None });
+        };
+        let limit = clamp_limit(query.limit);
+        let rows: Vec<Agent> = page_after(&t.agents, query.after)
+            .filter(|a| query.availability.is_none_or(|v| a.availability == v))
+            .take(limit as usize + 1)
+            .cloned()
+            .collect();
+        Ok(Page::from_overfetch(rows, limit, |a| a.id.to_string()))
+    }
+
+    async fn update_agent(&self, agent: &Agent) -> Result<(), StorageError> {
+        let mut inner = self.write();
+        let stored = inner
+            .tenant_mut(agent.business_id, "agent")
+            .ok()
+            .and_then(|t| t.agents.get_mut(&agent.id))
+            .ok_or(StorageError::not_found("agent"))?;
+        *stored = Agent {
+            created_at: stored.created_at,
+            last_assigned_at: stored.last_assigned_at,
+            ..agent.clone()
+        };
+        Ok(())
+    }
+}

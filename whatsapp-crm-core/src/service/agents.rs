@@ -1,0 +1,128 @@
+//! The agents of a business: who they are, what they handle, how many
+//! conversations they take at once, whether they take new ones now, and
+//! their own API keys (an agent key does only what an agent may).
+
+use std::sync::Arc;
+
+use crate::domain::{
+    Agent, AgentId, ApiKey, ApiKeyHash, ApiKeyId, Availability, BusinessId, NewAgent,
+    ValidationError,
+};
+use crate::ports::{AgentQuery, Clock, Page, Storage, to_storage_precision};
+
+use super::{ServiceError, page_params};
+
+/// Longest key label.
+const KEY_LABEL_MAX_CHARS: usize = 100;
+
+/// Paging and filters for listing agents.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AgentListParams {
+    /// Only agents with this availability.
+    pub availability: Option<Availability>,
+    /// Page size, 1–200 (default 50).
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// Agents of each business.
+#[derive(Clone)]
+pub struct Agents {
+    storage: Arc<dyn Storage>,
+    clock: Arc<dyn Clock>,
+}
+
+impl Agents {
+    /// Agents over `storage`.
+    pub fn new(storage: Arc<dyn Storage>, clock: Arc<dyn Clock>) -> Self {
+        Self { storage, clock }
+    }
+
+    /// Adds an agent.
+    pub async fn create(
+        &self,
+        business: BusinessId,
+        input: NewAgent,
+    ) -> Result<Agent, ServiceError> {
+        let now = to_storage_precision(self.clock.now());
+        let agent = input.validate(business, AgentId::new(), now)?;
+        self.storage.insert_agent(&agent).await?;
+        Ok(agent)
+    }
+
+    /// Reads an agent.
+    pub async fn get(&self, business: BusinessId, id: AgentId) -> Result<Agent, ServiceError> {
+        Ok(self.storage.get_agent(business, id).await?)
+    }
+
+    /// Lists agents in id order.
+    pub async fn list(
+        &self,
+        business: BusinessId,
+        params: AgentListParams,
+    ) -> Result<Page<Agent>, ServiceError> {
+        let (limit, after) = page_params(params.limit, params.cursor.as_deref())?;
+        let query = AgentQuery { availability: params.availability, limit, after };
+        Ok(self.storage.list_agents(business, &query).await?)
+    }
+
+    /// Replaces an agent's name, skills, languages, capacity and (when
+    /// given) availability.
+    pub async fn replace(
+        &self,
+        business: BusinessId,
+        id: AgentId,
+        input: NewAgent,
+    ) -> Result<Agent, ServiceError> {
+        let old = self.storage.get_agent(business, id).await?;
+        let now = to_storage_precision(self.clock.now());
+        let keep = input.availability.is_none();
+        let mut agent = input.validate(business, id, now)?;
+        if keep {
+            agent.availability = old.availability;
+        }
+        let agent =
+            Agent { created_at: old.created_at, last_assigned_at: old.last_assigned_at, ..agent };
+        self.storage.update_agent(&agent).await?;
+        Ok(agent)
+    }
+
+    /// Sets whether the agent takes new conversations.
+    pub async fn set_availability(
+        &self,
+        business: BusinessId,
+        id: AgentId,
+        availability: Availability,
+    ) -> Result<Agent, ServiceError> {
+        let mut agent = self.storage.get_agent(business, id).await?;
+        agent.availability = availability;
+        agent.updated_at = to_storage_precision(self.clock.now());
+        self.storage.update_agent(&agent).await?;
+        Ok(agent)
+    }
+
+    /// Records a new API key acting as the agent, by its hash.
+    pub async fn issue_key(
+        &self,
+        business: BusinessId,
+        agent: AgentId,
+        hash: ApiKeyHash,
+        label: &str,
+    ) -> Result<ApiKey, ServiceError> {
+        let label = crate::domain::clean_text(label, KEY_LABEL_MAX_CHARS)
+            .map_err(|e| ValidationError::field("label", e))?;
+        self.storage.get_agent(business, agent).await?;
+        let key = ApiKey {
+            id: ApiKeyId::new(),
+            business_id: business,
+            hash,
+            label,
+            agent_id: Some(agent),
+            created_at: to_storage_precision(self.clock.now()),
+            revoked_at: None,
+        };
+        self.storage.insert_api_key(&key).await?;
+        Ok(key)
+    }
+}

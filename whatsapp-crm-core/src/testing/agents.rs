@@ -1,0 +1,109 @@
+//! Conformance cases for agents and their keys.
+
+use crate::domain::{Agent, AgentId, ApiKey, ApiKeyHash, ApiKeyId, Availability, NewAgent};
+use crate::ports::{AgentQuery, Storage, StorageError};
+
+use super::{at, new_business, ok, t0};
+
+fn agent(business: crate::domain::BusinessId, name: &str, skills: &[&str]) -> Agent {
+    NewAgent {
+        name: name.into(),
+        skills: skills.iter().map(|s| (*s).to_owned()).collect(),
+        languages: vec!["en".into(), "sw".into()],
+        max_concurrent: Some(3),
+        availability: Some(Availability::Online),
+    }
+    .validate(business, AgentId::new(), t0())
+    .unwrap()
+}
+
+/// Agents read back as stored, list in id order (filtered by
+/// availability, paged), change only in the fields an update names, and
+/// are invisible to another business.
+pub async fn agents_round_trip_and_stay_in_their_business(s: &dyn Storage) {
+    let b = new_business(s, "Duka").await;
+    let other = new_business(s, "Other").await;
+    let achieng = agent(b.id, "Achieng", &["billing"]);
+    let baraka = agent(b.id, "Baraka", &["support", "delivery"]);
+    for a in [&achieng, &baraka] {
+        ok(s.insert_agent(a).await, "insert agent");
+    }
+    assert_eq!(ok(s.get_agent(b.id, achieng.id).await, "get"), achieng);
+    let err = s.insert_agent(&achieng).await.unwrap_err();
+    assert!(matches!(err, StorageError::Conflict { .. }), "{err:?}");
+
+    let all =
+        ok(s.list_agents(b.id, &AgentQuery { limit: 50, ..Default::default() }).await, "list");
+    assert_eq!(all.items, vec![achieng.clone(), baraka.clone()]);
+    let first =
+        ok(s.list_agents(b.id, &AgentQuery { limit: 1, ..Default::default() }).await, "page");
+    assert_eq!(first.items, vec![achieng.clone()]);
+    assert!(first.next_cursor.is_some());
+    let rest = ok(
+        s.list_agents(
+            b.id,
+            &AgentQuery { limit: 1, after: Some(achieng.id), ..Default::default() },
+        )
+        .await,
+        "next page",
+    );
+    assert_eq!(rest.items, vec![baraka.clone()]);
+
+    let mut away = baraka.clone();
+    away.availability = Availability::Away;
+    away.skills = vec!["support".into()];
+    away.updated_at = at(60);
+    // What the update does not own stays: when they were last assigned.
+    away.last_assigned_at = Some(at(30));
+    ok(s.update_agent(&away).await, "update");
+    let stored = ok(s.get_agent(b.id, baraka.id).await, "updated");
+    assert_eq!(stored, Agent { last_assigned_at: None, ..away.clone() });
+    let online = AgentQuery { availability: Some(Availability::Online), limit: 50, after: None };
+    assert_eq!(ok(s.list_agents(b.id, &online).await, "online").items, vec![achieng.clone()]);
+
+    // Another business sees and changes nothing.
+    assert!(matches!(s.get_agent(other.id, achieng.id).await, Err(StorageError::NotFound { .. })));
+    assert!(
+        ok(s.list_agents(other.id, &AgentQuery { limit: 50, ..Default::default() }).await, "other")
+            .items
+            .is_empty()
+    );
+    let theirs = Agent { business_id: other.id, name: "Taken".into(), ..achieng.clone() };
+    assert!(matches!(s.update_agent(&theirs).await, Err(StorageError::NotFound { .. })));
+    assert_eq!(ok(s.get_agent(b.id, achieng.id).await, "unchanged").name, "Achieng");
+    let missing = agent(b.id, "Nobody", &[]);
+    assert!(matches!(s.update_agent(&missing).await, Err(StorageError::NotFound { .. })));
+}
+
+/// A key may act for an agent of its own business only, and says which
+/// agent when found.
+pub async fn agent_keys_act_for_an_agent_of_their_business(s: &dyn Storage) {
+    let b = new_business(s, "Duka").await;
+    let other = new_business(s, "Other").await;
+    let achieng = agent(b.id, "Achieng", &["billing"]);
+    let theirs = agent(other.id, "Theirs", &[]);
+    ok(s.insert_agent(&achieng).await, "agent");
+    ok(s.insert_agent(&theirs).await, "their agent");
+    let key = |agent: Option<AgentId>, byte: u8| ApiKey {
+        id: ApiKeyId::new(),
+        business_id: b.id,
+        hash: ApiKeyHash([byte; 32]),
+        label: "agent".into(),
+        agent_id: agent,
+        created_at: t0(),
+        revoked_at: None,
+    };
+    let mine = key(Some(achieng.id), 201);
+    ok(s.insert_api_key(&mine).await, "agent key");
+    assert_eq!(ok(s.find_api_key(&mine.hash).await, "find"), Some(mine.clone()));
+    for (k, what) in [
+        (key(Some(theirs.id), 202), "another business's agent"),
+        (key(Some(AgentId::new()), 203), "no agent"),
+    ] {
+        let err = s.insert_api_key(&k).await.unwrap_err();
+        assert!(matches!(err, StorageError::NotFound { .. }), "{what}: {err:?}");
+        assert_eq!(ok(s.find_api_key(&k.hash).await, "not stored"), None, "{what}");
+    }
+    let listed = ok(s.list_api_keys(b.id).await, "list");
+    assert_eq!(listed.iter().find(|k| k.id == mine.id).and_then(|k| k.agent_id), Some(achieng.id));
+}

@@ -1,0 +1,21 @@
+-- Agents: who answers a business's customers, what they handle and how
+-- many conversations they take at once. API keys may act for one agent of
+-- their own business.
+
+CREATE TABLE agents (
+    business_id      uuid        NOT NULL REFERENCES businesses (id) ON DELETE CASCADE,
+    id               uuid        NOT NULL,
+    name             text        NOT NULL,
+    skills           jsonb       NOT NULL,
+    languages        jsonb       NOT NULL,
+    max_concurrent   integer     NOT NULL,
+    availability     text        NOT NULL,
+    last_assigned_at timestamptz,
+    created_at       timestamptz NOT NULL,
+    updated_at       timestamptz NOT NULL,
+    CONSTRAINT agents_pkey PRIMARY KEY (business_id, id)
+);
+
+ALTER TABLE api_keys ADD COLUMN agent_id uuid;
+ALTER TABLE api_keys ADD CONSTRAINT api_keys_agent_fkey
+    FOREIGN KEY (business_id, agent_id) REFERENCES agents (business_id, id);

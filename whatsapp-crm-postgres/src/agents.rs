@@ -1,0 +1,107 @@
+//! Agents.
+
+use async_trait::async_trait;
+use sqlx::postgres::PgRow;
+use whatsapp_crm_core::ports::{AgentQuery, AgentStore, Page, clamp_limit, enum_to_text};
+use whatsapp_crm_core::{Agent, AgentId, BusinessId, StorageError};
+
+use crate::codec::{get, get_enum, get_json, to_json};
+use crate::error::{Ctx, map};
+use crate::listing::Listing;
+use crate::storage::PostgresStorage;
+
+const AGENT: Ctx = Ctx::new("agent", "business");
+
+fn agent_row(row: &PgRow) -> Result<Agent, StorageError> {
+    let max: i32 = get(row, "max_concurrent")?;
+    Ok(Agent {
+        id: AgentId::from_uuid(get(row, "id")?),
+        business_id: BusinessId::from_uuid(get(row, "business_id")?),
+        name: get(row, "name")?,
+        skills: get_json(row, "skills")?,
+        languages: get_json(row, "languages")?,
+        max_concurrent: u32::try_from(max)
+            .map_err(|e| crate::error::corrupt("max_concurrent", e))?,
+        availability: get_enum(row, "availability")?,
+        last_assigned_at: get(row, "last_assigned_at")?,
+        created_at: get(row, "created_at")?,
+        updated_at: get(row, "updated_at")?,
+    })
+}
+
+fn capacity(a: &Agent) -> Result<i32, StorageError> {
+    i32::try_from(a.max_concurrent).map_err(|e| StorageError::backend(e, false))
+}
+
+#[async_trait]
+impl AgentStore for PostgresStorage {
+    async fn insert_agent(&self, a: &Agent) -> Result<(), StorageError> {
+        sqlx::query(
+            "INSERT INTO agents (business_id, id, name, skills, languages, max_concurrent,
+               availability, last_assigned_at, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(a.business_id.as_uuid())
+        .bind(a.id.as_uuid())
+        .bind(&a.name)
+        .bind(sqlx::types::Json(to_json(&a.skills)?))
+        .bind(sqlx::types::Json(to_json(&a.languages)?))
+        .bind(capacity(a)?)
+        .bind(enum_to_text(&a.availability)?)
+        .bind(a.last_assigned_at)
+        .bind(a.created_at)
+        .bind(a.updated_at)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| map(AGENT, e))?;
+        Ok(())
+    }
+
+    async fn get_agent(&self, business: BusinessId, id: AgentId) -> Result<Agent, StorageError> {
+        let row = sqlx::query("SELECT * FROM agents WHERE business_id = $1 AND id = $2")
+            .bind(business.as_uuid())
+            .bind(id.as_uuid())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| map(AGENT, e))?;
+        row.as_ref().map(agent_row).transpose()?.ok_or(StorageError::not_found("agent"))
+    }
+
+    async fn list_agents(
+        &self,
+        business: BusinessId,
+        query: &AgentQuery,
+    ) -> Result<Page<Agent>, StorageError> {
+        let mut l = Listing::new("agents", business)?;
+        if let Some(a) = query.availability {
+            l.filter("availability = ?", enum_to_text(&a)?)?;
+        }
+        if let Some(after) = query.after {
+            l.filter("id > ?", after.as_uuid())?;
+        }
+        l.page(self, AGENT, clamp_limit(query.limit), agent_row, |a| a.id.to_string()).await
+    }
+
+    async fn update_agent(&self, a: &Agent) -> Result<(), StorageError> {
+        let done = sqlx::query(
+            "UPDATE agents SET name = $3, skills = $4, languages = $5, max_concurrent = $6,
+               availability = $7, updated_at = $8
+             WHERE business_id = $1 AND id = $2",
+        )
+        .bind(a.business_id.as_uuid())
+        .bind(a.id.as_uuid())
+        .bind(&a.name)
+        .bind(sqlx::types::Json(to_json(&a.skills)?))
+        .bind(sqlx::types::Json(to_json(&a.languages)?))
+        .bind(capacity(a)?)
+        .bind(enum_to_text(&a.availability)?)
+        .bind(a.updated_at)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| map(AGENT, e))?;
+        if done.rows_affected() == 0 {
+            return Err(StorageError::not_found("agent"));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,18 @@
+-- Agents: who answers a business's customers, what they handle and how
+-- many conversations they take at once. API keys may act for one agent.
+
+CREATE TABLE agents (
+    business_id      BLOB    NOT NULL REFERENCES businesses (id) ON DELETE CASCADE,
+    id               BLOB    NOT NULL,
+    name             TEXT    NOT NULL,
+    skills           TEXT    NOT NULL,
+    languages        TEXT    NOT NULL,
+    max_concurrent   INTEGER NOT NULL,
+    availability     TEXT    NOT NULL,
+    last_assigned_at INTEGER,
+    created_at       INTEGER NOT NULL,
+    updated_at       INTEGER NOT NULL,
+    PRIMARY KEY (business_id, id)
+) STRICT, WITHOUT ROWID;
+
+ALTER TABLE api_keys ADD COLUMN agent_id BLOB;
