@@ -51,12 +51,7 @@ async fn the_business_manages_agents(t: TestApp) {
         )
         .await;
     assert_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
-    let fields: Vec<&str> = r.body["error"]["details"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["field"].as_str().unwrap())
-        .collect();
+    let fields = r.error_fields();
     assert_eq!(fields, ["name", "skills[0]", "max_concurrent"]);
     assert_eq!(t.as_a("GET", "/v1/agents", None).await.body, before, "nothing stored");
 

@@ -62,12 +62,7 @@ async fn settings_are_validated_and_turning_on_adds_starter_intents(t: TestApp) 
     });
     let r = t.as_a("PUT", "/v1/assistant/settings", Some(&bad.to_string())).await;
     assert_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
-    let fields: Vec<&str> = r.body["error"]["details"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["field"].as_str().unwrap())
-        .collect();
+    let fields = r.error_fields();
     for f in
         ["threshold", "ambiguity", "handoff_after_misses", "negative_sentiment", "handoff_words[0]"]
     {

@@ -85,12 +85,7 @@ async fn products_are_created_imported_and_searched(t: TestApp) {
     }
     let r = csv(&t, &t.key_a, file.clone()).await;
     assert_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
-    let fields: Vec<&str> = r.body["error"]["details"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["field"].as_str().unwrap())
-        .collect();
+    let fields = r.error_fields();
     assert_eq!(fields, ["line 12 column sku", "line 502 column price", "line 1001 column on_hand"]);
     let page = t.as_a("GET", "/v1/products?limit=200", None).await;
     assert_eq!(page.body["items"].as_array().unwrap().len(), 1, "nothing imported");

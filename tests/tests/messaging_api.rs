@@ -108,12 +108,7 @@ async fn content_over_whatsapps_limits_is_refused_naming_the_field(t: TestApp) {
         let r = t.as_a("POST", "/v1/messages", Some(&body.to_string())).await;
         assert_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
         assert!(r.body["error"]["details"].is_array(), "case {i}: {:?}", r.body);
-        let fields: Vec<&str> = r.body["error"]["details"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|d| d["field"].as_str().unwrap())
-            .collect();
+        let fields = r.error_fields();
         assert!(fields.iter().any(|f| f.starts_with(field)), "case {i}: {fields:?}");
     }
     let neither = json!({"customer_id": c}).to_string();

@@ -268,3 +268,13 @@ pub fn inbound_text(
         received_at: at,
     }
 }
+
+impl Reply {
+    /// The fields an error's details name, in order.
+    pub fn error_fields(&self) -> Vec<&str> {
+        self.body["error"]["details"]
+            .as_array()
+            .map(|d| d.iter().filter_map(|d| d["field"].as_str()).collect())
+            .unwrap_or_default()
+    }
+}
