@@ -68,6 +68,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(routes::payments::router())
         .merge(routes::assistant::router())
         .merge(routes::agents::router())
+        .merge(routes::agents::queue_router())
 }
 
 /// The OpenAPI document of every endpoint.

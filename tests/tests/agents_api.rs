@@ -10,7 +10,11 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 use support::{TestApp, assert_error, on};
 
-on_every_backend!(the_business_manages_agents, an_agent_key_does_only_what_an_agent_may,);
+on_every_backend!(
+    the_business_manages_agents,
+    an_agent_key_does_only_what_an_agent_may,
+    queues_read_their_targets_when_saved,
+);
 
 async fn agent(t: &TestApp, body: Value) -> Value {
     let r = t.as_a("POST", "/v1/agents", Some(&body.to_string())).await;
@@ -138,4 +142,74 @@ async fn an_agent_key_does_only_what_an_agent_may(t: TestApp) {
     );
     let r = t.as_a("GET", &format!("/v1/agents/{b_id}"), None).await;
     assert_eq!(r.body["availability"], "offline");
+}
+
+async fn queues_read_their_targets_when_saved(t: TestApp) {
+    let general = t.as_a("POST", "/v1/queues", Some(r#"{"name": "General"}"#)).await;
+    assert_eq!(general.status, StatusCode::CREATED, "{:?}", general.body);
+    assert_eq!(
+        (
+            general.body["target"].clone(),
+            general.body["strategy"].clone(),
+            general.body["offer_timeout_secs"].clone()
+        ),
+        (json!("true"), json!("round_robin"), json!(60))
+    );
+    let gid = general.body["id"].as_str().unwrap();
+    let body = json!({"name": "Billing", "target": "skills has 'billing' and languages has 'sw'",
+                      "strategy": "least_loaded", "escalate_to": gid});
+    let billing = t.as_a("POST", "/v1/queues", Some(&body.to_string())).await;
+    assert_eq!(billing.status, StatusCode::CREATED, "{:?}", billing.body);
+    assert_eq!(billing.body["target"], "(skills HAS 'billing' AND languages HAS 'sw')");
+    let before = t.as_a("GET", "/v1/queues", None).await.body;
+
+    // An unreadable target names its column; nothing is stored.
+    let r = t
+        .as_a(
+            "POST",
+            "/v1/queues",
+            Some(r#"{"name": "Broken", "target": "skills HAS 'billing' AND"}"#),
+        )
+        .await;
+    assert_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    let detail = &r.body["error"]["details"][0];
+    assert_eq!((detail["field"].clone(), detail["position"].clone()), (json!("target"), json!(25)));
+    assert!(detail["message"].as_str().unwrap().starts_with("column 25"), "{detail}");
+    let r = t.as_a("POST", "/v1/queues", Some(r#"{"name": "Billing"}"#)).await;
+    assert_error(&r, StatusCode::CONFLICT, "conflict");
+    // Escalating to another business's queue, or a queue that is not there.
+    let theirs = t.as_b("POST", "/v1/queues", Some(r#"{"name": "Theirs"}"#)).await;
+    for to in [theirs.body["id"].clone(), json!(whatsapp_crm_core::QueueId::new().to_string())] {
+        let body = json!({"name": "Late", "escalate_to": to}).to_string();
+        let r = t.as_a("POST", "/v1/queues", Some(&body)).await;
+        assert_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        assert_eq!(r.error_fields(), ["escalate_to"]);
+    }
+    assert_eq!(t.as_a("GET", "/v1/queues", None).await.body, before, "nothing stored");
+
+    let bid = billing.body["id"].as_str().unwrap();
+    let r = t
+        .as_a(
+            "PUT",
+            &format!("/v1/queues/{bid}"),
+            Some(r#"{"name": "Billing", "target": "skills HAS 'billing'"}"#),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(
+        (r.body["escalate_to"].clone(), r.body["strategy"].clone()),
+        (json!(null), json!("round_robin"))
+    );
+    let self_escalating = json!({"name": "Billing", "escalate_to": bid}).to_string();
+    let r = t.as_a("PUT", &format!("/v1/queues/{bid}"), Some(&self_escalating)).await;
+    assert_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    let r = t.as_b("GET", &format!("/v1/queues/{bid}"), None).await;
+    assert_error(&r, StatusCode::NOT_FOUND, "not_found");
+    let r = t.as_b("PUT", &format!("/v1/queues/{bid}"), Some(r#"{"name": "Mine"}"#)).await;
+    assert_error(&r, StatusCode::NOT_FOUND, "not_found");
+    // An agent's key does not manage queues.
+    let a = agent(&t, json!({"name": "Achieng"})).await;
+    let key = key_for(&t, a["id"].as_str().unwrap()).await;
+    let r = t.call("GET", "/v1/queues", Some(&key), None).await;
+    assert_error(&r, StatusCode::FORBIDDEN, "forbidden");
 }

@@ -151,6 +151,10 @@ async fn openapi_documents_every_endpoint(t: TestApp) {
         ("put", "/v1/agents/{id}"),
         ("put", "/v1/agents/{id}/availability"),
         ("post", "/v1/agents/{id}/keys"),
+        ("post", "/v1/queues"),
+        ("get", "/v1/queues"),
+        ("get", "/v1/queues/{id}"),
+        ("put", "/v1/queues/{id}"),
     ];
     let mut documented = 0;
     for (path, item) in doc["paths"].as_object().unwrap() {

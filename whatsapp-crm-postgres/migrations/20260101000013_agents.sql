@@ -19,3 +19,20 @@ CREATE TABLE agents (
 ALTER TABLE api_keys ADD COLUMN agent_id uuid;
 ALTER TABLE api_keys ADD CONSTRAINT api_keys_agent_fkey
     FOREIGN KEY (business_id, agent_id) REFERENCES agents (business_id, id);
+
+-- Routing queues: a target over agents' attributes and how one is picked.
+CREATE TABLE queues (
+    business_id        uuid        NOT NULL REFERENCES businesses (id) ON DELETE CASCADE,
+    id                 uuid        NOT NULL,
+    name               text        NOT NULL,
+    target             text        NOT NULL,
+    strategy           text        NOT NULL,
+    offer_timeout_secs integer     NOT NULL,
+    escalate_to        uuid,
+    created_at         timestamptz NOT NULL,
+    updated_at         timestamptz NOT NULL,
+    CONSTRAINT queues_pkey PRIMARY KEY (business_id, id),
+    CONSTRAINT queues_name_key UNIQUE (business_id, name),
+    CONSTRAINT queues_escalate_fkey FOREIGN KEY (business_id, escalate_to)
+        REFERENCES queues (business_id, id)
+);

@@ -2,8 +2,10 @@
 
 use async_trait::async_trait;
 use sqlx::postgres::PgRow;
-use whatsapp_crm_core::ports::{AgentQuery, AgentStore, Page, clamp_limit, enum_to_text};
-use whatsapp_crm_core::{Agent, AgentId, BusinessId, StorageError};
+use whatsapp_crm_core::ports::{
+    AgentQuery, AgentStore, Page, QueueStore, clamp_limit, enum_to_text,
+};
+use whatsapp_crm_core::{Agent, AgentId, BusinessId, Queue, QueueId, StorageError};
 
 use crate::codec::{get, get_enum, get_json, to_json};
 use crate::error::{Ctx, map};
@@ -101,6 +103,108 @@ impl AgentStore for PostgresStorage {
         .map_err(|e| map(AGENT, e))?;
         if done.rows_affected() == 0 {
             return Err(StorageError::not_found("agent"));
+        }
+        Ok(())
+    }
+}
+
+const QUEUE: Ctx = Ctx::new("queue", "business");
+
+fn queue_row(row: &PgRow) -> Result<Queue, StorageError> {
+    let timeout: i32 = get(row, "offer_timeout_secs")?;
+    Ok(Queue {
+        id: QueueId::from_uuid(get(row, "id")?),
+        business_id: BusinessId::from_uuid(get(row, "business_id")?),
+        name: get(row, "name")?,
+        target: get(row, "target")?,
+        strategy: get_enum(row, "strategy")?,
+        offer_timeout_secs: u32::try_from(timeout)
+            .map_err(|e| crate::error::corrupt("offer_timeout_secs", e))?,
+        escalate_to: get::<Option<uuid::Uuid>>(row, "escalate_to")?.map(QueueId::from_uuid),
+        created_at: get(row, "created_at")?,
+        updated_at: get(row, "updated_at")?,
+    })
+}
+
+/// A queue's write: its escalation queue must be the business's (the
+/// foreign key on both columns says so).
+fn queue_write(e: sqlx::Error) -> StorageError {
+    match &e {
+        sqlx::Error::Database(d) if d.constraint() == Some("queues_escalate_fkey") => {
+            StorageError::not_found("queue")
+        }
+        _ => map(QUEUE, e),
+    }
+}
+
+fn timeout_of(q: &Queue) -> Result<i32, StorageError> {
+    i32::try_from(q.offer_timeout_secs).map_err(|e| StorageError::backend(e, false))
+}
+
+#[async_trait]
+impl QueueStore for PostgresStorage {
+    async fn insert_queue(&self, q: &Queue) -> Result<(), StorageError> {
+        sqlx::query(
+            "INSERT INTO queues (business_id, id, name, target, strategy, offer_timeout_secs,
+               escalate_to, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(q.business_id.as_uuid())
+        .bind(q.id.as_uuid())
+        .bind(&q.name)
+        .bind(&q.target)
+        .bind(enum_to_text(&q.strategy)?)
+        .bind(timeout_of(q)?)
+        .bind(q.escalate_to.map(|e| e.as_uuid()))
+        .bind(q.created_at)
+        .bind(q.updated_at)
+        .execute(&self.pool)
+        .await
+        .map_err(queue_write)?;
+        Ok(())
+    }
+
+    async fn get_queue(&self, business: BusinessId, id: QueueId) -> Result<Queue, StorageError> {
+        let row = sqlx::query("SELECT * FROM queues WHERE business_id = $1 AND id = $2")
+            .bind(business.as_uuid())
+            .bind(id.as_uuid())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| map(QUEUE, e))?;
+        row.as_ref().map(queue_row).transpose()?.ok_or(StorageError::not_found("queue"))
+    }
+
+    async fn list_queues(
+        &self,
+        business: BusinessId,
+        limit: u32,
+        after: Option<QueueId>,
+    ) -> Result<Page<Queue>, StorageError> {
+        let mut l = Listing::new("queues", business)?;
+        if let Some(after) = after {
+            l.filter("id > ?", after.as_uuid())?;
+        }
+        l.page(self, QUEUE, clamp_limit(limit), queue_row, |q| q.id.to_string()).await
+    }
+
+    async fn update_queue(&self, q: &Queue) -> Result<(), StorageError> {
+        let done = sqlx::query(
+            "UPDATE queues SET name = $3, target = $4, strategy = $5, offer_timeout_secs = $6,
+               escalate_to = $7, updated_at = $8
+             WHERE business_id = $1 AND id = $2",
+        )
+        .bind(q.business_id.as_uuid())
+        .bind(q.id.as_uuid())
+        .bind(&q.name)
+        .bind(&q.target)
+        .bind(enum_to_text(&q.strategy)?)
+        .bind(timeout_of(q)?)
+        .bind(q.escalate_to.map(|e| e.as_uuid()))
+        .bind(q.updated_at)
+        .execute(&self.pool)
+        .await
+        .map_err(queue_write)?;
+        if done.rows_affected() == 0 {
+            return Err(StorageError::not_found("queue"));
         }
         Ok(())
     }

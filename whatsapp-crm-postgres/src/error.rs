@@ -71,6 +71,7 @@ fn constraint_name(constraint: Option<&str>) -> &'static str {
         Some("payments_reference_key") => whatsapp_crm_core::ports::PAYMENT_REFERENCE_TAKEN,
         Some("shipments_tracking_key") => whatsapp_crm_core::ports::TRACKING_TAKEN,
         Some("intents_name_key") => whatsapp_crm_core::ports::INTENT_NAME_TAKEN,
+        Some("queues_name_key") => whatsapp_crm_core::ports::QUEUE_NAME_TAKEN,
         _ => "id already exists",
     }
 }

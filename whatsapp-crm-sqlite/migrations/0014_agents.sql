@@ -16,3 +16,18 @@ CREATE TABLE agents (
 ) STRICT, WITHOUT ROWID;
 
 ALTER TABLE api_keys ADD COLUMN agent_id BLOB;
+
+-- Routing queues: a target over agents' attributes and how one is picked.
+CREATE TABLE queues (
+    business_id        BLOB    NOT NULL REFERENCES businesses (id) ON DELETE CASCADE,
+    id                 BLOB    NOT NULL,
+    name               TEXT    NOT NULL,
+    target             TEXT    NOT NULL,
+    strategy           TEXT    NOT NULL,
+    offer_timeout_secs INTEGER NOT NULL,
+    escalate_to        BLOB,
+    created_at         INTEGER NOT NULL,
+    updated_at         INTEGER NOT NULL,
+    PRIMARY KEY (business_id, id),
+    UNIQUE (business_id, name)
+) STRICT, WITHOUT ROWID;

@@ -115,6 +115,8 @@ fn constraint_name(detail: &str) -> &'static str {
         whatsapp_crm_core::ports::PAYMENT_REFERENCE_TAKEN
     } else if detail.contains("shipments.tracking_number") {
         whatsapp_crm_core::ports::TRACKING_TAKEN
+    } else if detail.contains("queues.name") {
+        whatsapp_crm_core::ports::QUEUE_NAME_TAKEN
     } else if detail.contains("intents.name") {
         whatsapp_crm_core::ports::INTENT_NAME_TAKEN
     } else if detail.contains("carts.customer_id") {

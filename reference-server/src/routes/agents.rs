@@ -1,6 +1,7 @@
 //! `/v1/agents`: the people who answer customers, their availability, and
-//! their own API keys. The business's key manages agents; an agent's key
-//! may read itself and set its own availability, nothing more here.
+//! their own API keys; `/v1/queues`: the routing queues they are reached
+//! by. The business's key manages both; an agent's key may read itself and
+//! set its own availability, nothing more here.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -11,7 +12,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use whatsapp_crm_core::ports::Page;
 use whatsapp_crm_core::service::AgentListParams;
-use whatsapp_crm_core::{Agent, AgentId, ApiKeyId, Availability, NewAgent};
+use whatsapp_crm_core::{
+    Agent, AgentId, ApiKeyId, Availability, NewAgent, NewQueue, Queue, QueueId,
+};
 
 use crate::app::AppState;
 use crate::auth::{Actor, Tenant, generate_api_key};
@@ -204,4 +207,101 @@ async fn issue_key(
     let key = state.crm.agents().issue_key(business, id, hash, &input.label).await?;
     let issued = IssuedKey { id: key.id, agent_id: id, label: key.label, api_key };
     Ok((StatusCode::CREATED, axum::Json(issued)))
+}
+
+const QUEUES: &str = "queues";
+
+/// Queue routes.
+pub fn queue_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_queue, list_queues))
+        .routes(routes!(get_queue, replace_queue))
+}
+
+/// Paging.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// Page size, 1–200 (default 50).
+    limit: Option<u32>,
+    /// `next_cursor` from the previous page.
+    cursor: Option<String>,
+}
+
+/// Add a routing queue. Its target (`skills HAS 'billing' AND languages
+/// HAS 'sw'`) is read now: one that cannot be read is refused with 422,
+/// its column as the error's `position`.
+#[utoipa::path(
+    post, path = "/v1/queues", tag = QUEUES,
+    request_body = NewQueue,
+    responses(
+        (status = 201, description = "Created", body = Queue),
+        (status = 409, description = "The name is taken", body = ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
+async fn create_queue(
+    State(state): State<AppState>,
+    Tenant(business): Tenant,
+    ApiJson(input): ApiJson<NewQueue>,
+) -> Result<impl IntoResponse, ApiError> {
+    let q = state.crm.queues().create(business, input).await?;
+    Ok((StatusCode::CREATED, axum::Json(q)))
+}
+
+/// List queues, oldest first.
+#[utoipa::path(
+    get, path = "/v1/queues", tag = QUEUES,
+    params(PageQuery),
+    responses(
+        (status = 200, description = "One page", body = Page<Queue>),
+        (status = 422, description = "Invalid limit or cursor", body = ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
+async fn list_queues(
+    State(state): State<AppState>,
+    Tenant(business): Tenant,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> Result<axum::Json<Page<Queue>>, ApiError> {
+    Ok(axum::Json(state.crm.queues().list(business, q.limit, q.cursor.as_deref()).await?))
+}
+
+/// One queue.
+#[utoipa::path(
+    get, path = "/v1/queues/{id}", tag = QUEUES,
+    params(("id" = String, Path, description = "Queue id")),
+    responses(
+        (status = 200, description = "The queue", body = Queue),
+        (status = 404, description = "No such queue in this business", body = ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
+async fn get_queue(
+    State(state): State<AppState>,
+    Tenant(business): Tenant,
+    ApiPath(id): ApiPath<QueueId>,
+) -> Result<axum::Json<Queue>, ApiError> {
+    Ok(axum::Json(state.crm.queues().get(business, id).await?))
+}
+
+/// Replace a queue's fields.
+#[utoipa::path(
+    put, path = "/v1/queues/{id}", tag = QUEUES,
+    params(("id" = String, Path, description = "Queue id")),
+    request_body = NewQueue,
+    responses(
+        (status = 200, description = "The queue", body = Queue),
+        (status = 404, description = "No such queue in this business", body = ErrorBody),
+        (status = 409, description = "Renamed onto a taken name", body = ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
+async fn replace_queue(
+    State(state): State<AppState>,
+    Tenant(business): Tenant,
+    ApiPath(id): ApiPath<QueueId>,
+    ApiJson(input): ApiJson<NewQueue>,
+) -> Result<axum::Json<Queue>, ApiError> {
+    Ok(axum::Json(state.crm.queues().replace(business, id, input).await?))
 }

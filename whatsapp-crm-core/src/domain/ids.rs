@@ -178,3 +178,8 @@ mod tests {
         assert_eq!(err.to_string(), "invalid order id: expected a UUID");
     }
 }
+define_id!(
+    /// Identifies a routing queue.
+    QueueId,
+    "queue"
+);

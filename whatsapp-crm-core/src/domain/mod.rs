@@ -48,6 +48,7 @@ mod outbox;
 mod payment;
 mod phone;
 mod profile;
+mod queue;
 mod secret;
 mod segment;
 mod shipment;
@@ -97,8 +98,8 @@ pub use discount::{DISCOUNT_CODE_MIN_CHARS, Discount, DiscountRules, DiscountVal
 pub use events::{InboundMessage, Referral, StatusUpdate};
 pub use ids::{
     AgentId, ApiKeyId, BroadcastId, BusinessId, CampaignId, CartId, ConversationId, CustomerId,
-    DiscountId, FaqId, IdError, IntentId, MessageId, OrderId, PaymentId, ProductId, SegmentId,
-    ShipmentId, TemplateId,
+    DiscountId, FaqId, IdError, IntentId, MessageId, OrderId, PaymentId, ProductId, QueueId,
+    SegmentId, ShipmentId, TemplateId,
 };
 pub use message::{
     Author, CatalogSection, Direction, Interactive, ListRow, ListSection, MediaAttachment, Message,
@@ -115,6 +116,9 @@ pub use phone::{E164_MAX_DIGITS, E164_MIN_DIGITS, PhoneError, PhoneNumber};
 pub use profile::{
     AttributeValue, Birthday, CITY_MAX_CHARS, ConsentSource, ConsentStatus, Location,
     MarketingConsent,
+};
+pub use queue::{
+    NewQueue, OFFER_TIMEOUT_DEFAULT_SECS, OFFER_TIMEOUT_RANGE_SECS, QUEUE_NAME_MAX_CHARS, Queue,
 };
 pub use secret::Secret;
 pub use segment::{SEGMENT_DESCRIPTION_MAX_CHARS, SEGMENT_NAME_MAX_CHARS, Segment};

@@ -60,3 +60,70 @@ impl AgentStore for InMemoryStorage {
         Ok(())
     }
 }
+
+fn check_queue(t: &super::Tenant, q: &crate::domain::Queue) -> Result<(), StorageError> {
+    if t.queues.values().any(|o| o.id != q.id && o.name == q.name) {
+        return Err(StorageError::conflict("queue", crate::ports::QUEUE_NAME_TAKEN));
+    }
+    if q.escalate_to.is_some_and(|e| !t.queues.contains_key(&e)) {
+        return Err(StorageError::not_found("queue"));
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl crate::ports::QueueStore for InMemoryStorage {
+    async fn insert_queue(&self, queue: &crate::domain::Queue) -> Result<(), StorageError> {
+        let mut inner = self.write();
+        let t = inner.tenant_mut(queue.business_id, "business")?;
+        if t.queues.contains_key(&queue.id) {
+            return Err(StorageError::conflict("queue", "id already exists"));
+        }
+        check_queue(t, queue)?;
+        t.queues.insert(queue.id, queue.clone());
+        Ok(())
+    }
+
+    async fn get_queue(
+        &self,
+        business: BusinessId,
+        id: crate::domain::QueueId,
+    ) -> Result<crate::domain::Queue, StorageError> {
+        let inner = self.read();
+        inner
+            .tenant(business)
+            .and_then(|t| t.queues.get(&id))
+            .cloned()
+            .ok_or(StorageError::not_found("queue"))
+    }
+
+    async fn list_queues(
+        &self,
+        business: BusinessId,
+        limit: u32,
+        after: Option<crate::domain::QueueId>,
+    ) -> Result<Page<crate::domain::Queue>, StorageError> {
+        let inner = self.read();
+        let Some(t) = inner.tenant(business) else {
+            return Ok(Page { items: Vec::new(), next_cursor: None });
+        };
+        let limit = clamp_limit(limit);
+        let rows = page_after(&t.queues, after).take(limit as usize + 1).cloned().collect();
+        Ok(Page::from_overfetch(rows, limit, |q: &crate::domain::Queue| q.id.to_string()))
+    }
+
+    async fn update_queue(&self, queue: &crate::domain::Queue) -> Result<(), StorageError> {
+        let mut inner = self.write();
+        let t = inner
+            .tenant_mut(queue.business_id, "queue")
+            .map_err(|_| StorageError::not_found("queue"))?;
+        if !t.queues.contains_key(&queue.id) {
+            return Err(StorageError::not_found("queue"));
+        }
+        check_queue(t, queue)?;
+        if let Some(stored) = t.queues.get_mut(&queue.id) {
+            *stored = crate::domain::Queue { created_at: stored.created_at, ..queue.clone() };
+        }
+        Ok(())
+    }
+}

@@ -86,6 +86,7 @@ struct Tenant {
     payments: payments::Payments,
     assistant: assistant::Assistant,
     agents: BTreeMap<crate::domain::AgentId, crate::domain::Agent>,
+    queues: BTreeMap<crate::domain::QueueId, crate::domain::Queue>,
 }
 
 impl InMemoryStorage {
@@ -152,6 +153,7 @@ impl BusinessStore for InMemoryStorage {
             Tenant {
                 business: business.clone(),
                 agents: BTreeMap::new(),
+                queues: BTreeMap::new(),
                 customers: BTreeMap::new(),
                 phones: HashMap::new(),
                 conversations: BTreeMap::new(),

@@ -34,3 +34,31 @@ pub trait AgentStore: Send + Sync {
     /// absent.
     async fn update_agent(&self, agent: &Agent) -> Result<(), StorageError>;
 }
+
+/// The constraint text used when a queue's name is taken.
+pub const QUEUE_NAME_TAKEN: &str = "queue name already used";
+
+/// Routing queues of each business.
+#[async_trait]
+pub trait QueueStore: Send + Sync {
+    /// Stores a queue; `Conflict` ([`QUEUE_NAME_TAKEN`]) when its name is
+    /// taken, `NotFound` when it escalates to a queue the business does not
+    /// have.
+    async fn insert_queue(&self, queue: &crate::domain::Queue) -> Result<(), StorageError>;
+    /// Reads a queue.
+    async fn get_queue(
+        &self,
+        business: BusinessId,
+        id: crate::domain::QueueId,
+    ) -> Result<crate::domain::Queue, StorageError>;
+    /// Lists queues in id order.
+    async fn list_queues(
+        &self,
+        business: BusinessId,
+        limit: u32,
+        after: Option<crate::domain::QueueId>,
+    ) -> Result<Page<crate::domain::Queue>, StorageError>;
+    /// Replaces a queue's fields but `created_at`; `NotFound` if absent (or
+    /// its escalation queue is), `Conflict` when renamed onto a taken name.
+    async fn update_queue(&self, queue: &crate::domain::Queue) -> Result<(), StorageError>;
+}

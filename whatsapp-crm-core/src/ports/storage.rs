@@ -669,6 +669,7 @@ pub trait Storage:
     BusinessStore
     + ApiKeyStore
     + super::AgentStore
+    + super::QueueStore
     + CustomerStore
     + ConversationStore
     + MessageStore
@@ -697,6 +698,7 @@ impl<T> Storage for T where
     T: BusinessStore
         + ApiKeyStore
         + super::AgentStore
+        + super::QueueStore
         + CustomerStore
         + ConversationStore
         + MessageStore

@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use crate::domain::{
-    Agent, AgentId, ApiKey, ApiKeyHash, ApiKeyId, Availability, BusinessId, NewAgent,
-    ValidationError,
+    Agent, AgentId, ApiKey, ApiKeyHash, ApiKeyId, Availability, BusinessId, NewAgent, NewQueue,
+    Queue, QueueId, ValidationError,
 };
 use crate::ports::{AgentQuery, Clock, Page, Storage, to_storage_precision};
 
@@ -124,5 +124,73 @@ impl Agents {
         };
         self.storage.insert_api_key(&key).await?;
         Ok(key)
+    }
+}
+
+/// Routing queues of each business.
+#[derive(Clone)]
+pub struct Queues {
+    storage: Arc<dyn Storage>,
+    clock: Arc<dyn Clock>,
+}
+
+impl Queues {
+    /// Queues over `storage`.
+    pub fn new(storage: Arc<dyn Storage>, clock: Arc<dyn Clock>) -> Self {
+        Self { storage, clock }
+    }
+
+    /// Adds a queue; its target is read now (an unreadable one is refused
+    /// with its column), `Conflict` when the name is taken.
+    pub async fn create(
+        &self,
+        business: BusinessId,
+        input: NewQueue,
+    ) -> Result<Queue, ServiceError> {
+        let now = to_storage_precision(self.clock.now());
+        let queue = input.validate(business, QueueId::new(), now)?;
+        self.storage.insert_queue(&queue).await.map_err(escalation)?;
+        Ok(queue)
+    }
+
+    /// Reads a queue.
+    pub async fn get(&self, business: BusinessId, id: QueueId) -> Result<Queue, ServiceError> {
+        Ok(self.storage.get_queue(business, id).await?)
+    }
+
+    /// Lists queues in id order.
+    pub async fn list(
+        &self,
+        business: BusinessId,
+        limit: Option<u32>,
+        cursor: Option<&str>,
+    ) -> Result<Page<Queue>, ServiceError> {
+        let (limit, after) = page_params(limit, cursor)?;
+        Ok(self.storage.list_queues(business, limit, after).await?)
+    }
+
+    /// Replaces a queue's fields.
+    pub async fn replace(
+        &self,
+        business: BusinessId,
+        id: QueueId,
+        input: NewQueue,
+    ) -> Result<Queue, ServiceError> {
+        let old = self.storage.get_queue(business, id).await?;
+        let now = to_storage_precision(self.clock.now());
+        let queue = Queue { created_at: old.created_at, ..input.validate(business, id, now)? };
+        self.storage.update_queue(&queue).await.map_err(escalation)?;
+        Ok(queue)
+    }
+}
+
+/// The queue is there (it was read, or is being made): a missing queue is
+/// the one it escalates to, a bad field.
+fn escalation(e: crate::ports::StorageError) -> ServiceError {
+    match e {
+        crate::ports::StorageError::NotFound { entity: "queue" } => {
+            ValidationError::field("escalate_to", "no such queue in this business").into()
+        }
+        other => other.into(),
     }
 }

@@ -21,7 +21,7 @@ mod templates;
 
 use std::sync::Arc;
 
-pub use agents::{AgentListParams, Agents};
+pub use agents::{AgentListParams, Agents, Queues};
 pub use assistant::{
     ASSISTANT_FAQS_MAX, ASSISTANT_INTENTS_MAX, Assistant, AssistantListParams, AssistantRuntime,
     CLASSIFY_TEXT_MAX, ClassifyOutcome, Responded, STARTER_INTENTS, TRAIN_BATCH, TrainReport,
@@ -121,6 +121,11 @@ impl Crm {
     /// Agents: who answers customers, and their keys.
     pub fn agents(&self) -> Agents {
         Agents::new(Arc::clone(&self.storage), Arc::clone(&self.clock))
+    }
+
+    /// Routing queues.
+    pub fn queues(&self) -> Queues {
+        Queues::new(Arc::clone(&self.storage), Arc::clone(&self.clock))
     }
 
     /// The assistant: settings, FAQs, intents, training, turns, hand back.

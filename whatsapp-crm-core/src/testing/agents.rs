@@ -107,3 +107,70 @@ pub async fn agent_keys_act_for_an_agent_of_their_business(s: &dyn Storage) {
     let listed = ok(s.list_api_keys(b.id).await, "list");
     assert_eq!(listed.iter().find(|k| k.id == mine.id).and_then(|k| k.agent_id), Some(achieng.id));
 }
+
+fn queue(business: crate::domain::BusinessId, name: &str, target: &str) -> crate::domain::Queue {
+    crate::domain::NewQueue {
+        name: name.into(),
+        target: Some(target.into()),
+        strategy: Some(crate::routing::Strategy::LeastLoaded),
+        offer_timeout_secs: Some(90),
+        escalate_to: None,
+    }
+    .validate(business, crate::domain::QueueId::new(), t0())
+    .unwrap()
+}
+
+/// Queues read back as stored with their target, keep their names unique
+/// in the business, escalate only to a queue of their own business, and
+/// are invisible to another business.
+pub async fn queues_round_trip_with_unique_names(s: &dyn Storage) {
+    let b = new_business(s, "Duka").await;
+    let other = new_business(s, "Other").await;
+    let general = queue(b.id, "General", "true");
+    let billing = crate::domain::Queue {
+        escalate_to: Some(general.id),
+        ..queue(b.id, "Billing", "skills HAS 'billing' AND languages HAS 'sw'")
+    };
+    // Escalating to a queue not yet stored: refused.
+    assert!(matches!(s.insert_queue(&billing).await, Err(StorageError::NotFound { .. })));
+    ok(s.insert_queue(&general).await, "general");
+    ok(s.insert_queue(&billing).await, "billing");
+    assert_eq!(ok(s.get_queue(b.id, billing.id).await, "get"), billing);
+    let taken = queue(b.id, "Billing", "true");
+    let err = s.insert_queue(&taken).await.unwrap_err();
+    assert!(
+        matches!(&err, StorageError::Conflict { constraint, .. } if constraint == crate::ports::QUEUE_NAME_TAKEN),
+        "{err:?}"
+    );
+    // The same name in another business is fine; its queue is not ours.
+    let theirs = queue(other.id, "Billing", "true");
+    ok(s.insert_queue(&theirs).await, "their billing");
+    let across =
+        crate::domain::Queue { escalate_to: Some(theirs.id), ..queue(b.id, "Late", "true") };
+    assert!(matches!(s.insert_queue(&across).await, Err(StorageError::NotFound { .. })));
+
+    let page = ok(s.list_queues(b.id, 50, None).await, "list");
+    assert_eq!(page.items, vec![general.clone(), billing.clone()]);
+    let first = ok(s.list_queues(b.id, 1, None).await, "page");
+    assert_eq!((first.items.len(), first.next_cursor.is_some()), (1, true));
+    assert_eq!(
+        ok(s.list_queues(b.id, 1, Some(general.id)).await, "next").items,
+        vec![billing.clone()]
+    );
+
+    let renamed = crate::domain::Queue { name: "General".into(), ..billing.clone() };
+    assert!(matches!(s.update_queue(&renamed).await, Err(StorageError::Conflict { .. })));
+    let edited = crate::domain::Queue {
+        target: "skills HAS 'billing'".into(),
+        offer_timeout_secs: 30,
+        escalate_to: None,
+        updated_at: at(60),
+        ..billing.clone()
+    };
+    ok(s.update_queue(&edited).await, "update");
+    assert_eq!(ok(s.get_queue(b.id, billing.id).await, "updated"), edited);
+    assert!(matches!(s.get_queue(other.id, billing.id).await, Err(StorageError::NotFound { .. })));
+    let hijack = crate::domain::Queue { business_id: other.id, ..edited.clone() };
+    assert!(matches!(s.update_queue(&hijack).await, Err(StorageError::NotFound { .. })));
+    assert_eq!(ok(s.get_queue(b.id, billing.id).await, "unchanged"), edited);
+}

@@ -198,6 +198,7 @@ macro_rules! storage_conformance_tests {
             assistant_turns_commit_once_per_revision,
             agents_round_trip_and_stay_in_their_business,
             agent_keys_act_for_an_agent_of_their_business,
+            queues_round_trip_with_unique_names,
         );
     };
 }
