@@ -16,6 +16,7 @@ use whatsapp_crm_core::{
     Agent, AgentId, ApiKeyId, Availability, NewAgent, NewQueue, Queue, QueueId,
 };
 
+use super::PageQuery;
 use crate::app::AppState;
 use crate::auth::{Actor, Tenant, generate_api_key};
 use crate::error::{ApiError, ErrorBody};
@@ -216,16 +217,6 @@ pub fn queue_router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_queue, list_queues))
         .routes(routes!(get_queue, replace_queue))
-}
-
-/// Paging.
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct PageQuery {
-    /// Page size, 1–200 (default 50).
-    limit: Option<u32>,
-    /// `next_cursor` from the previous page.
-    cursor: Option<String>,
 }
 
 /// Add a routing queue. Its target (`skills HAS 'billing' AND languages

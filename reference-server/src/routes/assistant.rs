@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use chrono::Utc;
 use serde::Deserialize;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use whatsapp_crm_core::ports::Page;
@@ -16,6 +16,7 @@ use whatsapp_crm_core::{
     NewIntent, ServiceError, TrainingStatus,
 };
 
+use super::PageQuery;
 use crate::app::AppState;
 use crate::auth::Tenant;
 use crate::error::{ApiError, ErrorBody};
@@ -35,16 +36,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(training))
         .routes(routes!(classify))
         .routes(routes!(hand_back))
-}
-
-/// Paging.
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct PageQuery {
-    /// Page size, 1–200 (default 50).
-    limit: Option<u32>,
-    /// `next_cursor` from the previous page.
-    cursor: Option<String>,
 }
 
 impl From<PageQuery> for AssistantListParams {

@@ -10,13 +10,14 @@ use axum::response::IntoResponse;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::Stream;
 use serde::Deserialize;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use whatsapp_crm_core::ports::{Page, RecipientStatus};
 use whatsapp_crm_core::service::{BroadcastMetrics, BroadcastPreview, NewBroadcast};
 use whatsapp_crm_core::{Broadcast, BroadcastId};
 
+use super::PageQuery;
 use crate::app::AppState;
 use crate::auth::Tenant;
 use crate::error::{ApiError, ErrorBody};
@@ -39,16 +40,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(broadcast_progress))
         .routes(routes!(broadcast_recipients))
         .routes(routes!(broadcast_events))
-}
-
-/// Paging.
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct PageQuery {
-    /// Page size, 1–200 (default 50).
-    limit: Option<u32>,
-    /// `next_cursor` from the previous page.
-    cursor: Option<String>,
 }
 
 /// Why a broadcast is paused.

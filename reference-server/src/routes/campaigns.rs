@@ -13,6 +13,7 @@ use whatsapp_crm_core::ports::Page;
 use whatsapp_crm_core::service::{CampaignCalendar, NewCampaign, RunSummary};
 use whatsapp_crm_core::{Campaign, CampaignId};
 
+use super::PageQuery;
 use crate::app::AppState;
 use crate::auth::Tenant;
 use crate::error::{ApiError, ErrorBody};
@@ -30,16 +31,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(end_campaign))
         .routes(routes!(campaign_calendar))
         .routes(routes!(campaign_runs))
-}
-
-/// Paging.
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct PageQuery {
-    /// Page size, 1–200 (default 50).
-    limit: Option<u32>,
-    /// `next_cursor` from the previous page.
-    cursor: Option<String>,
 }
 
 /// A date range.

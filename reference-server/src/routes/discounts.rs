@@ -3,13 +3,12 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use serde::Deserialize;
-use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use whatsapp_crm_core::ports::Page;
 use whatsapp_crm_core::{Discount, DiscountId, NewDiscount};
 
+use super::PageQuery;
 use crate::app::AppState;
 use crate::auth::Tenant;
 use crate::error::{ApiError, ErrorBody};
@@ -24,16 +23,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_discount))
         .routes(routes!(disable_discount))
         .routes(routes!(enable_discount))
-}
-
-/// Paging.
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct PageQuery {
-    /// Page size, 1–200 (default 50).
-    limit: Option<u32>,
-    /// `next_cursor` from the previous page.
-    cursor: Option<String>,
 }
 
 /// Create a code. Without `code`, one is generated: 16 characters from 80

@@ -17,3 +17,13 @@ pub mod segments;
 pub mod system;
 pub mod templates;
 pub mod webhooks;
+
+/// Paging of a list.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// Page size, 1–200 (default 50).
+    pub limit: Option<u32>,
+    /// `next_cursor` from the previous page.
+    pub cursor: Option<String>,
+}
