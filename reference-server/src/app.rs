@@ -69,6 +69,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(routes::assistant::router())
         .merge(routes::agents::router())
         .merge(routes::agents::queue_router())
+        .merge(routes::agents::routing_router())
 }
 
 /// The OpenAPI document of every endpoint.

@@ -24,7 +24,7 @@ use utoipa::{Modify, OpenApi};
         (name = "orders", description = "Carts, orders and their actions, shipments, discount codes, commerce settings"),
         (name = "payments", description = "Payment links, M-Pesa and card payments, their provider events"),
         (name = "agents", description = "The people who answer customers: skills, languages, capacity, availability and their own keys"),
-        (name = "queues", description = "Routing queues: which agents take their conversations (a target expression) and how one is picked"),
+        (name = "queues", description = "Routing queues (which agents take their conversations, and how one is picked) and the routing rules that send conversations to them"),
         (name = "assistant", description = "FAQs, intents, settings, training and the dry run of the assistant that answers customers and hands over to people"),
     )
 )]
@@ -138,6 +138,11 @@ const RULES_BEYOND_SCHEMA: &[(&str, &str, &str)] = &[
     ("post", "/v1/agents/{id}/keys", "the label is text without control characters"),
     ("post", "/v1/queues", QUEUE_RULES),
     ("put", "/v1/queues/{id}", QUEUE_RULES),
+    (
+        "put",
+        "/v1/routing-rules",
+        "each condition is an expression the router reads (its column is named when it cannot); each queue is the business's; names are text",
+    ),
 ];
 const ASSISTANT_SETTINGS_RULES: &str = "hours are HH:MM-HH:MM ranges that do not overlap, closed days are real dates in order; handoff words have a word each; replies are message text";
 const AGENT_RULES: &str = "skills and languages are words a target expression can name (letters, digits, `_`, `-`), each once; the name is text";

@@ -1,6 +1,8 @@
-//! Agents through the API on every backend: the business's key manages
-//! them; an agent's own key reads itself and sets its own availability and
-//! gets 403 on everything else; another business's ids are 404.
+//! Agents, queues and routing rules through the API on every backend: the
+//! business's key manages them; an agent's own key reads itself and sets
+//! its own availability and gets 403 on everything else; another
+//! business's ids are 404 (or a bad field when named in a body); targets
+//! and conditions are read when saved and refused with their column.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -14,6 +16,7 @@ on_every_backend!(
     the_business_manages_agents,
     an_agent_key_does_only_what_an_agent_may,
     queues_read_their_targets_when_saved,
+    routing_rules_are_read_when_saved_and_name_only_own_queues,
 );
 
 async fn agent(t: &TestApp, body: Value) -> Value {
@@ -212,4 +215,57 @@ async fn queues_read_their_targets_when_saved(t: TestApp) {
     let key = key_for(&t, a["id"].as_str().unwrap()).await;
     let r = t.call("GET", "/v1/queues", Some(&key), None).await;
     assert_error(&r, StatusCode::FORBIDDEN, "forbidden");
+}
+
+async fn routing_rules_are_read_when_saved_and_name_only_own_queues(t: TestApp) {
+    let empty = t.as_a("GET", "/v1/routing-rules", None).await;
+    assert_eq!(
+        (empty.status, empty.body.clone()),
+        (StatusCode::OK, json!({"rules": [], "default": null}))
+    );
+    let (billing, general) = (
+        t.as_a("POST", "/v1/queues", Some(r#"{"name": "Billing"}"#)).await.body["id"].clone(),
+        t.as_a("POST", "/v1/queues", Some(r#"{"name": "General"}"#)).await.body["id"].clone(),
+    );
+    let routing = json!({
+        "rules": [
+            {"name": "Payments", "when": "intent in ['payment_issue', 'refund']", "queue_id": billing, "priority": 1},
+            {"name": "VIP", "when": "tags has 'vip'", "queue_id": general, "first_response_secs": 300}
+        ],
+        "default": {"queue_id": general}
+    });
+    let r = t.as_a("PUT", "/v1/routing-rules", Some(&routing.to_string())).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(r.body["rules"][0]["when"], "intent IN ['payment_issue', 'refund']");
+    assert_eq!(
+        (r.body["rules"][0]["first_response_secs"].clone(), r.body["rules"][1]["priority"].clone()),
+        (json!(900), json!(0))
+    );
+    assert_eq!(t.as_a("GET", "/v1/routing-rules", None).await.body, r.body);
+
+    // Unreadable conditions name their column; other businesses' queues and
+    // out-of-range values are refused; nothing changes.
+    let theirs =
+        t.as_b("POST", "/v1/queues", Some(r#"{"name": "Theirs"}"#)).await.body["id"].clone();
+    let bad = json!({
+        "rules": [
+            {"name": "Broken", "when": "intent == 'refund' OR", "queue_id": billing},
+            {"name": "Theirs", "when": "true", "queue_id": theirs, "priority": 7}
+        ],
+        "default": {"queue_id": whatsapp_crm_core::QueueId::new().to_string()}
+    });
+    let r = t.as_a("PUT", "/v1/routing-rules", Some(&bad.to_string())).await;
+    assert_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(r.error_fields(), ["rules[0].when", "rules[1].priority"]);
+    assert_eq!(r.body["error"]["details"][0]["position"], 22);
+    let only_queues = json!({
+        "rules": [{"name": "Theirs", "when": "true", "queue_id": theirs}],
+        "default": {"queue_id": whatsapp_crm_core::QueueId::new().to_string()}
+    });
+    let r = t.as_a("PUT", "/v1/routing-rules", Some(&only_queues.to_string())).await;
+    assert_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(r.error_fields(), ["rules[0].queue_id", "default.queue_id"]);
+    let stored = t.as_a("GET", "/v1/routing-rules", None).await.body;
+    assert_eq!(stored["rules"].as_array().unwrap().len(), 2, "unchanged");
+    assert_eq!(t.as_b("GET", "/v1/routing-rules", None).await.body["rules"], json!([]));
 }

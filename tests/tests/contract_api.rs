@@ -102,6 +102,7 @@ async fn snapshot(t: &TestApp, ids: &Seeded) -> Vec<Value> {
         "/v1/assistant/training".to_owned(),
         "/v1/agents?limit=200".to_owned(),
         "/v1/queues?limit=200".to_owned(),
+        "/v1/routing-rules".to_owned(),
         format!("/v1/templates/{}/versions", ids.template),
     ] {
         let r = t.as_a("GET", &uri, None).await;

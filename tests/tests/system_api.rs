@@ -155,6 +155,8 @@ async fn openapi_documents_every_endpoint(t: TestApp) {
         ("get", "/v1/queues"),
         ("get", "/v1/queues/{id}"),
         ("put", "/v1/queues/{id}"),
+        ("get", "/v1/routing-rules"),
+        ("put", "/v1/routing-rules"),
     ];
     let mut documented = 0;
     for (path, item) in doc["paths"].as_object().unwrap() {

@@ -36,3 +36,10 @@ CREATE TABLE queues (
     CONSTRAINT queues_escalate_fkey FOREIGN KEY (business_id, escalate_to)
         REFERENCES queues (business_id, id)
 );
+
+-- Each business's routing rules and default, one document.
+CREATE TABLE routing (
+    business_id uuid        NOT NULL PRIMARY KEY REFERENCES businesses (id) ON DELETE CASCADE,
+    rules       jsonb       NOT NULL,
+    updated_at  timestamptz NOT NULL
+);

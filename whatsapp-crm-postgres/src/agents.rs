@@ -209,3 +209,40 @@ impl QueueStore for PostgresStorage {
         Ok(())
     }
 }
+
+const ROUTING: Ctx = Ctx::new("routing", "business");
+
+#[async_trait]
+impl whatsapp_crm_core::ports::RoutingStore for PostgresStorage {
+    async fn get_routing(
+        &self,
+        business: BusinessId,
+    ) -> Result<whatsapp_crm_core::Routing, StorageError> {
+        let rules: Option<sqlx::types::Json<whatsapp_crm_core::Routing>> =
+            sqlx::query_scalar("SELECT rules FROM routing WHERE business_id = $1")
+                .bind(business.as_uuid())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(|e| map(ROUTING, e))?;
+        Ok(rules.map(|j| j.0).unwrap_or_default())
+    }
+
+    async fn set_routing(
+        &self,
+        business: BusinessId,
+        routing: &whatsapp_crm_core::Routing,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), StorageError> {
+        sqlx::query(
+            "INSERT INTO routing (business_id, rules, updated_at) VALUES ($1, $2, $3)
+             ON CONFLICT (business_id) DO UPDATE SET rules = $2, updated_at = $3",
+        )
+        .bind(business.as_uuid())
+        .bind(sqlx::types::Json(to_json(routing)?))
+        .bind(at)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| map(ROUTING, e))?;
+        Ok(())
+    }
+}

@@ -31,3 +31,10 @@ CREATE TABLE queues (
     PRIMARY KEY (business_id, id),
     UNIQUE (business_id, name)
 ) STRICT, WITHOUT ROWID;
+
+-- Each business's routing rules and default, one document.
+CREATE TABLE routing (
+    business_id BLOB    NOT NULL PRIMARY KEY REFERENCES businesses (id) ON DELETE CASCADE,
+    rules       TEXT    NOT NULL,
+    updated_at  INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;

@@ -212,3 +212,50 @@ impl QueueStore for SqliteStorage {
         .await
     }
 }
+
+const ROUTING: Ctx = Ctx::new("routing", "business");
+
+#[async_trait]
+impl whatsapp_crm_core::ports::RoutingStore for SqliteStorage {
+    async fn get_routing(
+        &self,
+        business: BusinessId,
+    ) -> Result<whatsapp_crm_core::Routing, StorageError> {
+        self.read(move |c| {
+            let text: Option<String> = c
+                .query_row(
+                    "SELECT rules FROM routing WHERE business_id = ?1",
+                    [id_bytes(business.as_uuid())],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(|e| map(ROUTING, e))?;
+            match text {
+                Some(t) => {
+                    serde_json::from_str(&t).map_err(|e| crate::error::corrupt("routing", e))
+                }
+                None => Ok(whatsapp_crm_core::Routing::default()),
+            }
+        })
+        .await
+    }
+
+    async fn set_routing(
+        &self,
+        business: BusinessId,
+        routing: &whatsapp_crm_core::Routing,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), StorageError> {
+        let rules = to_json(routing)?;
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT INTO routing (business_id, rules, updated_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (business_id) DO UPDATE SET rules = ?2, updated_at = ?3",
+                rusqlite::params![id_bytes(business.as_uuid()), rules, micros(at)],
+            )
+            .map_err(|e| map(ROUTING, e))?;
+            Ok(())
+        })
+        .await
+    }
+}

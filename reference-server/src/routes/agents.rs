@@ -13,7 +13,7 @@ use utoipa_axum::routes;
 use whatsapp_crm_core::ports::Page;
 use whatsapp_crm_core::service::AgentListParams;
 use whatsapp_crm_core::{
-    Agent, AgentId, ApiKeyId, Availability, NewAgent, NewQueue, Queue, QueueId,
+    Agent, AgentId, ApiKeyId, Availability, NewAgent, NewQueue, Queue, QueueId, Routing,
 };
 
 use super::PageQuery;
@@ -295,4 +295,39 @@ async fn replace_queue(
     ApiJson(input): ApiJson<NewQueue>,
 ) -> Result<axum::Json<Queue>, ApiError> {
     Ok(axum::Json(state.crm.queues().replace(business, id, input).await?))
+}
+
+/// Routing rule routes.
+pub fn routing_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(get_routing, put_routing))
+}
+
+/// The routing rules, in the order they are tried, and the default.
+#[utoipa::path(
+    get, path = "/v1/routing-rules", tag = QUEUES,
+    responses((status = 200, description = "The rules and default", body = Routing)),
+    security(("api_key" = []))
+)]
+async fn get_routing(
+    State(state): State<AppState>,
+    Tenant(business): Tenant,
+) -> Result<axum::Json<Routing>, ApiError> {
+    Ok(axum::Json(state.crm.queues().routing(business).await?))
+}
+
+/// Replace the routing rules and default at once. Each condition is read
+/// now (one that cannot be read is refused with its column as the error's
+/// `position`); each queue must be the business's.
+#[utoipa::path(
+    put, path = "/v1/routing-rules", tag = QUEUES,
+    request_body = Routing,
+    responses((status = 200, description = "The rules as stored (conditions as read back)", body = Routing)),
+    security(("api_key" = []))
+)]
+async fn put_routing(
+    State(state): State<AppState>,
+    Tenant(business): Tenant,
+    ApiJson(input): ApiJson<Routing>,
+) -> Result<axum::Json<Routing>, ApiError> {
+    Ok(axum::Json(state.crm.queues().set_routing(business, input).await?))
 }

@@ -118,7 +118,9 @@ pub use profile::{
     MarketingConsent,
 };
 pub use queue::{
-    NewQueue, OFFER_TIMEOUT_DEFAULT_SECS, OFFER_TIMEOUT_RANGE_SECS, QUEUE_NAME_MAX_CHARS, Queue,
+    DefaultRoute, FIRST_RESPONSE_DEFAULT_SECS, FIRST_RESPONSE_RANGE_SECS, NewQueue,
+    OFFER_TIMEOUT_DEFAULT_SECS, OFFER_TIMEOUT_RANGE_SECS, QUEUE_NAME_MAX_CHARS, Queue,
+    ROUTING_RULES_MAX, RULE_PRIORITY_MAX, Routing, RoutingRule,
 };
 pub use secret::Secret;
 pub use segment::{SEGMENT_DESCRIPTION_MAX_CHARS, SEGMENT_NAME_MAX_CHARS, Segment};

@@ -127,3 +127,26 @@ impl crate::ports::QueueStore for InMemoryStorage {
         Ok(())
     }
 }
+
+#[async_trait]
+impl crate::ports::RoutingStore for InMemoryStorage {
+    async fn get_routing(
+        &self,
+        business: BusinessId,
+    ) -> Result<crate::domain::Routing, StorageError> {
+        let inner = self.read();
+        let t = inner.tenant(business).ok_or(StorageError::not_found("business"))?;
+        Ok(t.routing.clone())
+    }
+
+    async fn set_routing(
+        &self,
+        business: BusinessId,
+        routing: &crate::domain::Routing,
+        _at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), StorageError> {
+        let mut inner = self.write();
+        inner.tenant_mut(business, "business")?.routing = routing.clone();
+        Ok(())
+    }
+}

@@ -87,6 +87,7 @@ struct Tenant {
     assistant: assistant::Assistant,
     agents: BTreeMap<crate::domain::AgentId, crate::domain::Agent>,
     queues: BTreeMap<crate::domain::QueueId, crate::domain::Queue>,
+    routing: crate::domain::Routing,
 }
 
 impl InMemoryStorage {
@@ -154,6 +155,7 @@ impl BusinessStore for InMemoryStorage {
                 business: business.clone(),
                 agents: BTreeMap::new(),
                 queues: BTreeMap::new(),
+                routing: crate::domain::Routing::default(),
                 customers: BTreeMap::new(),
                 phones: HashMap::new(),
                 conversations: BTreeMap::new(),

@@ -62,3 +62,21 @@ pub trait QueueStore: Send + Sync {
     /// its escalation queue is), `Conflict` when renamed onto a taken name.
     async fn update_queue(&self, queue: &crate::domain::Queue) -> Result<(), StorageError>;
 }
+
+/// Each business's routing rules, kept as one document.
+#[async_trait]
+pub trait RoutingStore: Send + Sync {
+    /// The business's routing; empty when never set.
+    async fn get_routing(
+        &self,
+        business: BusinessId,
+    ) -> Result<crate::domain::Routing, StorageError>;
+    /// Replaces the business's routing; `NotFound` if the business is not
+    /// there.
+    async fn set_routing(
+        &self,
+        business: BusinessId,
+        routing: &crate::domain::Routing,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), StorageError>;
+}

@@ -17,7 +17,7 @@ mod storage;
 mod templates;
 mod transport;
 
-pub use agent_store::{AgentQuery, AgentStore, QUEUE_NAME_TAKEN, QueueStore};
+pub use agent_store::{AgentQuery, AgentStore, QUEUE_NAME_TAKEN, QueueStore, RoutingStore};
 pub use assistant_store::{
     AssistantQuery, AssistantStore, INTENT_NAME_TAKEN, TrainingData, TurnCommit,
 };

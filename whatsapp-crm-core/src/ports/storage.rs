@@ -670,6 +670,7 @@ pub trait Storage:
     + ApiKeyStore
     + super::AgentStore
     + super::QueueStore
+    + super::RoutingStore
     + CustomerStore
     + ConversationStore
     + MessageStore
@@ -699,6 +700,7 @@ impl<T> Storage for T where
         + ApiKeyStore
         + super::AgentStore
         + super::QueueStore
+        + super::RoutingStore
         + CustomerStore
         + ConversationStore
         + MessageStore

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::domain::{
     Agent, AgentId, ApiKey, ApiKeyHash, ApiKeyId, Availability, BusinessId, NewAgent, NewQueue,
-    Queue, QueueId, ValidationError,
+    Queue, QueueId, Routing, ValidationError,
 };
 use crate::ports::{AgentQuery, Clock, Page, Storage, to_storage_precision};
 
@@ -181,6 +181,45 @@ impl Queues {
         let queue = Queue { created_at: old.created_at, ..input.validate(business, id, now)? };
         self.storage.update_queue(&queue).await.map_err(escalation)?;
         Ok(queue)
+    }
+}
+
+impl Queues {
+    /// The business's routing rules and default.
+    pub async fn routing(&self, business: BusinessId) -> Result<Routing, ServiceError> {
+        Ok(self.storage.get_routing(business).await?)
+    }
+
+    /// Replaces the business's routing: every condition read now (refused
+    /// with its column), every queue the business's own.
+    pub async fn set_routing(
+        &self,
+        business: BusinessId,
+        input: Routing,
+    ) -> Result<Routing, ServiceError> {
+        let routing = input.validate()?;
+        let mut v = ValidationError::default();
+        let named = routing
+            .rules
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (format!("rules[{i}].queue_id"), r.queue_id))
+            .chain(routing.default.iter().map(|d| ("default.queue_id".to_owned(), d.queue_id)));
+        for (field, queue) in named {
+            match self.storage.get_queue(business, queue).await {
+                Ok(_) => {}
+                Err(crate::ports::StorageError::NotFound { .. }) => {
+                    v.push(field, "no such queue in this business");
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        if !v.is_empty() {
+            return Err(v.into());
+        }
+        let now = to_storage_precision(self.clock.now());
+        self.storage.set_routing(business, &routing, now).await?;
+        Ok(routing)
     }
 }
 

@@ -174,3 +174,37 @@ pub async fn queues_round_trip_with_unique_names(s: &dyn Storage) {
     assert!(matches!(s.update_queue(&hijack).await, Err(StorageError::NotFound { .. })));
     assert_eq!(ok(s.get_queue(b.id, billing.id).await, "unchanged"), edited);
 }
+
+/// Routing reads back as set, empty until then, and per business.
+pub async fn routing_round_trips_per_business(s: &dyn Storage) {
+    let b = new_business(s, "Duka").await;
+    let other = new_business(s, "Other").await;
+    assert_eq!(ok(s.get_routing(b.id).await, "empty"), crate::domain::Routing::default());
+    let general = queue(b.id, "General", "true");
+    ok(s.insert_queue(&general).await, "queue");
+    let routing = crate::domain::Routing {
+        rules: vec![crate::domain::RoutingRule {
+            name: "Payments".into(),
+            when: "intent IN ['refund']".into(),
+            queue_id: general.id,
+            priority: 1,
+            first_response_secs: 600,
+        }],
+        default: Some(crate::domain::DefaultRoute {
+            queue_id: general.id,
+            priority: 0,
+            first_response_secs: 900,
+        }),
+    };
+    ok(s.set_routing(b.id, &routing, at(10)).await, "set");
+    assert_eq!(ok(s.get_routing(b.id).await, "get"), routing);
+    let shorter = crate::domain::Routing { rules: Vec::new(), ..routing.clone() };
+    ok(s.set_routing(b.id, &shorter, at(20)).await, "replace");
+    assert_eq!(ok(s.get_routing(b.id).await, "replaced"), shorter);
+    assert_eq!(ok(s.get_routing(other.id).await, "other"), crate::domain::Routing::default());
+    let missing = crate::domain::BusinessId::new();
+    assert!(matches!(
+        s.set_routing(missing, &routing, at(30)).await,
+        Err(StorageError::NotFound { .. })
+    ));
+}

@@ -199,6 +199,7 @@ macro_rules! storage_conformance_tests {
             agents_round_trip_and_stay_in_their_business,
             agent_keys_act_for_an_agent_of_their_business,
             queues_round_trip_with_unique_names,
+            routing_round_trips_per_business,
         );
     };
 }
