@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use chrono::{Duration, TimeZone, Utc};
+use futures_util::future::join_all;
 use support::{TestApp, inbound_text, on};
 use whatsapp_crm_core::assistant::{BusinessHours, Reason};
 use whatsapp_crm_core::ports::{Clock, ConversationQuery, ManualClock, MessageQuery};
@@ -400,37 +401,11 @@ async fn racing_messages_after_hours_get_one_after_hours_reply(t: TestApp) {
         inbound_text(format!("SMrace{i:028}"), WANJIKU, &sender, &body, shop.clock.now())
     };
     let inbox = shop.crm.inbox();
-    let results = futures_join((0..4).map(|i| inbox.receive(shop.id, inbound(i))).collect()).await;
+    let results = join_all((0..4).map(|i| inbox.receive(shop.id, inbound(i)))).await;
     let sent: usize = results.iter().map(|r| replies(r.as_ref().unwrap()).len()).sum();
     assert_eq!(sent, 1, "one after-hours reply however the messages race");
     let decided = results.iter().filter(|r| r.as_ref().unwrap().assistant.is_some()).count();
     assert_eq!(decided, 4, "every message decided once");
-}
-
-async fn futures_join<F: std::future::Future>(fs: Vec<F>) -> Vec<F::Output> {
-    let handles: Vec<_> = fs.into_iter().map(Box::pin).collect();
-    let mut out = Vec::new();
-    // Polled together so their storage calls interleave.
-    let mut pending: Vec<_> = handles.into_iter().map(Some).collect();
-    let mut results: Vec<Option<F::Output>> = pending.iter().map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut all = true;
-        for (i, slot) in pending.iter_mut().enumerate() {
-            if let Some(f) = slot {
-                match f.as_mut().poll(cx) {
-                    std::task::Poll::Ready(v) => {
-                        results[i] = Some(v);
-                        *slot = None;
-                    }
-                    std::task::Poll::Pending => all = false,
-                }
-            }
-        }
-        if all { std::task::Poll::Ready(()) } else { std::task::Poll::Pending }
-    })
-    .await;
-    out.extend(results.into_iter().map(Option::unwrap));
-    out
 }
 
 async fn groq_ranks_first_and_every_failure_falls_back_to_the_offline_model(t: TestApp) {

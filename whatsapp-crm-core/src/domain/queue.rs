@@ -309,22 +309,13 @@ impl Routing {
                 first_response: chrono::Duration::seconds(i64::from(r.first_response_secs)),
             })
             .collect();
-        let fallback = match &self.default {
-            Some(d) => crate::routing::Rule {
-                when: Expr::Const(true),
-                queue: d.queue_id,
-                priority: d.priority,
-                first_response: chrono::Duration::seconds(i64::from(d.first_response_secs)),
-            },
-            None => {
-                let matched = rules.iter().any(|r| r.when.eval(conversation));
-                if !matched {
-                    return None;
-                }
-                rules[0].clone()
-            }
-        };
-        Some(crate::routing::route(&rules, &fallback, conversation))
+        let fallback = self.default.as_ref().map(|d| crate::routing::Rule {
+            when: Expr::Const(true),
+            queue: d.queue_id,
+            priority: d.priority,
+            first_response: chrono::Duration::seconds(i64::from(d.first_response_secs)),
+        });
+        crate::routing::route(&rules, fallback.as_ref(), conversation)
     }
 }
 

@@ -114,22 +114,30 @@ pub struct Route<Q> {
 }
 
 /// Routes a conversation: the first rule whose condition holds, else the
-/// default; a VIP (`vip == true`) and strongly negative sentiment
-/// (`sentiment` at or under [`NEGATIVE_SENTIMENT`]) each raise the priority
-/// one level, up to [`PRIORITY_MAX`].
-pub fn route<Q: Clone>(rules: &[Rule<Q>], default: &Rule<Q>, conversation: &Value) -> Route<Q> {
-    let (index, rule) = rules
-        .iter()
-        .enumerate()
-        .find(|(_, r)| r.when.eval(conversation))
-        .map_or((None, default), |(i, r)| (Some(i), r));
+/// default (`None` when there is none); a VIP (`vip == true`) and strongly
+/// negative sentiment (`sentiment` at or under [`NEGATIVE_SENTIMENT`]) each
+/// raise the priority one level, up to [`PRIORITY_MAX`].
+pub fn route<Q: Clone>(
+    rules: &[Rule<Q>],
+    default: Option<&Rule<Q>>,
+    conversation: &Value,
+) -> Option<Route<Q>> {
+    let (index, rule) = match rules.iter().position(|r| r.when.eval(conversation)) {
+        Some(i) => (Some(i), &rules[i]),
+        None => (None, default?),
+    };
     let vip = conversation.get("vip").and_then(Value::as_bool).unwrap_or(false);
     let angry = conversation
         .get("sentiment")
         .and_then(Value::as_f64)
         .is_some_and(|s| s <= NEGATIVE_SENTIMENT);
     let priority = (rule.priority + u8::from(vip) + u8::from(angry)).min(PRIORITY_MAX);
-    Route { queue: rule.queue.clone(), priority, first_response: rule.first_response, rule: index }
+    Some(Route {
+        queue: rule.queue.clone(),
+        priority,
+        first_response: rule.first_response,
+        rule: index,
+    })
 }
 
 /// A conversation waiting in a queue.
@@ -257,19 +265,26 @@ mod tests {
             rule("language == 'sw'", "swahili", 0),
         ];
         let default = rule("true", "general", 0);
-        let r = route(&rules, &default, &json!({"intent": "refund", "language": "sw"}));
-        assert_eq!((r.queue, r.priority, r.rule), ("billing", 1, Some(0)), "first match wins");
         let r =
-            route(&rules, &default, &json!({"intent": "hello", "vip": true, "sentiment": -0.9}));
+            route(&rules, Some(&default), &json!({"intent": "refund", "language": "sw"})).unwrap();
+        assert_eq!((r.queue, r.priority, r.rule), ("billing", 1, Some(0)), "first match wins");
+        let r = route(
+            &rules,
+            Some(&default),
+            &json!({"intent": "hello", "vip": true, "sentiment": -0.9}),
+        )
+        .unwrap();
         assert_eq!((r.queue, r.priority, r.rule), ("general", 2, None));
         let r = route(
             &rules,
-            &default,
+            Some(&default),
             &json!({"intent": "refund", "vip": true, "sentiment": -0.9, "language": "sw"}),
-        );
+        )
+        .unwrap();
         assert_eq!(r.priority, 3);
-        let r = route(&[rule("true", "x", 3)], &default, &json!({"vip": true}));
+        let r = route(&[rule("true", "x", 3)], Some(&default), &json!({"vip": true})).unwrap();
         assert_eq!(r.priority, PRIORITY_MAX, "capped");
+        assert!(route(&rules, None, &json!({"intent": "hello"})).is_none(), "no default");
     }
 
     #[test]
