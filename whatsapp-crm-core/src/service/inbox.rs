@@ -86,19 +86,19 @@ fn text_of(m: &InboundMessage) -> Option<&str> {
 impl Inbox {
     /// An inbox over `storage`.
     pub fn new(storage: Arc<dyn Storage>, clock: Arc<dyn Clock>) -> Self {
-        let assistant = super::Assistant::new(
-            Arc::clone(&storage),
-            Arc::clone(&clock),
-            Arc::new(super::AssistantRuntime::new()),
-        );
-        Self { storage, clock, assistant }
+        let runtime = Arc::new(super::AssistantRuntime::new());
+        let assistant = super::Assistant::new(Arc::clone(&storage), Arc::clone(&clock), runtime);
+        Self::with_assistant(storage, clock, assistant)
     }
 
-    /// Answers with `assistant` (sharing its runtime: the LLM and loaded
-    /// models).
-    pub fn with_assistant(mut self, assistant: super::Assistant) -> Self {
-        self.assistant = assistant;
-        self
+    /// An inbox that answers with `assistant` (sharing its runtime: the LLM
+    /// and the models loaded so far).
+    pub fn with_assistant(
+        storage: Arc<dyn Storage>,
+        clock: Arc<dyn Clock>,
+        assistant: super::Assistant,
+    ) -> Self {
+        Self { storage, clock, assistant }
     }
 
     /// Stores a message a customer sent: creates the customer on first contact,
@@ -203,7 +203,7 @@ impl Inbox {
         };
         let assistant = match (keyword, &cart) {
             (None, None) => {
-                self.assistant.respond(&shop, &customer, conversation.id, &message).await?
+                self.assistant.respond(&shop, &customer, &conversation, &message).await?
             }
             _ => None,
         };
@@ -234,7 +234,7 @@ impl Inbox {
                 if keyword || cart {
                     None
                 } else {
-                    self.assistant.respond(&shop, &customer, conversation.id, &message).await?
+                    self.assistant.respond(&shop, &customer, &conversation, &message).await?
                 }
             }
             _ => None,

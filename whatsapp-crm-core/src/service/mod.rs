@@ -201,7 +201,7 @@ impl Crm {
 
     /// Inbound messages and delivery reports.
     pub fn inbox(&self) -> Inbox {
-        Inbox::new(self.storage.clone(), self.clock.clone()).with_assistant(self.assistant())
+        Inbox::with_assistant(self.storage.clone(), self.clock.clone(), self.assistant())
     }
 
     /// Broadcasts, with the default send policy's frequency cap.

@@ -173,14 +173,14 @@ struct Resolved {
 
 impl Assistant {
     /// Runs one turn for an inbound text message the keyword and cart
-    /// handling left alone. `None` when the assistant is off, the message
+    /// handling left alone, in `conversation` as the caller just read it. `None` when the assistant is off, the message
     /// is not text, a person has the conversation, or another delivery of
     /// the message was already decided.
     pub async fn respond(
         &self,
         business: &Business,
         customer: &Customer,
-        conversation: ConversationId,
+        conversation: &Conversation,
         message: &Message,
     ) -> Result<Option<Responded>, ServiceError> {
         let settings = &business.assistant;
@@ -189,7 +189,10 @@ impl Assistant {
             return Ok(None);
         }
         let b = business.id;
-        let mut current = self.storage.get_conversation(b, conversation).await?;
+        // The caller's copy carries the assistant state as read; a stale one
+        // only loses the revision check below and is read again.
+        let mut current = conversation.clone();
+        let conversation = current.id;
         if current.assistant.waiting_since().is_some() {
             return Ok(None);
         }
