@@ -7,7 +7,7 @@ use whatsapp_crm_core::ports::{
 };
 use whatsapp_crm_core::{Agent, AgentId, BusinessId, Queue, QueueId, StorageError};
 
-use crate::codec::{get, get_enum, get_json, to_json};
+use crate::codec::{get, get_enum, get_json, get_u32, to_json};
 use crate::error::{Ctx, map};
 use crate::listing::Listing;
 use crate::storage::PostgresStorage;
@@ -15,15 +15,13 @@ use crate::storage::PostgresStorage;
 const AGENT: Ctx = Ctx::new("agent", "business");
 
 fn agent_row(row: &PgRow) -> Result<Agent, StorageError> {
-    let max: i32 = get(row, "max_concurrent")?;
     Ok(Agent {
         id: AgentId::from_uuid(get(row, "id")?),
         business_id: BusinessId::from_uuid(get(row, "business_id")?),
         name: get(row, "name")?,
         skills: get_json(row, "skills")?,
         languages: get_json(row, "languages")?,
-        max_concurrent: u32::try_from(max)
-            .map_err(|e| crate::error::corrupt("max_concurrent", e))?,
+        max_concurrent: get_u32(row, "max_concurrent")?,
         availability: get_enum(row, "availability")?,
         last_assigned_at: get(row, "last_assigned_at")?,
         created_at: get(row, "created_at")?,
@@ -111,15 +109,13 @@ impl AgentStore for PostgresStorage {
 const QUEUE: Ctx = Ctx::new("queue", "business");
 
 fn queue_row(row: &PgRow) -> Result<Queue, StorageError> {
-    let timeout: i32 = get(row, "offer_timeout_secs")?;
     Ok(Queue {
         id: QueueId::from_uuid(get(row, "id")?),
         business_id: BusinessId::from_uuid(get(row, "business_id")?),
         name: get(row, "name")?,
         target: get(row, "target")?,
         strategy: get_enum(row, "strategy")?,
-        offer_timeout_secs: u32::try_from(timeout)
-            .map_err(|e| crate::error::corrupt("offer_timeout_secs", e))?,
+        offer_timeout_secs: get_u32(row, "offer_timeout_secs")?,
         escalate_to: get::<Option<uuid::Uuid>>(row, "escalate_to")?.map(QueueId::from_uuid),
         created_at: get(row, "created_at")?,
         updated_at: get(row, "updated_at")?,

@@ -15,6 +15,13 @@ where
     row.try_get(col).map_err(|e| corrupt(col, e))
 }
 
+/// Reads an `integer` column holding a count or limit; a negative one is
+/// corrupt data.
+pub(crate) fn get_u32(row: &PgRow, col: &str) -> Result<u32, StorageError> {
+    let v: i32 = get(row, col)?;
+    u32::try_from(v).map_err(|e| corrupt(col, e))
+}
+
 /// Reads a text column and parses it.
 pub(crate) fn get_parsed<T>(row: &PgRow, col: &str) -> Result<T, StorageError>
 where

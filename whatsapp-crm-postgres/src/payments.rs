@@ -11,7 +11,7 @@ use whatsapp_crm_core::{
     PaymentAttempt, PaymentEvent, PaymentId, PaymentLink, PaymentStatus, PhoneNumber, StorageError,
 };
 
-use crate::codec::{get, get_enum, get_json, get_parsed, to_json};
+use crate::codec::{get, get_enum, get_json, get_parsed, get_u32, to_json};
 use crate::error::{Ctx, corrupt, map};
 use crate::listing::Listing;
 use crate::messaging::insert_message_tx;
@@ -24,7 +24,6 @@ const LINK: Ctx = Ctx::new("payment link", "order");
 
 fn payment_row(row: &PgRow) -> Result<PaymentAttempt, StorageError> {
     let currency: Currency = get_parsed(row, "currency")?;
-    let checks: i32 = get(row, "checks")?;
     Ok(PaymentAttempt {
         id: PaymentId::from_uuid(get(row, "id")?),
         business_id: BusinessId::from_uuid(get(row, "business_id")?),
@@ -46,7 +45,7 @@ fn payment_row(row: &PgRow) -> Result<PaymentAttempt, StorageError> {
         created_at: get(row, "created_at")?,
         updated_at: get(row, "updated_at")?,
         settled_at: get(row, "settled_at")?,
-        checks: u32::try_from(checks).map_err(|e| corrupt("checks", e))?,
+        checks: get_u32(row, "checks")?,
         next_check_at: get(row, "next_check_at")?,
         receipt_message_id: get::<Option<uuid::Uuid>>(row, "receipt_message_id")?
             .map(MessageId::from_uuid),
@@ -76,7 +75,6 @@ fn event_row(row: &PgRow) -> Result<PaymentEvent, StorageError> {
 }
 
 fn link_row(row: &PgRow) -> Result<PaymentLink, StorageError> {
-    let sent: i32 = get(row, "reminders_sent")?;
     Ok(PaymentLink {
         business_id: BusinessId::from_uuid(get(row, "business_id")?),
         order_id: OrderId::from_uuid(get(row, "order_id")?),
@@ -84,7 +82,7 @@ fn link_row(row: &PgRow) -> Result<PaymentLink, StorageError> {
         url: get(row, "url")?,
         expires_at: get(row, "expires_at")?,
         sent_at: get(row, "sent_at")?,
-        reminders_sent: u32::try_from(sent).map_err(|e| corrupt("reminders_sent", e))?,
+        reminders_sent: get_u32(row, "reminders_sent")?,
         next_reminder_at: get(row, "next_reminder_at")?,
     })
 }
