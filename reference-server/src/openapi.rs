@@ -170,7 +170,33 @@ pub fn complete(doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
     serde_json::from_value(json).unwrap_or(doc)
 }
 
+/// Untagged scalar enums (a customer attribute: yes/no, whole number,
+/// decimal or text) come out as `oneOf`, but a whole number also matches
+/// the decimal branch, so `oneOf` would call every whole number invalid.
+/// Their branches are alternatives that may overlap: `anyOf`.
+fn overlapping_scalars_as_any_of(doc: &mut Value) {
+    let Some(schemas) = doc.pointer_mut("/components/schemas").and_then(Value::as_object_mut)
+    else {
+        return;
+    };
+    for schema in schemas.values_mut() {
+        let Some(obj) = schema.as_object_mut() else { continue };
+        let types: Vec<&str> = obj
+            .get("oneOf")
+            .and_then(Value::as_array)
+            .map(|b| b.iter().filter_map(|b| b.get("type").and_then(Value::as_str)).collect())
+            .unwrap_or_default();
+        if types.contains(&"integer")
+            && types.contains(&"number")
+            && let Some(branches) = obj.remove("oneOf")
+        {
+            obj.insert("anyOf".into(), branches);
+        }
+    }
+}
+
 fn complete_json(doc: &mut Value) {
+    overlapping_scalars_as_any_of(doc);
     let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else { return };
     for (path, item) in paths.iter_mut() {
         let Some(item) = item.as_object_mut() else { continue };
