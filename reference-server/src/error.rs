@@ -115,6 +115,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::InvalidState { message } => {
                 Self::new(StatusCode::CONFLICT, "invalid_state", message)
             }
+            ServiceError::Forbidden { message } => Self::forbidden(message),
             // The server's setup, not an outage: retrying cannot help, so a 4xx.
             ServiceError::ProviderNotConfigured => Self::new(
                 StatusCode::CONFLICT,

@@ -221,7 +221,7 @@ async fn routing_rules_are_read_when_saved_and_name_only_own_queues(t: TestApp) 
     let empty = t.as_a("GET", "/v1/routing-rules", None).await;
     assert_eq!(
         (empty.status, empty.body.clone()),
-        (StatusCode::OK, json!({"rules": [], "default": null}))
+        (StatusCode::OK, json!({"rules": [], "default": null, "return_to_previous_agent": true}))
     );
     let (billing, general) = (
         t.as_a("POST", "/v1/queues", Some(r#"{"name": "Billing"}"#)).await.body["id"].clone(),

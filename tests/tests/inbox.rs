@@ -9,8 +9,8 @@ use support::{TestApp, on};
 use whatsapp_crm_core::policy::KeywordAction;
 use whatsapp_crm_core::ports::MessageQuery;
 use whatsapp_crm_core::{
-    ConsentSource, ConsentStatus, ConversationStatus, Direction, InboundMessage, MessageContent,
-    MessageId, MessageStatus, PhoneNumber, ServiceError, StatusTimes, StatusUpdate,
+    Actor, Change, ConsentSource, ConsentStatus, ConversationStatus, Direction, InboundMessage,
+    MessageContent, MessageId, MessageStatus, PhoneNumber, ServiceError, StatusTimes, StatusUpdate,
 };
 
 on_every_backend!(
@@ -51,11 +51,35 @@ async fn first_contact_creates_the_customer_and_opens_the_window(t: TestApp) {
     assert_eq!(second.conversation.id, r.conversation.id, "joins the open conversation");
     assert_eq!(second.customer.id, r.customer.id);
 
-    let mut closed = second.conversation.clone();
-    closed.status = ConversationStatus::Closed;
-    t.crm.storage().update_conversation(&closed).await.unwrap();
+    let team = t.crm.team_inbox();
+    let resolved = team.resolve(t.shop_a, Actor::Business, second.conversation.id).await.unwrap();
+    assert_eq!(resolved.status, ConversationStatus::Resolved);
     let third = inbox.receive(t.shop_a, inbound("SM03", "hello again", 10)).await.unwrap();
-    assert_ne!(third.conversation.id, r.conversation.id, "a closed conversation is not reopened");
+    assert_eq!(third.conversation.id, r.conversation.id, "the customer reopens it");
+    assert_eq!(third.conversation.status, ConversationStatus::Open);
+    let events = team.events(t.shop_a, Actor::Business, r.conversation.id, None, None).await;
+    let changes: Vec<_> = events.unwrap().items.into_iter().map(|e| (e.actor, e.change)).collect();
+    assert_eq!(
+        changes,
+        [
+            (
+                Actor::Business,
+                Change::Status {
+                    from: ConversationStatus::Open,
+                    to: ConversationStatus::Resolved,
+                    snoozed_until: None
+                }
+            ),
+            (
+                Actor::Customer,
+                Change::Status {
+                    from: ConversationStatus::Resolved,
+                    to: ConversationStatus::Open,
+                    snoozed_until: None
+                }
+            ),
+        ]
+    );
 
     // The same number writing to another business is another customer.
     let other = inbox.receive(t.shop_b, inbound("SM01", "Habari", 0)).await.unwrap();

@@ -90,7 +90,7 @@ impl Shop {
 
     async fn outbound(&self, order: &Order) -> Vec<Message> {
         let s = self.crm.storage();
-        let conv = s.find_active_conversation(self.id, order.customer_id).await.unwrap().unwrap();
+        let conv = s.latest_conversation(self.id, order.customer_id).await.unwrap().unwrap();
         let page = s
             .list_messages(self.id, conv.id, &MessageQuery { limit: 200, after: None })
             .await

@@ -84,7 +84,7 @@ impl Shop {
             .await
             .unwrap()
             .unwrap();
-        let conv = s.find_active_conversation(self.id, c.id).await.unwrap().unwrap();
+        let conv = s.latest_conversation(self.id, c.id).await.unwrap().unwrap();
         let page = s
             .list_messages(self.id, conv.id, &MessageQuery { limit: 200, after: None })
             .await

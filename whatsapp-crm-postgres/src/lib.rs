@@ -29,6 +29,7 @@ mod catalog;
 mod checkout;
 mod codec;
 mod customers;
+mod desk;
 mod error;
 mod fulfilment;
 mod identity;

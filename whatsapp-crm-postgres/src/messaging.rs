@@ -19,7 +19,7 @@ use crate::storage::PostgresStorage;
 const CONVERSATION: Ctx = Ctx::new("conversation", "customer");
 const MESSAGE: Ctx = Ctx::new("message", "conversation");
 
-fn conversation_row(row: &PgRow) -> Result<Conversation, StorageError> {
+pub(crate) fn conversation_row(row: &PgRow) -> Result<Conversation, StorageError> {
     let agent: Option<uuid::Uuid> = get(row, "assigned_agent")?;
     Ok(Conversation {
         id: ConversationId::from_uuid(get(row, "id")?),
@@ -32,7 +32,17 @@ fn conversation_row(row: &PgRow) -> Result<Conversation, StorageError> {
         created_at: get(row, "created_at")?,
         updated_at: get(row, "updated_at")?,
         assistant: assistant_state(row)?,
+        desk: desk_state(row)?,
     })
+}
+
+/// A conversation's desk: its JSON and revision columns.
+fn desk_state(row: &PgRow) -> Result<whatsapp_crm_core::Desk, StorageError> {
+    let mut desk = get::<Option<sqlx::types::Json<whatsapp_crm_core::Desk>>>(row, "desk")?
+        .map(|j| j.0)
+        .unwrap_or_default();
+    desk.rev = get::<i32>(row, "desk_rev")?.try_into().map_err(|e| corrupt("desk_rev", e))?;
+    Ok(desk)
 }
 
 /// A conversation's assistant state: its JSON and revision columns.
@@ -90,7 +100,7 @@ fn bind_delivery<'q>(q: PgQuery<'q>, m: &Message) -> Result<PgQuery<'q>, Storage
         .bind(t.received_at))
 }
 
-/// Binds every conversation column, in the order both statements below use.
+/// Binds every conversation column of an insert.
 fn bind_conversation<'q>(q: PgQuery<'q>, c: &Conversation) -> Result<PgQuery<'q>, StorageError> {
     Ok(q.bind(c.business_id.as_uuid())
         .bind(c.id.as_uuid())
@@ -137,13 +147,19 @@ impl ConversationStore for PostgresStorage {
     }
 
     async fn update_conversation(&self, c: &Conversation) -> Result<(), StorageError> {
-        let q = sqlx::query(
-            "UPDATE conversations SET status = $4, assigned_agent = $5, last_message_at = $6,
-               last_inbound_at = $7, created_at = $8, updated_at = $9
+        let done = sqlx::query(
+            "UPDATE conversations SET last_message_at = $4, last_inbound_at = $5, updated_at = $6
              WHERE business_id = $1 AND id = $2 AND customer_id = $3",
-        );
-        let done =
-            bind_conversation(q, c)?.execute(&self.pool).await.map_err(|e| map(CONVERSATION, e))?;
+        )
+        .bind(c.business_id.as_uuid())
+        .bind(c.id.as_uuid())
+        .bind(c.customer_id.as_uuid())
+        .bind(c.last_message_at)
+        .bind(c.last_inbound_at)
+        .bind(c.updated_at)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| map(CONVERSATION, e))?;
         if done.rows_affected() == 0 {
             Err(StorageError::not_found("conversation"))
         } else {
@@ -151,14 +167,14 @@ impl ConversationStore for PostgresStorage {
         }
     }
 
-    async fn find_active_conversation(
+    async fn latest_conversation(
         &self,
         business: BusinessId,
         customer: CustomerId,
     ) -> Result<Option<Conversation>, StorageError> {
         let row = sqlx::query(
             "SELECT * FROM conversations WHERE business_id = $1 AND customer_id = $2
-               AND status <> 'closed' ORDER BY id DESC LIMIT 1",
+             ORDER BY id DESC LIMIT 1",
         )
         .bind(business.as_uuid())
         .bind(customer.as_uuid())
@@ -168,7 +184,7 @@ impl ConversationStore for PostgresStorage {
         row.as_ref().map(conversation_row).transpose()
     }
 
-    async fn find_active_conversations(
+    async fn latest_conversations(
         &self,
         business: BusinessId,
         customers: &[CustomerId],
@@ -176,7 +192,7 @@ impl ConversationStore for PostgresStorage {
         let customers: Vec<uuid::Uuid> = customers.iter().map(|c| c.as_uuid()).collect();
         let rows = sqlx::query(
             "SELECT DISTINCT ON (customer_id) * FROM conversations
-             WHERE business_id = $1 AND customer_id = ANY($2) AND status <> 'closed'
+             WHERE business_id = $1 AND customer_id = ANY($2)
              ORDER BY customer_id, id DESC",
         )
         .bind(business.as_uuid())
@@ -206,6 +222,9 @@ impl ConversationStore for PostgresStorage {
             Some(true) => l.condition("waiting_since IS NOT NULL"),
             Some(false) => l.condition("waiting_since IS NULL"),
             None => {}
+        }
+        if let Some(agent) = query.agent {
+            l.filter("assigned_agent = ?", agent.as_uuid())?;
         }
         l.page(self, CONVERSATION, clamp_limit(query.limit), conversation_row, |c| c.id.to_string())
             .await

@@ -37,6 +37,7 @@ mod catalog;
 mod checkout;
 mod codec;
 mod customers;
+mod desk;
 mod error;
 mod fulfilment;
 mod identity;

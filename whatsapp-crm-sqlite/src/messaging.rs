@@ -52,7 +52,7 @@ fn delivery(m: &Message) -> Result<Vec<Value>, StorageError> {
     ])
 }
 
-fn conversation_row(row: &Row<'_>) -> Result<Conversation, StorageError> {
+pub(crate) fn conversation_row(row: &Row<'_>) -> Result<Conversation, StorageError> {
     Ok(Conversation {
         id: ConversationId::from_uuid(get_uuid(row, "id")?),
         business_id: BusinessId::from_uuid(get_uuid(row, "business_id")?),
@@ -64,7 +64,18 @@ fn conversation_row(row: &Row<'_>) -> Result<Conversation, StorageError> {
         created_at: get_time(row, "created_at")?,
         updated_at: get_time(row, "updated_at")?,
         assistant: assistant_state(row)?,
+        desk: desk_state(row)?,
     })
+}
+
+/// A conversation's desk: its JSON and revision columns.
+pub(crate) fn desk_state(row: &Row<'_>) -> Result<whatsapp_crm_core::Desk, StorageError> {
+    let mut desk: whatsapp_crm_core::Desk = get::<Option<String>>(row, "desk")?
+        .map(|j| serde_json::from_str(&j).map_err(|e| corrupt("desk", e)))
+        .transpose()?
+        .unwrap_or_default();
+    desk.rev = get::<i64>(row, "desk_rev")?.try_into().map_err(|e| corrupt("desk_rev", e))?;
+    Ok(desk)
 }
 
 /// A conversation's assistant state: its JSON and revision columns.
@@ -153,10 +164,15 @@ impl ConversationStore for SqliteStorage {
         self.write(move |tx| {
             let changed = tx
                 .execute(
-                    "UPDATE conversations SET status = ?4, assigned_agent = ?5, last_message_at = ?6,
-                       last_inbound_at = ?7, created_at = ?8, updated_at = ?9
+                    "UPDATE conversations SET last_message_at = ?4, last_inbound_at = ?5,
+                       updated_at = ?6
                      WHERE business_id = ?1 AND id = ?2 AND customer_id = ?3",
-                    params_from_iter(conversation_values(&c)?),
+                    params_from_iter(
+                        conversation_values(&c)?
+                            .into_iter()
+                            .enumerate()
+                            .filter_map(|(i, v)| matches!(i, 0 | 1 | 2 | 5 | 6 | 8).then_some(v)),
+                    ),
                 )
                 .map_err(|e| map(CONVERSATION, e))?;
             if changed == 0 { Err(StorageError::not_found("conversation")) } else { Ok(()) }
@@ -164,7 +180,7 @@ impl ConversationStore for SqliteStorage {
         .await
     }
 
-    async fn find_active_conversation(
+    async fn latest_conversation(
         &self,
         business: BusinessId,
         customer: CustomerId,
@@ -174,7 +190,7 @@ impl ConversationStore for SqliteStorage {
                 c,
                 CONVERSATION,
                 "SELECT * FROM conversations WHERE business_id = ?1 AND customer_id = ?2
-                   AND status <> 'closed' ORDER BY id DESC LIMIT 1",
+                   ORDER BY id DESC LIMIT 1",
                 vec![blob(business.as_uuid()), blob(customer.as_uuid())],
                 conversation_row,
             )?
@@ -183,7 +199,7 @@ impl ConversationStore for SqliteStorage {
         .await
     }
 
-    async fn find_active_conversations(
+    async fn latest_conversations(
         &self,
         business: BusinessId,
         customers: &[CustomerId],
@@ -193,11 +209,11 @@ impl ConversationStore for SqliteStorage {
             let mut out = Vec::with_capacity(customers.len());
             for chunk in customers.chunks(500) {
                 let marks = crate::listing::marks(chunk.len());
-                // The newest open conversation of each customer.
+                // The newest conversation of each customer.
                 let sql = format!(
                     "SELECT * FROM conversations WHERE business_id = ?1 AND id IN (
                        SELECT max(id) FROM conversations WHERE business_id = ?1
-                         AND status <> 'closed' AND customer_id IN ({marks}) GROUP BY customer_id)"
+                         AND customer_id IN ({marks}) GROUP BY customer_id)"
                 );
                 let args = std::iter::once(blob(business.as_uuid()))
                     .chain(chunk.iter().map(|i| blob(*i)))
@@ -226,6 +242,9 @@ impl ConversationStore for SqliteStorage {
             Some(true) => l.condition("waiting_since IS NOT NULL"),
             Some(false) => l.condition("waiting_since IS NULL"),
             None => {}
+        }
+        if let Some(agent) = query.agent {
+            l.filter("assigned_agent = ?", blob(agent.as_uuid()));
         }
         l.page(self, CONVERSATION, clamp_limit(query.limit), conversation_row, |c| c.id.to_string())
             .await

@@ -39,6 +39,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0012_payments.sql"),
     include_str!("../migrations/0013_assistant.sql"),
     include_str!("../migrations/0014_agents.sql"),
+    include_str!("../migrations/0015_desk.sql"),
 ];
 
 /// The schema version this build writes.

@@ -182,7 +182,7 @@ async fn upgrading_keeps_conversations_messages_and_their_keys() {
     // Rebuilding the table cascaded into nothing.
     assert_eq!(storage.get_conversation(b, conv.id).await.unwrap(), conv);
     assert_eq!(storage.get_message(b, m.id).await.unwrap(), m);
-    assert_eq!(storage.find_active_conversation(b, c.id).await.unwrap(), Some(conv.clone()));
+    assert_eq!(storage.latest_conversation(b, c.id).await.unwrap(), Some(conv.clone()));
     // A message must still belong to its conversation's customer.
     let mut stray = text_message(&conv, "not theirs");
     stray.customer_id = other.id;

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{AgentId, AssistantState, BusinessId, ConversationId, CustomerId};
+use super::{AgentId, AssistantState, BusinessId, ConversationId, CustomerId, Desk};
 
 /// How long after the customer's last message free-form replies are allowed
 /// (WhatsApp customer-service window; platform-rules 3.5).
@@ -18,8 +18,11 @@ pub enum ConversationStatus {
     Open,
     /// Waiting for the customer.
     Pending,
+    /// Put aside until a time; it opens again then, or when the customer
+    /// writes.
+    Snoozed,
     /// Done; a new inbound message reopens it.
-    Closed,
+    Resolved,
 }
 
 impl ConversationStatus {
@@ -28,7 +31,8 @@ impl ConversationStatus {
         match self {
             Self::Open => "open",
             Self::Pending => "pending",
-            Self::Closed => "closed",
+            Self::Snoozed => "snoozed",
+            Self::Resolved => "resolved",
         }
     }
 }
@@ -43,9 +47,10 @@ pub struct Conversation {
     pub business_id: BusinessId,
     /// The customer on the other side.
     pub customer_id: CustomerId,
-    /// Open, pending or closed.
+    /// Open, pending, snoozed or resolved.
     pub status: ConversationStatus,
-    /// Agent handling it, if handed over to a person.
+    /// The agent holding it (offered or taken; see `desk`).
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Uuid))]
     pub assigned_agent: Option<AgentId>,
     /// Latest message either way.
     pub last_message_at: Option<DateTime<Utc>>,
@@ -60,6 +65,11 @@ pub struct Conversation {
     /// by `update_conversation`.
     #[serde(default)]
     pub assistant: AssistantState,
+    /// Its handling by people: queue, priority, offer, deadlines. Written
+    /// with `status` and `assigned_agent` only through
+    /// [`DeskStore::commit_desk`](crate::ports::DeskStore::commit_desk).
+    #[serde(default)]
+    pub desk: Desk,
 }
 
 impl Conversation {
@@ -76,6 +86,7 @@ impl Conversation {
             created_at: now,
             updated_at: now,
             assistant: AssistantState::default(),
+            desk: Desk::default(),
         }
     }
 

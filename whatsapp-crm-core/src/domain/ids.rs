@@ -183,3 +183,8 @@ define_id!(
     QueueId,
     "queue"
 );
+define_id!(
+    /// Identifies a conversation event (assignment, status change, note…).
+    EventId,
+    "event"
+);

@@ -38,6 +38,7 @@ mod catalog;
 mod commerce;
 mod conversation;
 mod customer;
+mod desk;
 mod discount;
 mod events;
 mod ids;
@@ -94,12 +95,13 @@ pub use customer::{
     CUSTOMER_NAME_MAX_CHARS, CUSTOMER_TAGS_MAX, Customer, CustomerPatch, CustomerStats,
     ENGAGEMENT_POINTS_PER_MESSAGE, ENGAGEMENT_WINDOW_DAYS, NewCustomer, search_needle, search_text,
 };
+pub use desk::{Actor, Change, ConversationEvent, Desk, NOTE_MAX_CHARS, OFFERED_MAX, clean_note};
 pub use discount::{DISCOUNT_CODE_MIN_CHARS, Discount, DiscountRules, DiscountValue, NewDiscount};
 pub use events::{InboundMessage, Referral, StatusUpdate};
 pub use ids::{
     AgentId, ApiKeyId, BroadcastId, BusinessId, CampaignId, CartId, ConversationId, CustomerId,
-    DiscountId, FaqId, IdError, IntentId, MessageId, OrderId, PaymentId, ProductId, QueueId,
-    SegmentId, ShipmentId, TemplateId,
+    DiscountId, EventId, FaqId, IdError, IntentId, MessageId, OrderId, PaymentId, ProductId,
+    QueueId, SegmentId, ShipmentId, TemplateId,
 };
 pub use message::{
     Author, CatalogSection, Direction, Interactive, ListRow, ListSection, MediaAttachment, Message,

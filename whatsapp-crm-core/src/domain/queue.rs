@@ -226,7 +226,7 @@ pub struct DefaultRoute {
 
 /// A business's routing: rules in order, first match wins, then the
 /// default.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Routing {
@@ -237,6 +237,20 @@ pub struct Routing {
     /// Where the rest go; without one they wait unrouted.
     #[serde(default)]
     pub default: Option<DefaultRoute>,
+    /// A returning customer is offered first to the agent who last had
+    /// their conversation, when that agent is eligible (default true).
+    #[serde(default = "yes")]
+    pub return_to_previous_agent: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for Routing {
+    fn default() -> Self {
+        Self { rules: Vec::new(), default: None, return_to_previous_agent: true }
+    }
 }
 
 fn route_limits(v: &mut ValidationError, field: &str, priority: u8, secs: u32) {
@@ -345,6 +359,7 @@ mod routing_tests {
                 priority: 0,
                 first_response_secs: 900,
             }),
+            return_to_previous_agent: true,
         }
         .validate()
         .unwrap();
@@ -371,6 +386,7 @@ mod routing_tests {
                 priority: 9,
                 first_response_secs: 900,
             }),
+            return_to_previous_agent: true,
         }
         .validate()
         .unwrap_err();

@@ -150,3 +150,144 @@ impl crate::ports::RoutingStore for InMemoryStorage {
         Ok(())
     }
 }
+
+#[async_trait]
+impl crate::ports::DeskStore for InMemoryStorage {
+    async fn commit_desk(
+        &self,
+        commit: &crate::ports::DeskCommit,
+    ) -> Result<crate::ports::DeskOutcome, StorageError> {
+        use crate::domain::ConversationStatus;
+        use crate::ports::DeskOutcome;
+        let mut inner = self.write();
+        let t = inner.tenant_mut(commit.business, "conversation")?;
+        let stored = t
+            .conversations
+            .get(&commit.conversation)
+            .ok_or(StorageError::not_found("conversation"))?;
+        if let Some(agent) = commit.claim {
+            let max = t.agents.get(&agent).ok_or(StorageError::not_found("agent"))?.max_concurrent;
+            let held = t
+                .conversations
+                .values()
+                .filter(|c| {
+                    c.id != commit.conversation
+                        && c.assigned_agent == Some(agent)
+                        && c.status != ConversationStatus::Resolved
+                })
+                .count();
+            if stored.desk.rev == commit.from_rev && held >= max as usize {
+                return Ok(DeskOutcome::Full);
+            }
+        }
+        if stored.desk.rev != commit.from_rev {
+            return Ok(DeskOutcome::Moved);
+        }
+        let c = t
+            .conversations
+            .get_mut(&commit.conversation)
+            .ok_or(StorageError::not_found("conversation"))?;
+        c.status = commit.status;
+        c.assigned_agent = commit.assigned_agent;
+        c.desk = crate::domain::Desk { rev: commit.from_rev + 1, ..commit.desk.clone() };
+        c.updated_at = commit.at;
+        if let Some(agent) = commit.claim.and_then(|a| t.agents.get_mut(&a)) {
+            agent.last_assigned_at = Some(commit.at);
+        }
+        for e in &commit.events {
+            t.events.insert(e.id, e.clone());
+        }
+        Ok(DeskOutcome::Written)
+    }
+
+    async fn add_events(
+        &self,
+        business: BusinessId,
+        events: &[crate::domain::ConversationEvent],
+    ) -> Result<(), StorageError> {
+        let mut inner = self.write();
+        let t = inner.tenant_mut(business, "conversation")?;
+        if events
+            .iter()
+            .any(|e| e.business_id != business || !t.conversations.contains_key(&e.conversation_id))
+        {
+            return Err(StorageError::not_found("conversation"));
+        }
+        for e in events {
+            t.events.insert(e.id, e.clone());
+        }
+        Ok(())
+    }
+
+    async fn list_events(
+        &self,
+        business: BusinessId,
+        conversation: crate::domain::ConversationId,
+        limit: u32,
+        after: Option<crate::domain::EventId>,
+    ) -> Result<Page<crate::domain::ConversationEvent>, StorageError> {
+        let inner = self.read();
+        let Some(t) = inner.tenant(business) else {
+            return Ok(Page { items: Vec::new(), next_cursor: None });
+        };
+        let limit = clamp_limit(limit);
+        let rows: Vec<_> = page_after(&t.events, after)
+            .filter(|e| e.conversation_id == conversation)
+            .take(limit as usize + 1)
+            .cloned()
+            .collect();
+        Ok(Page::from_overfetch(rows, limit, |e| e.id.to_string()))
+    }
+
+    async fn desk_due(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+        limit: u32,
+    ) -> Result<Vec<BusinessId>, StorageError> {
+        let inner = self.read();
+        let mut due: Vec<(chrono::DateTime<chrono::Utc>, BusinessId)> = inner
+            .tenants
+            .iter()
+            .filter_map(|(b, t)| {
+                t.conversations
+                    .values()
+                    .filter_map(|c| c.desk.due_at(c.status, c.assigned_agent))
+                    .min()
+                    .filter(|at| *at <= now)
+                    .map(|at| (at, *b))
+            })
+            .collect();
+        due.sort();
+        Ok(due.into_iter().take(limit as usize).map(|(_, b)| b).collect())
+    }
+
+    async fn desk_board(
+        &self,
+        business: BusinessId,
+        limit: u32,
+    ) -> Result<Vec<crate::domain::Conversation>, StorageError> {
+        let inner = self.read();
+        let Some(t) = inner.tenant(business) else { return Ok(Vec::new()) };
+        let mut rows: Vec<_> = t
+            .conversations
+            .values()
+            .filter_map(|c| c.desk.due_at(c.status, c.assigned_agent).map(|at| (at, c)))
+            .collect();
+        rows.sort_by_key(|(at, c)| (*at, c.id));
+        Ok(rows.into_iter().take(limit as usize).map(|(_, c)| c.clone()).collect())
+    }
+
+    async fn agent_loads(&self, business: BusinessId) -> Result<Vec<(AgentId, u32)>, StorageError> {
+        let inner = self.read();
+        let Some(t) = inner.tenant(business) else { return Ok(Vec::new()) };
+        let mut loads: std::collections::BTreeMap<AgentId, u32> = Default::default();
+        for c in t.conversations.values() {
+            if let Some(a) =
+                c.assigned_agent.filter(|_| c.status != crate::domain::ConversationStatus::Resolved)
+            {
+                *loads.entry(a).or_default() += 1;
+            }
+        }
+        Ok(loads.into_iter().collect())
+    }
+}

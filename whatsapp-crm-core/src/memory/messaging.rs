@@ -6,8 +6,8 @@ use super::{InMemoryStorage, Tenant, page_after};
 use chrono::Duration;
 
 use crate::domain::{
-    BusinessId, Conversation, ConversationId, ConversationStatus, CustomerId, CustomerStats,
-    Direction, ENGAGEMENT_WINDOW_DAYS, Message, MessageId,
+    BusinessId, Conversation, ConversationId, CustomerId, CustomerStats, Direction,
+    ENGAGEMENT_WINDOW_DAYS, Message, MessageId,
 };
 use crate::ports::{
     ConversationQuery, ConversationStore, MessageQuery, MessageStore, PROVIDER_ID_TAKEN, Page,
@@ -28,8 +28,12 @@ impl ConversationStore for InMemoryStorage {
         if tenant.conversations.contains_key(&conversation.id) {
             return Err(StorageError::conflict(CONVERSATION, "id already exists"));
         }
-        // Assistant state starts empty; only the assistant's methods write it.
-        let c = Conversation { assistant: Default::default(), ..conversation.clone() };
+        // Assistant and desk state start empty; only their own methods write them.
+        let c = Conversation {
+            assistant: Default::default(),
+            desk: Default::default(),
+            ..conversation.clone()
+        };
         tenant.conversations.insert(conversation.id, c);
         Ok(())
     }
@@ -64,12 +68,13 @@ impl ConversationStore for InMemoryStorage {
             .get_mut(&conversation.id)
             .filter(|c| c.customer_id == conversation.customer_id)
             .ok_or(StorageError::not_found(CONVERSATION))?;
-        let assistant = std::mem::take(&mut stored.assistant);
-        *stored = Conversation { assistant, ..conversation.clone() };
+        stored.last_message_at = conversation.last_message_at;
+        stored.last_inbound_at = conversation.last_inbound_at;
+        stored.updated_at = conversation.updated_at;
         Ok(())
     }
 
-    async fn find_active_conversation(
+    async fn latest_conversation(
         &self,
         business: BusinessId,
         customer: CustomerId,
@@ -78,15 +83,10 @@ impl ConversationStore for InMemoryStorage {
         let Some(tenant) = inner.tenant(business) else {
             return Ok(None);
         };
-        Ok(tenant
-            .conversations
-            .values()
-            .rev()
-            .find(|c| c.customer_id == customer && c.status != ConversationStatus::Closed)
-            .cloned())
+        Ok(tenant.conversations.values().rev().find(|c| c.customer_id == customer).cloned())
     }
 
-    async fn find_active_conversations(
+    async fn latest_conversations(
         &self,
         business: BusinessId,
         customers: &[CustomerId],
@@ -97,7 +97,7 @@ impl ConversationStore for InMemoryStorage {
         let mut latest: std::collections::HashMap<CustomerId, &Conversation> =
             std::collections::HashMap::new();
         for c in tenant.conversations.values() {
-            if c.status != ConversationStatus::Closed && wanted.contains(&c.customer_id) {
+            if wanted.contains(&c.customer_id) {
                 // Ids grow with time, so the last seen is the most recent.
                 latest.insert(c.customer_id, c);
             }
@@ -119,6 +119,7 @@ impl ConversationStore for InMemoryStorage {
             .filter(|c| query.customer.is_none_or(|id| c.customer_id == id))
             .filter(|c| query.status.is_none_or(|s| c.status == s))
             .filter(|c| query.waiting.is_none_or(|w| c.assistant.waiting_since().is_some() == w))
+            .filter(|c| query.agent.is_none_or(|a| c.assigned_agent == Some(a)))
             .take(limit as usize + 1)
             .cloned()
             .collect();

@@ -88,6 +88,7 @@ struct Tenant {
     agents: BTreeMap<crate::domain::AgentId, crate::domain::Agent>,
     queues: BTreeMap<crate::domain::QueueId, crate::domain::Queue>,
     routing: crate::domain::Routing,
+    events: BTreeMap<crate::domain::EventId, crate::domain::ConversationEvent>,
 }
 
 impl InMemoryStorage {
@@ -156,6 +157,7 @@ impl BusinessStore for InMemoryStorage {
                 agents: BTreeMap::new(),
                 queues: BTreeMap::new(),
                 routing: crate::domain::Routing::default(),
+                events: BTreeMap::new(),
                 customers: BTreeMap::new(),
                 phones: HashMap::new(),
                 conversations: BTreeMap::new(),

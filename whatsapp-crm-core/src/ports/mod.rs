@@ -9,6 +9,7 @@ mod classifier;
 mod clock;
 mod codec;
 mod commerce;
+mod desk_store;
 mod error;
 mod fulfilment;
 mod payment_store;
@@ -34,6 +35,7 @@ pub use commerce::{
     DISCOUNT_CODE_TAKEN, DiscountStore, HoldState, MoveOutcome, ORDER_CHANGED, OrderMove,
     ProductQuery, SKU_TAKEN, STOCK_RESERVED, apply_discount, created_event, move_event,
 };
+pub use desk_store::{DeskCommit, DeskOutcome, DeskStore};
 pub use error::{PHONE_TAKEN, PROVIDER_ID_TAKEN, StorageError};
 pub use fulfilment::{NoticeStore, Reported, ShipmentReport, ShipmentStore, TRACKING_TAKEN};
 pub use payment_store::{

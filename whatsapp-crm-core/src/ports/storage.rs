@@ -90,6 +90,8 @@ pub struct ConversationQuery {
     /// Only conversations waiting for a person (handed off by the
     /// assistant), or only those not waiting.
     pub waiting: Option<bool>,
+    /// Only conversations this agent holds (offered or taken).
+    pub agent: Option<crate::domain::AgentId>,
     /// Page size.
     pub limit: u32,
     /// Continue after this conversation.
@@ -272,17 +274,22 @@ pub trait ConversationStore: Send + Sync {
         business: BusinessId,
         ids: &[ConversationId],
     ) -> Result<Vec<Conversation>, StorageError>;
-    /// Replaces a stored conversation (its customer cannot change).
+    /// Writes a conversation's message times (`last_message_at`,
+    /// `last_inbound_at`) and `updated_at`. Its status, agent and desk change
+    /// only through [`DeskStore::commit_desk`](super::DeskStore::commit_desk),
+    /// against their revision, so this never undoes an assignment made
+    /// meanwhile. `NotFound` when it is not the business's.
     async fn update_conversation(&self, conversation: &Conversation) -> Result<(), StorageError>;
-    /// The customer's most recent conversation that is not closed.
-    async fn find_active_conversation(
+    /// The customer's most recent conversation, whatever its status (a
+    /// message from the customer reopens a resolved one).
+    async fn latest_conversation(
         &self,
         business: BusinessId,
         customer: CustomerId,
     ) -> Result<Option<Conversation>, StorageError>;
-    /// The most recent conversation that is not closed of each of `customers`
-    /// that has one, in no set order.
-    async fn find_active_conversations(
+    /// The most recent conversation of each of `customers` that has one, in
+    /// no set order.
+    async fn latest_conversations(
         &self,
         business: BusinessId,
         customers: &[CustomerId],
@@ -671,6 +678,7 @@ pub trait Storage:
     + super::AgentStore
     + super::QueueStore
     + super::RoutingStore
+    + super::DeskStore
     + CustomerStore
     + ConversationStore
     + MessageStore
@@ -701,6 +709,8 @@ impl<T> Storage for T where
         + super::AgentStore
         + super::QueueStore
         + super::RoutingStore
+        + super::DeskStore
+        + super::DeskStore
         + CustomerStore
         + ConversationStore
         + MessageStore

@@ -61,6 +61,7 @@ impl Conversations {
             customer: params.customer_id,
             status: params.status,
             waiting: params.waiting,
+            agent: None,
             limit,
             after,
         };

@@ -32,6 +32,13 @@ pub enum ServiceError {
         /// What is wrong and what to do.
         message: String,
     },
+    /// The caller may not do this (an agent acting on a conversation that
+    /// is not theirs); nothing changed.
+    #[error("{message}")]
+    Forbidden {
+        /// What is not allowed.
+        message: String,
+    },
     /// The operation needs a provider (Twilio) and none is configured.
     #[error("no WhatsApp provider is configured for this operation")]
     ProviderNotConfigured,

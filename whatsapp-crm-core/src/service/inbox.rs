@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use crate::domain::{
-    Author, BusinessId, ConsentSource, Conversation, ConversationStatus, Customer, CustomerId,
-    Direction, InboundMessage, MarketingConsent, Message, MessageContent, MessageId, MessageStatus,
+    Author, BusinessId, ConsentSource, Conversation, Customer, CustomerId, Direction,
+    InboundMessage, MarketingConsent, Message, MessageContent, MessageId, MessageStatus,
     StatusTimes, StatusUpdate,
 };
 use crate::policy::KeywordAction;
@@ -73,7 +73,7 @@ pub struct StatusApplied {
 pub struct Inbox {
     storage: Arc<dyn Storage>,
     clock: Arc<dyn Clock>,
-    assistant: super::Assistant,
+    team: super::TeamInbox,
 }
 
 fn text_of(m: &InboundMessage) -> Option<&str> {
@@ -84,21 +84,27 @@ fn text_of(m: &InboundMessage) -> Option<&str> {
 }
 
 impl Inbox {
-    /// An inbox over `storage`.
+    /// An inbox over `storage` with its own assistant and live feed.
     pub fn new(storage: Arc<dyn Storage>, clock: Arc<dyn Clock>) -> Self {
         let runtime = Arc::new(super::AssistantRuntime::new());
         let assistant = super::Assistant::new(Arc::clone(&storage), Arc::clone(&clock), runtime);
-        Self::with_assistant(storage, clock, assistant)
+        let team = super::TeamInbox::new(
+            Arc::clone(&storage),
+            Arc::clone(&clock),
+            Arc::default(),
+            assistant,
+        );
+        Self::with_team(storage, clock, team)
     }
 
-    /// An inbox that answers with `assistant` (sharing its runtime: the LLM
-    /// and the models loaded so far).
-    pub fn with_assistant(
+    /// An inbox that answers with `team`'s assistant and routes to its
+    /// people.
+    pub fn with_team(
         storage: Arc<dyn Storage>,
         clock: Arc<dyn Clock>,
-        assistant: super::Assistant,
+        team: super::TeamInbox,
     ) -> Self {
-        Self { storage, clock, assistant }
+        Self { storage, clock, team }
     }
 
     /// Stores a message a customer sent: creates the customer on first contact,
@@ -124,7 +130,7 @@ impl Inbox {
             return self.already_received(business, existing).await;
         }
         let customer = self.customer_for(business, &inbound, now).await?;
-        let conversation = match s.find_active_conversation(business, customer.id).await? {
+        let conversation = match s.latest_conversation(business, customer.id).await? {
             Some(c) => c,
             None => {
                 let c = Conversation::new(business, customer.id, now);
@@ -160,7 +166,6 @@ impl Inbox {
             Err(e) => return Err(e.into()),
         }
         let mut conversation = conversation;
-        conversation.status = ConversationStatus::Open;
         conversation.last_inbound_at = conversation.last_inbound_at.max(Some(inbound.received_at));
         conversation.last_message_at = conversation.last_message_at.max(Some(inbound.received_at));
         conversation.updated_at = now;
@@ -201,12 +206,17 @@ impl Inbox {
                     .await?
             }
         };
-        let assistant = match (keyword, &cart) {
-            (None, None) => {
-                self.assistant.respond(&shop, &customer, &conversation, &message).await?
+        // While a person holds the conversation the assistant stays quiet.
+        let assistant = match (keyword, &cart, conversation.assigned_agent) {
+            (None, None, None) => {
+                self.team.assistant().respond(&shop, &customer, &conversation, &message).await?
             }
             _ => None,
         };
+        let handled = keyword.is_some() || cart.is_some();
+        let decision = assistant.as_ref().map(|a| &a.decision);
+        let conversation =
+            self.team.customer_wrote(&shop, &customer, &message, decision, handled).await?;
         Ok(Received { message, customer, conversation, duplicate: false, keyword, cart, assistant })
     }
 
@@ -231,10 +241,24 @@ impl Inbox {
                 let keyword = shop.keywords.action(body).is_some();
                 let cart = shop.commerce.enabled
                     && super::commerce::command_of(&message.content).is_some();
-                if keyword || cart {
+                if keyword || cart || conversation.assigned_agent.is_some() {
                     None
                 } else {
-                    self.assistant.respond(&shop, &customer, &conversation, &message).await?
+                    let r = self
+                        .team
+                        .assistant()
+                        .respond(&shop, &customer, &conversation, &message)
+                        .await?;
+                    self.team
+                        .customer_wrote(
+                            &shop,
+                            &customer,
+                            &message,
+                            r.as_ref().map(|r| &r.decision),
+                            false,
+                        )
+                        .await?;
+                    r
                 }
             }
             _ => None,

@@ -17,6 +17,7 @@ mod inbox;
 mod outbound;
 mod payments;
 mod segments;
+mod team;
 mod templates;
 
 use std::sync::Arc;
@@ -57,6 +58,10 @@ pub use payments::{
     PaymentsConfig, PaymentsReport, SAFARICOM_CALLBACK_IPS, SentLink, WebhookRefused,
 };
 pub use segments::{NewSegment, PREVIEW_SAMPLE_DEFAULT, SegmentPatch, Segments};
+pub use team::{
+    DeskRound, FEED_BUFFER, InboxFeed, InboxUpdate, Reply, SNOOZE_MAX_DAYS, TeamInbox, UpdateKind,
+    conversation_attributes,
+};
 pub use templates::{NewTemplate, PreviewRequest, TemplateEdit, TemplateListParams, Templates};
 
 use crate::ports::{Clock, Storage, SystemClock, TemplateRegistry};
@@ -96,6 +101,7 @@ pub struct Crm {
         Arc<std::collections::BTreeMap<&'static str, Arc<dyn crate::ports::PaymentProvider>>>,
     payments: Option<Arc<PaymentsConfig>>,
     assistant: Arc<AssistantRuntime>,
+    feed: Arc<InboxFeed>,
 }
 
 impl Crm {
@@ -108,6 +114,7 @@ impl Crm {
             providers: Arc::default(),
             payments: None,
             assistant: Arc::default(),
+            feed: Arc::default(),
         }
     }
 
@@ -199,9 +206,25 @@ impl Crm {
         Templates::new(self.storage.clone(), self.clock.clone(), self.registry.clone())
     }
 
+    /// The team inbox: routing, assignment, and what people do with
+    /// conversations.
+    pub fn team_inbox(&self) -> TeamInbox {
+        TeamInbox::new(
+            Arc::clone(&self.storage),
+            Arc::clone(&self.clock),
+            Arc::clone(&self.feed),
+            self.assistant(),
+        )
+    }
+
+    /// The live updates of every business's team inbox.
+    pub fn feed(&self) -> &Arc<InboxFeed> {
+        &self.feed
+    }
+
     /// Inbound messages and delivery reports.
     pub fn inbox(&self) -> Inbox {
-        Inbox::with_assistant(self.storage.clone(), self.clock.clone(), self.assistant())
+        Inbox::with_team(self.storage.clone(), self.clock.clone(), self.team_inbox())
     }
 
     /// Broadcasts, with the default send policy's frequency cap.

@@ -80,7 +80,24 @@ impl Outbound {
         req: SendMessage,
     ) -> Result<Message, ServiceError> {
         let customer = self.storage.get_customer(business, req.customer_id).await?;
-        let (content, category) = match (req.content, req.template) {
+        let (content, category) =
+            self.compose(business, &customer, req.content, req.template, &req.media_sizes).await?;
+        let now = to_storage_precision(self.clock.now());
+        let run_at = req.send_at.map_or(now, |t| to_storage_precision(t).max(now));
+        self.queue(business, &customer, content, category, run_at, now, Author::Staff).await
+    }
+
+    /// Free-form `content` checked against WhatsApp's limits, or an approved
+    /// `template` rendered for the customer: what a person sends.
+    pub(crate) async fn compose(
+        &self,
+        business: BusinessId,
+        customer: &Customer,
+        content: Option<MessageContent>,
+        template: Option<TemplateSend>,
+        media_sizes: &[Option<u64>],
+    ) -> Result<(MessageContent, Option<TemplateCategory>), ServiceError> {
+        Ok(match (content, template) {
             (Some(MessageContent::Template { .. }), _) => {
                 return Err(ValidationError::field(
                     "content",
@@ -89,7 +106,7 @@ impl Outbound {
                 .into());
             }
             (Some(content), None) => {
-                check_content(&content, &req.media_sizes).map_err(|mut v| {
+                check_content(&content, media_sizes).map_err(|mut v| {
                     for e in &mut v.errors {
                         e.field = format!("content.{}", e.field);
                     }
@@ -97,16 +114,13 @@ impl Outbound {
                 })?;
                 (content, None)
             }
-            (None, Some(t)) => self.template_content(business, &customer, t).await?,
+            (None, Some(t)) => self.template_content(business, customer, t).await?,
             _ => {
                 return Err(
                     ValidationError::field("content", "give either content or template").into()
                 );
             }
-        };
-        let now = to_storage_precision(self.clock.now());
-        let run_at = req.send_at.map_or(now, |t| to_storage_precision(t).max(now));
-        self.queue(business, &customer, content, category, run_at, now, Author::Staff).await
+        })
     }
 
     /// Checks `content` against WhatsApp's limits and queues it to
@@ -157,7 +171,7 @@ impl Outbound {
     ) -> Result<(Message, OutboxItem), ServiceError> {
         let s = &self.storage;
         let sender = s.get_business(business).await?.whatsapp_sender;
-        let conversation = match s.find_active_conversation(business, customer.id).await? {
+        let conversation = match s.latest_conversation(business, customer.id).await? {
             Some(c) => c,
             None => {
                 let c = Conversation::new(business, customer.id, now);

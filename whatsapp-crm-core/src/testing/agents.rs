@@ -195,6 +195,7 @@ pub async fn routing_round_trips_per_business(s: &dyn Storage) {
             priority: 0,
             first_response_secs: 900,
         }),
+        return_to_previous_agent: false,
     };
     ok(s.set_routing(b.id, &routing, at(10)).await, "set");
     assert_eq!(ok(s.get_routing(b.id).await, "get"), routing);

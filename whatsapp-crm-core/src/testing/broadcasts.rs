@@ -433,21 +433,20 @@ pub async fn broadcast_reads_for_a_launch(s: &dyn Storage) {
             .iter()
             .all(|c| c.business_id == other.id)
     );
-    // The newest open conversation of each customer asked about.
-    let old = new_conversation(s, &vip).await;
-    let mut closed = Conversation::new(b.id, vip.id, at(1));
-    closed.status = crate::domain::ConversationStatus::Closed;
-    ok(s.insert_conversation(&closed).await, "closed");
+    // The newest conversation of each customer asked about, resolved or not.
+    let _old = new_conversation(s, &vip).await;
+    let mut resolved = Conversation::new(b.id, vip.id, at(1));
+    resolved.status = crate::domain::ConversationStatus::Resolved;
+    ok(s.insert_conversation(&resolved).await, "resolved");
     let plain_conv = new_conversation(s, &plain).await;
-    let mut found =
-        ok(s.find_active_conversations(b.id, &[vip.id, plain.id, late.id]).await, "open");
+    let mut found = ok(s.latest_conversations(b.id, &[vip.id, plain.id, late.id]).await, "open");
     found.sort_by_key(|c| c.id);
-    let mut expected = vec![old, plain_conv];
+    let mut expected = vec![resolved, plain_conv];
     expected.sort_by_key(|c| c.id);
     assert_eq!(found, expected);
-    assert!(ok(s.find_active_conversations(other.id, &[vip.id]).await, "other").is_empty());
+    assert!(ok(s.latest_conversations(other.id, &[vip.id]).await, "other").is_empty());
     // Sent marketing per recipient since a time.
-    let conv = ok(s.find_active_conversation(b.id, vip.id).await, "conv").unwrap();
+    let conv = ok(s.latest_conversation(b.id, vip.id).await, "conv").unwrap();
     for (i, secs) in [(0, 50), (1, 200)] {
         let mut one = batch_of(&b, BroadcastId::new());
         one.queued.push(queued(&vip, conv.id, false, None));

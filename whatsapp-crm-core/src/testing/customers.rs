@@ -5,14 +5,11 @@ use futures_util::future::join_all;
 use crate::domain::{AttributeValue, CustomerId, Tag};
 use crate::ports::{CustomerQuery, MessageQuery, Storage, StorageError};
 
+use super::is_not_found;
 use super::{
     at, bare_customer, full_customer, insert, new_business, new_conversation, ok, phone, tag,
     text_message,
 };
-
-fn is_not_found<T: std::fmt::Debug>(r: Result<T, StorageError>) -> bool {
-    matches!(r, Err(StorageError::NotFound { .. }))
-}
 
 /// Every field of a customer, including sub-second times, reads back unchanged.
 pub async fn customer_round_trip_keeps_every_field(s: &dyn Storage) {

@@ -37,6 +37,11 @@ pub fn unique_sender() -> PhoneNumber {
     phone(&format!("+25479{n:08}"))
 }
 
+/// True when `r` is `NotFound`.
+pub fn is_not_found<T: std::fmt::Debug>(r: Result<T, crate::ports::StorageError>) -> bool {
+    matches!(r, Err(crate::ports::StorageError::NotFound { .. }))
+}
+
 /// Stores a new business.
 pub async fn new_business(s: &dyn Storage, name: &str) -> Business {
     let b = Business {
@@ -116,6 +121,34 @@ pub async fn new_conversation(s: &dyn Storage, customer: &Customer) -> Conversat
     let c = Conversation::new(customer.business_id, customer.id, t0());
     s.insert_conversation(&c).await.unwrap_or_else(|e| panic!("insert conversation: {e}"));
     c
+}
+
+/// Sets a conversation's status and agent through its desk, as the team
+/// inbox does, and returns it as stored.
+pub async fn set_status(
+    s: &dyn Storage,
+    conversation: &Conversation,
+    status: crate::domain::ConversationStatus,
+    agent: Option<crate::domain::AgentId>,
+) -> Conversation {
+    let c = s
+        .get_conversation(conversation.business_id, conversation.id)
+        .await
+        .unwrap_or_else(|e| panic!("read conversation: {e}"));
+    let commit = crate::ports::DeskCommit {
+        business: c.business_id,
+        conversation: c.id,
+        from_rev: c.desk.rev,
+        status,
+        assigned_agent: agent,
+        desk: c.desk.clone(),
+        claim: None,
+        events: Vec::new(),
+        at: c.updated_at,
+    };
+    let outcome = s.commit_desk(&commit).await.unwrap_or_else(|e| panic!("commit desk: {e}"));
+    assert_eq!(outcome, crate::ports::DeskOutcome::Written);
+    s.get_conversation(c.business_id, c.id).await.unwrap_or_else(|e| panic!("read: {e}"))
 }
 
 /// An outbound text message in `conversation`.

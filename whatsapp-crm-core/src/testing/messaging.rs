@@ -8,14 +8,12 @@ use crate::domain::{
 };
 use crate::ports::{ConversationQuery, MessageQuery, Storage, StorageError};
 
+use super::is_not_found;
 use super::{
-    at, bare_customer, full_customer, insert, new_business, new_conversation, ok, text_message,
+    at, bare_customer, full_customer, insert, new_business, new_conversation, ok, set_status,
+    text_message,
 };
 use futures_util::future::join_all;
-
-fn is_not_found<T: std::fmt::Debug>(r: Result<T, StorageError>) -> bool {
-    matches!(r, Err(StorageError::NotFound { .. }))
-}
 
 /// A conversation reads back unchanged.
 pub async fn conversation_round_trip(s: &dyn Storage) {
@@ -41,20 +39,18 @@ pub async fn conversation_needs_customer_of_same_business(s: &dyn Storage) {
     assert!(is_not_found(s.get_conversation(a.id, conv.id).await));
 }
 
-/// The active conversation is the newest one that is not closed.
-pub async fn conversation_find_active(s: &dyn Storage) {
+/// The latest conversation is the newest one, resolved or not.
+pub async fn conversation_latest(s: &dyn Storage) {
     let b = new_business(s, "Shop").await;
     let c = full_customer(b.id, "+254712000001", "Returning");
     insert(s, &c).await;
-    assert_eq!(ok(s.find_active_conversation(b.id, c.id).await, "none yet"), None);
-    let mut old = new_conversation(s, &c).await;
-    old.status = ConversationStatus::Closed;
-    ok(s.update_conversation(&old).await, "close");
-    assert_eq!(ok(s.find_active_conversation(b.id, c.id).await, "closed only"), None);
-    let mut current = new_conversation(s, &c).await;
-    current.status = ConversationStatus::Pending;
-    ok(s.update_conversation(&current).await, "pending");
-    assert_eq!(ok(s.find_active_conversation(b.id, c.id).await, "active"), Some(current));
+    assert_eq!(ok(s.latest_conversation(b.id, c.id).await, "none yet"), None);
+    let old = new_conversation(s, &c).await;
+    let old = set_status(s, &old, ConversationStatus::Resolved, None).await;
+    assert_eq!(ok(s.latest_conversation(b.id, c.id).await, "resolved"), Some(old));
+    let current = new_conversation(s, &c).await;
+    let current = set_status(s, &current, ConversationStatus::Pending, None).await;
+    assert_eq!(ok(s.latest_conversation(b.id, c.id).await, "newest"), Some(current));
 }
 
 /// Listing filters by customer and status, and pages in id order.
@@ -68,8 +64,7 @@ pub async fn conversation_list_filters_and_pages(s: &dyn Storage) {
     for i in 0..5 {
         let mut conv = new_conversation(s, if i % 2 == 0 { &c1 } else { &c2 }).await;
         if i == 4 {
-            conv.status = ConversationStatus::Closed;
-            ok(s.update_conversation(&conv).await, "close");
+            conv = set_status(s, &conv, ConversationStatus::Resolved, None).await;
         }
         all.push(conv);
     }
@@ -92,6 +87,7 @@ pub async fn conversation_list_filters_and_pages(s: &dyn Storage) {
         customer: Some(c1.id),
         status: Some(ConversationStatus::Open),
         waiting: None,
+        agent: None,
         limit: 10,
         after: None,
     };
@@ -100,20 +96,30 @@ pub async fn conversation_list_filters_and_pages(s: &dyn Storage) {
     assert_eq!(ids, [all[0].id, all[2].id]);
 }
 
-/// Status, assignment and times change; the customer cannot.
+/// Message times change through an update; status and agent only through
+/// the desk (an update never undoes an assignment made meanwhile); the
+/// customer never.
 pub async fn conversation_update_round_trip(s: &dyn Storage) {
     let b = new_business(s, "Shop").await;
     let c = full_customer(b.id, "+254712000001", "One");
     let other = full_customer(b.id, "+254712000002", "Two");
     insert(s, &c).await;
     insert(s, &other).await;
-    let mut conv = new_conversation(s, &c).await;
-    conv.status = ConversationStatus::Pending;
-    conv.assigned_agent = Some(crate::domain::AgentId::new());
+    let stale = new_conversation(s, &c).await;
+    let agent = crate::domain::AgentId::new();
+    let mut conv = set_status(s, &stale, ConversationStatus::Pending, Some(agent)).await;
+    assert_eq!(
+        (conv.status, conv.assigned_agent, conv.desk.rev),
+        (ConversationStatus::Pending, Some(agent), 1)
+    );
+    let mut update = stale.clone();
+    update.last_inbound_at = Some(at(30));
+    update.last_message_at = Some(at(31));
+    update.updated_at = at(31);
+    ok(s.update_conversation(&update).await, "update");
     conv.last_inbound_at = Some(at(30));
     conv.last_message_at = Some(at(31));
     conv.updated_at = at(31);
-    ok(s.update_conversation(&conv).await, "update");
     assert_eq!(ok(s.get_conversation(b.id, conv.id).await, "get"), conv);
     let mut moved = conv.clone();
     moved.customer_id = other.id;
@@ -129,14 +135,14 @@ pub async fn conversation_tenant_isolation(s: &dyn Storage) {
     insert(s, &c).await;
     let conv = new_conversation(s, &c).await;
     assert!(is_not_found(s.get_conversation(b.id, conv.id).await));
-    assert_eq!(ok(s.find_active_conversation(b.id, c.id).await, "active"), None);
+    assert_eq!(ok(s.latest_conversation(b.id, c.id).await, "active"), None);
     let q = ConversationQuery { limit: 50, ..Default::default() };
     assert!(ok(s.list_conversations(b.id, &q).await, "list").items.is_empty());
     let q = ConversationQuery { customer: Some(c.id), limit: 50, ..Default::default() };
     assert!(ok(s.list_conversations(b.id, &q).await, "list by customer").items.is_empty());
     let mut hijack = conv.clone();
     hijack.business_id = b.id;
-    hijack.status = ConversationStatus::Closed;
+    hijack.last_inbound_at = Some(at(99));
     assert!(is_not_found(s.update_conversation(&hijack).await));
     assert_eq!(ok(s.get_conversation(a.id, conv.id).await, "unchanged"), conv);
 }

@@ -24,6 +24,7 @@ mod campaigns;
 mod catalog;
 mod checkout;
 mod customers;
+mod desk;
 mod fixtures;
 mod fulfilment;
 mod identity;
@@ -45,6 +46,7 @@ pub use campaigns::*;
 pub use catalog::*;
 pub use checkout::*;
 pub use customers::*;
+pub use desk::*;
 pub use fixtures::*;
 pub use fulfilment::*;
 pub use identity::*;
@@ -127,7 +129,7 @@ macro_rules! storage_conformance_tests {
             customer_tenant_isolation,
             conversation_round_trip,
             conversation_needs_customer_of_same_business,
-            conversation_find_active,
+            conversation_latest,
             conversation_list_filters_and_pages,
             conversation_update_round_trip,
             conversation_tenant_isolation,
@@ -200,6 +202,8 @@ macro_rules! storage_conformance_tests {
             agent_keys_act_for_an_agent_of_their_business,
             queues_round_trip_with_unique_names,
             routing_round_trips_per_business,
+            desk_commits_against_its_revision_with_events,
+            desk_concurrent_assignment_assigns_once,
         );
     };
 }

@@ -6,8 +6,9 @@ use crate::domain::{
     BusinessId, Currency, CustomerId, CustomerStats, Direction, LineItem, MessageStatus, Money,
     Order, OrderId, OrderStatus,
 };
-use crate::ports::{OrderQuery, Storage, StorageError};
+use crate::ports::{OrderQuery, Storage};
 
+use super::is_not_found;
 use super::{at, bare_customer, insert, new_business, new_conversation, ok, t0, text_message};
 
 /// An order of one line worth `minor`, created `seconds` after `t0`.
@@ -23,10 +24,6 @@ pub fn order(business: BusinessId, customer: CustomerId, minor: i64, seconds: i6
         .unwrap_or_else(|e| panic!("{e}"));
     o.total = Money::new(minor, Currency::KES);
     o
-}
-
-fn is_not_found<T: std::fmt::Debug>(r: Result<T, StorageError>) -> bool {
-    matches!(r, Err(StorageError::NotFound { .. }))
 }
 
 /// An order reads back unchanged; it needs a customer of its own business.

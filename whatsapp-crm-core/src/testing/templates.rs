@@ -8,6 +8,7 @@ use crate::domain::{
 };
 use crate::ports::{Storage, StorageError, TemplateQuery};
 
+use super::is_not_found;
 use super::{at, new_business, ok, t0};
 use futures_util::future::join_all;
 
@@ -49,10 +50,6 @@ pub fn template(business: BusinessId, name: &str) -> MessageTemplate {
         updated_at: t0(),
         archived_at: None,
     }
-}
-
-fn is_not_found<T: std::fmt::Debug>(r: Result<T, StorageError>) -> bool {
-    matches!(r, Err(StorageError::NotFound { .. }))
 }
 
 /// An edited copy: next version, new body, later time.

@@ -148,7 +148,7 @@ impl Broadcasts {
     ) -> Result<LaunchBatch, ServiceError> {
         let customers = audience.page(&*self.storage, after).await?;
         let ids: Vec<CustomerId> = customers.iter().map(|c| c.id).collect();
-        let open = self.storage.find_active_conversations(job.bc.business_id, &ids).await?;
+        let open = self.storage.latest_conversations(job.bc.business_id, &ids).await?;
         let open = open.into_iter().map(|c| (c.customer_id, c)).collect();
         let last = customers.len() < LAUNCH_BATCH;
         Ok(self.build_batch(job, customers, &open, last))

@@ -107,7 +107,7 @@ impl Notifier {
         let s = &self.storage;
         let now = to_storage_precision(self.clock.now());
         let window_open = s
-            .find_active_conversation(business.id, customer.id)
+            .latest_conversation(business.id, customer.id)
             .await?
             .is_some_and(|c| c.window_open(now));
         let outbound = Outbound::new(Arc::clone(s), Arc::clone(&self.clock));
