@@ -70,6 +70,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(routes::agents::router())
         .merge(routes::agents::queue_router())
         .merge(routes::agents::routing_router())
+        .merge(routes::inbox::router())
 }
 
 /// The OpenAPI document of every endpoint.

@@ -45,6 +45,15 @@ pub struct Actor {
     pub agent: Option<AgentId>,
 }
 
+impl Actor {
+    /// Who acts, as conversation events record it.
+    pub fn who(&self) -> whatsapp_crm_core::Actor {
+        self.agent.map_or(whatsapp_crm_core::Actor::Business, |agent_id| {
+            whatsapp_crm_core::Actor::Agent { agent_id }
+        })
+    }
+}
+
 async fn principal(parts: &Parts, state: &AppState) -> Result<Principal, ApiError> {
     let header = parts
         .headers

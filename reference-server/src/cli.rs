@@ -16,7 +16,7 @@ use crate::auth::generate_api_key;
 use crate::config::{CreateBusinessArgs, ServeArgs};
 use crate::routes::webhooks::WebhookConfig;
 use crate::store::OpenStore;
-use crate::worker::{run_assistant, run_broadcasts, run_dispatcher, run_orders};
+use crate::worker::{run_assistant, run_broadcasts, run_dispatcher, run_inbox, run_orders};
 
 /// Serves HTTP until Ctrl-C or SIGTERM, with the dispatcher sending
 /// through Twilio when an account is configured.
@@ -114,6 +114,11 @@ pub async fn serve(store: OpenStore, args: &ServeArgs) -> anyhow::Result<()> {
         Duration::from_millis(args.assistant_interval_ms.max(1)),
         stop.subscribe(),
     ));
+    let inbox = tokio::spawn(run_inbox(
+        crm.team_inbox(),
+        Duration::from_millis(args.inbox_interval_ms.max(1)),
+        stop.subscribe(),
+    ));
     let mut state = AppState::new(crm, store.kind).with_max_body_bytes(args.max_body_bytes);
     if let Some(w) = webhooks {
         state = state.with_webhooks(w);
@@ -131,6 +136,7 @@ pub async fn serve(store: OpenStore, args: &ServeArgs) -> anyhow::Result<()> {
     let _ = broadcasts.await;
     let _ = orders.await;
     let _ = assistant.await;
+    let _ = inbox.await;
     tracing::info!("stopped");
     Ok(())
 }

@@ -104,6 +104,11 @@ pub struct ServeArgs {
     #[arg(long, env = "WCRM_ASSISTANT_INTERVAL_MS", default_value_t = 2000)]
     pub assistant_interval_ms: u64,
 
+    /// How often the team inbox offers waiting conversations to agents and
+    /// checks offers, first-response deadlines and snoozes, in milliseconds.
+    #[arg(long, env = "WCRM_INBOX_INTERVAL_MS", default_value_t = 1000)]
+    pub inbox_interval_ms: u64,
+
     /// The Groq classifier, for businesses that choose it.
     #[command(flatten)]
     pub groq: GroqArgs,

@@ -25,6 +25,7 @@ use utoipa::{Modify, OpenApi};
         (name = "payments", description = "Payment links, M-Pesa and card payments, their provider events"),
         (name = "agents", description = "The people who answer customers: skills, languages, capacity, availability and their own keys"),
         (name = "queues", description = "Routing queues (which agents take their conversations, and how one is picked) and the routing rules that send conversations to them"),
+        (name = "inbox", description = "The team inbox: what people do with conversations (assign, reply, note, snooze, resolve, hand back), their events, pulling the next from a queue, and the live stream of changes"),
         (name = "assistant", description = "FAQs, intents, settings, training and the dry run of the assistant that answers customers and hands over to people"),
     )
 )]
@@ -142,6 +143,22 @@ const RULES_BEYOND_SCHEMA: &[(&str, &str, &str)] = &[
         "put",
         "/v1/routing-rules",
         "each condition is an expression the router reads (its column is named when it cannot); each queue is the business's; names are text",
+    ),
+    (
+        "post",
+        "/v1/conversations/{id}/assign",
+        "the agent is the business's; the business's key names one, an agent's key only itself",
+    ),
+    ("post", "/v1/conversations/{id}/snooze", "`until` is in the future, at most 90 days ahead"),
+    (
+        "post",
+        "/v1/conversations/{id}/reply",
+        "content within WhatsApp's limits, exactly one of content and template, and the send policy",
+    ),
+    (
+        "post",
+        "/v1/conversations/{id}/notes",
+        "the text is not only spaces and has no control characters",
     ),
 ];
 const ASSISTANT_SETTINGS_RULES: &str = "hours are HH:MM-HH:MM ranges that do not overlap, closed days are real dates in order; handoff words have a word each; replies are message text";

@@ -1,5 +1,6 @@
 //! The workers on timers: the outbox dispatcher, the broadcast launcher,
-//! order expiry and payments, and assistant training.
+//! order expiry and payments, assistant training, and the team inbox's
+//! assignment worker.
 //! Each round is one bounded `run_due(now)` step of a service.
 
 use std::future::Future;
@@ -10,7 +11,7 @@ use tokio::sync::watch;
 use whatsapp_crm_core::ServiceError;
 use whatsapp_crm_core::service::{
     Assistant, Broadcasts, Campaigns, Carts, Dispatcher, EXPIRY_BATCH, Orders, Payments,
-    TRAIN_BATCH,
+    TRAIN_BATCH, TeamInbox,
 };
 
 /// Runs `round` every `interval`, at once again while it reports more work,
@@ -149,6 +150,26 @@ pub async fn run_assistant(assistant: Assistant, interval: Duration, stop: watch
             );
         }
         Ok(due >= TRAIN_BATCH as usize)
+    })
+    .await;
+}
+
+/// Offers waiting conversations to agents, takes lapsed offers back,
+/// escalates missed first-response deadlines and ends snoozes.
+pub async fn run_inbox(team: TeamInbox, interval: Duration, stop: watch::Receiver<bool>) {
+    every("inbox", interval, stop, || async {
+        let round = team.run_due(Utc::now()).await?;
+        if round != Default::default() {
+            tracing::info!(
+                offered = round.offered,
+                expired = round.expired,
+                escalated = round.escalated,
+                woken = round.woken,
+                "inbox round"
+            );
+        }
+        // Each round serves every due business; nothing is left for at once.
+        Ok(false)
     })
     .await;
 }

@@ -157,6 +157,17 @@ async fn openapi_documents_every_endpoint(t: TestApp) {
         ("put", "/v1/queues/{id}"),
         ("get", "/v1/routing-rules"),
         ("put", "/v1/routing-rules"),
+        ("post", "/v1/conversations/{id}/assign"),
+        ("post", "/v1/conversations/{id}/unassign"),
+        ("post", "/v1/conversations/{id}/status"),
+        ("post", "/v1/conversations/{id}/priority"),
+        ("post", "/v1/conversations/{id}/snooze"),
+        ("post", "/v1/conversations/{id}/resolve"),
+        ("post", "/v1/conversations/{id}/reply"),
+        ("post", "/v1/conversations/{id}/notes"),
+        ("get", "/v1/conversations/{id}/events"),
+        ("post", "/v1/queues/{id}/next"),
+        ("get", "/v1/inbox/events"),
     ];
     let mut documented = 0;
     for (path, item) in doc["paths"].as_object().unwrap() {
@@ -197,6 +208,9 @@ async fn openapi_documents_every_endpoint(t: TestApp) {
                 "/refresh",
                 "/train",
                 "/hand-back",
+                "/unassign",
+                "/resolve",
+                "/next",
             ]
             .iter()
             .any(|end| path.ends_with(end));

@@ -12,8 +12,8 @@ use utoipa_axum::routes;
 use whatsapp_crm_core::ports::Page;
 use whatsapp_crm_core::service::{AssistantListParams, ClassifyOutcome};
 use whatsapp_crm_core::{
-    AssistantSettings, Conversation, ConversationId, Faq, FaqId, Intent, IntentId, NewFaq,
-    NewIntent, ServiceError, TrainingStatus,
+    AssistantSettings, Faq, FaqId, Intent, IntentId, NewFaq, NewIntent, ServiceError,
+    TrainingStatus,
 };
 
 use super::PageQuery;
@@ -35,7 +35,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(train))
         .routes(routes!(training))
         .routes(routes!(classify))
-        .routes(routes!(hand_back))
 }
 
 impl From<PageQuery> for AssistantListParams {
@@ -350,24 +349,4 @@ async fn classify(
     ApiJson(input): ApiJson<ClassifyInput>,
 ) -> Result<axum::Json<ClassifyOutcome>, ApiError> {
     Ok(axum::Json(state.crm.assistant().classify(business, &input.text).await?))
-}
-
-/// Return a conversation a person took over to the assistant. The handoff
-/// stays on the conversation, resolved now.
-#[utoipa::path(
-    post, path = "/v1/conversations/{id}/hand-back", tag = "messaging",
-    params(("id" = String, Path, description = "Conversation id")),
-    responses(
-        (status = 200, description = "The conversation", body = Conversation),
-        (status = 404, description = "No such conversation in this business", body = ErrorBody),
-        (status = 409, description = "The conversation is not waiting for a person", body = ErrorBody),
-    ),
-    security(("api_key" = []))
-)]
-async fn hand_back(
-    State(state): State<AppState>,
-    Tenant(business): Tenant,
-    ApiPath(id): ApiPath<ConversationId>,
-) -> Result<axum::Json<Conversation>, ApiError> {
-    Ok(axum::Json(state.crm.assistant().hand_back(business, id).await?))
 }

@@ -17,7 +17,7 @@ use whatsapp_crm_core::{
 };
 
 use crate::app::AppState;
-use crate::auth::Tenant;
+use crate::auth::{Actor, Tenant};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 
@@ -46,6 +46,9 @@ pub struct ConversationsQuery {
     /// `true`: only those waiting for a person (handed off by the
     /// assistant); `false`: only the others.
     waiting: Option<bool>,
+    /// Only those this agent holds (an agent's key always lists its own).
+    #[param(value_type = Option<String>, format = Uuid)]
+    agent_id: Option<whatsapp_crm_core::AgentId>,
     /// Page size, 1–200 (default 50).
     limit: Option<u32>,
     /// `next_cursor` from the previous page.
@@ -122,17 +125,19 @@ async fn get_message(
 )]
 async fn list_conversations(
     State(state): State<AppState>,
-    Tenant(business): Tenant,
+    actor: Actor,
     ApiQuery(q): ApiQuery<ConversationsQuery>,
 ) -> Result<axum::Json<Page<Conversation>>, ApiError> {
     let params = ConversationListParams {
         customer_id: q.customer_id,
         status: q.status,
         waiting: q.waiting,
+        // An agent's key lists the agent's own.
+        agent: actor.agent.or(q.agent_id),
         limit: q.limit,
         cursor: q.cursor,
     };
-    Ok(axum::Json(state.crm.conversations().list(business, params).await?))
+    Ok(axum::Json(state.crm.conversations().list(actor.business, params).await?))
 }
 
 /// Get a conversation.
@@ -149,10 +154,10 @@ async fn list_conversations(
 )]
 async fn get_conversation(
     State(state): State<AppState>,
-    Tenant(business): Tenant,
+    actor: Actor,
     ApiPath(id): ApiPath<ConversationId>,
 ) -> Result<axum::Json<Conversation>, ApiError> {
-    Ok(axum::Json(state.crm.conversations().get(business, id).await?))
+    Ok(axum::Json(state.crm.team_inbox().get(actor.business, actor.who(), id).await?))
 }
 
 /// A conversation's messages, oldest first.
@@ -170,10 +175,12 @@ async fn get_conversation(
 )]
 async fn list_messages(
     State(state): State<AppState>,
-    Tenant(business): Tenant,
+    actor: Actor,
     ApiPath(id): ApiPath<ConversationId>,
     ApiQuery(q): ApiQuery<MessagesQuery>,
 ) -> Result<axum::Json<Page<Message>>, ApiError> {
+    let business = actor.business;
+    state.crm.team_inbox().get(business, actor.who(), id).await?;
     let page =
         state.crm.conversations().messages(business, id, q.limit, q.cursor.as_deref()).await?;
     Ok(axum::Json(page))

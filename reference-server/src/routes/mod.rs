@@ -8,6 +8,7 @@ pub mod carts;
 pub mod commerce;
 pub mod customers;
 pub mod discounts;
+pub mod inbox;
 pub mod messaging;
 pub mod orders;
 pub mod pay;

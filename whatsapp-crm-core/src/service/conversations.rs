@@ -21,6 +21,8 @@ pub struct ConversationListParams {
     pub status: Option<ConversationStatus>,
     /// Only those waiting for a person (handed off), or only the others.
     pub waiting: Option<bool>,
+    /// Only conversations this agent holds.
+    pub agent: Option<crate::domain::AgentId>,
     /// Page size, 1–200 (default 50).
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
@@ -61,7 +63,7 @@ impl Conversations {
             customer: params.customer_id,
             status: params.status,
             waiting: params.waiting,
-            agent: None,
+            agent: params.agent,
             limit,
             after,
         };
