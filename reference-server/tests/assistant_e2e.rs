@@ -9,11 +9,11 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::Utc;
-use common::twilio::{FakeTwilio, webhook};
-use common::{Server, create_business, http};
+use common::twilio::{FakeTwilio, sent_to};
+use common::{Server, create_business, http, until};
 use serde_json::{Value, json};
 use whatsapp_crm_groq::stand_in::{Answer, GroqStandIn};
 
@@ -22,26 +22,6 @@ const GROQ_KEY: &str = "gsk_test_key";
 
 fn json_of(body: &str) -> Value {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
-}
-
-async fn until<F: Fn() -> Fut, Fut: std::future::Future<Output = bool>>(what: &str, f: F) {
-    let start = Instant::now();
-    while !f().await {
-        assert!(start.elapsed() < Duration::from_secs(30), "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-}
-
-/// What Twilio was asked to send to `phone`, in order.
-fn sent_to(fake: &FakeTwilio, phone: &str) -> Vec<String> {
-    let to = format!("whatsapp:{phone}");
-    fake.accepted
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|a| a.to == to)
-        .map(|a| a.form.get("Body").cloned().unwrap_or_default())
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -72,18 +52,7 @@ async fn faq_answers_handoffs_silence_after_hours_and_groq_fallback() {
     let says = |phone: &'static str, body: &'static str| {
         let addr = addr.clone();
         let sid = format!("SM{:032}", n.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
-        async move {
-            let from = format!("whatsapp:{phone}");
-            let to = format!("whatsapp:{SENDER}");
-            let form = [
-                ("MessageSid", sid.as_str()),
-                ("From", &from),
-                ("To", &to),
-                ("Body", body),
-                ("NumMedia", "0"),
-            ];
-            assert_eq!(webhook(&addr, "/webhooks/twilio/inbound", &form).await, 200);
-        }
+        async move { common::twilio::says(&addr, SENDER, &sid, phone, body).await }
     };
 
     let faqs = [

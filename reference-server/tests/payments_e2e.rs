@@ -9,10 +9,10 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::twilio::{FakeTwilio, webhook};
-use common::{Server, create_business, http, request};
+use common::twilio::FakeTwilio;
+use common::{Server, create_business, http, request, until};
 use serde_json::{Value, json};
 use whatsapp_crm_mpesa::stand_in::DarajaStandIn;
 use whatsapp_crm_paystack::stand_in::PaystackStandIn;
@@ -27,23 +27,8 @@ fn json_of(body: &str) -> Value {
 }
 
 async fn inbound(addr: &str, sid: &str, body: &str) {
-    let to = format!("whatsapp:{SENDER}");
-    let form = [
-        ("MessageSid", sid),
-        ("From", CUSTOMER),
-        ("To", to.as_str()),
-        ("Body", body),
-        ("NumMedia", "0"),
-    ];
-    assert_eq!(webhook(addr, "/webhooks/twilio/inbound", &form).await, 200);
-}
-
-async fn until<F: Fn() -> Fut, Fut: std::future::Future<Output = bool>>(what: &str, f: F) {
-    let start = Instant::now();
-    while !f().await {
-        assert!(start.elapsed() < Duration::from_secs(30), "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    let phone = CUSTOMER.trim_start_matches("whatsapp:");
+    common::twilio::says(addr, SENDER, sid, phone, body).await;
 }
 
 fn receipts(fake: &FakeTwilio) -> Vec<String> {

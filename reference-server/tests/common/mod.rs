@@ -125,3 +125,12 @@ pub async fn create_business(dir: &Path, db: &str, sender: &str) -> String {
     assert!(key.starts_with("wcrm_"), "stdout must hold only the key: {key:?}");
     key
 }
+
+/// Waits (up to 30 s) until `f` holds.
+pub async fn until<F: Fn() -> Fut, Fut: std::future::Future<Output = bool>>(what: &str, f: F) {
+    let start = std::time::Instant::now();
+    while !f().await {
+        assert!(start.elapsed() < Duration::from_secs(30), "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}

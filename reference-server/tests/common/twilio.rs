@@ -190,3 +190,25 @@ pub async fn report(addr: &str, a: &Accepted, from: &str, status: &str, code: Op
     }
     webhook(addr, &path, &form).await
 }
+
+/// What Twilio was asked to send to `phone`, in order.
+pub fn sent_to(fake: &FakeTwilio, phone: &str) -> Vec<String> {
+    let to = format!("whatsapp:{phone}");
+    fake.accepted
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|a| a.to == to)
+        .map(|a| a.form.get("Body").cloned().unwrap_or_default())
+        .collect()
+}
+
+/// A customer's text to the business `sender`, delivered as Twilio's signed
+/// inbound webhook with message id `sid`.
+pub async fn says(addr: &str, sender: &str, sid: &str, phone: &str, body: &str) {
+    let from = format!("whatsapp:{phone}");
+    let to = format!("whatsapp:{sender}");
+    let form =
+        [("MessageSid", sid), ("From", &from), ("To", &to), ("Body", body), ("NumMedia", "0")];
+    assert_eq!(webhook(addr, "/webhooks/twilio/inbound", &form).await, 200);
+}
