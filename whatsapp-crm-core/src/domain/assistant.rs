@@ -269,7 +269,7 @@ pub struct Handoff {
     pub sentiment: f64,
     /// The last messages before it, oldest first.
     pub transcript: Vec<TranscriptLine>,
-    /// When it was handed back or the conversation closed; the assistant
+    /// When it was handed back or the conversation resolved; the assistant
     /// answers again from then.
     #[serde(default)]
     pub resolved_at: Option<DateTime<Utc>>,
