@@ -238,36 +238,20 @@ async fn agents_work_their_conversations_through_their_keys(t: TestApp) {
             .collect()
     };
     let all = drain(&mut live_business).await;
-    assert_eq!(
-        names(&all),
-        [
-            "message",
-            "queued",
-            "assigned",
-            "first_response",
-            "reply",
-            "message",
-            "note",
-            "status",
-            "status",
-            "unassigned"
-        ]
-    );
+    let everything = [
+        "message",
+        "queued",
+        "assigned",
+        "first_response",
+        "reply",
+        "message",
+        "note",
+        "status",
+        "status",
+        "unassigned",
+    ];
+    assert_eq!(names(&all), everything);
     assert!(all.iter().all(|(_, d)| d["business_id"] == json!(t.shop_a.to_string())));
-    assert_eq!(
-        names(&drain(&mut live_achieng).await),
-        [
-            "message",
-            "queued",
-            "assigned",
-            "first_response",
-            "reply",
-            "message",
-            "note",
-            "status",
-            "status",
-            "unassigned"
-        ]
-    );
+    assert_eq!(names(&drain(&mut live_achieng).await), everything);
     assert_eq!(drain(&mut live_baraka).await, Vec::new());
 }
