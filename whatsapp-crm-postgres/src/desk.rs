@@ -162,14 +162,17 @@ impl DeskStore for PostgresStorage {
     async fn desk_due(
         &self,
         now: DateTime<Utc>,
+        after: Option<BusinessId>,
         limit: u32,
     ) -> Result<Vec<BusinessId>, StorageError> {
         let rows: Vec<uuid::Uuid> = sqlx::query_scalar(
-            "SELECT business_id FROM conversations
+            "SELECT DISTINCT business_id FROM conversations
              WHERE desk_due_at IS NOT NULL AND desk_due_at <= $1
-             GROUP BY business_id ORDER BY min(desk_due_at), business_id LIMIT $2",
+               AND ($2::uuid IS NULL OR business_id > $2)
+             ORDER BY business_id LIMIT $3",
         )
         .bind(now)
+        .bind(after.map(|a| a.as_uuid()))
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await

@@ -156,16 +156,21 @@ impl DeskStore for SqliteStorage {
     async fn desk_due(
         &self,
         now: DateTime<Utc>,
+        after: Option<BusinessId>,
         limit: u32,
     ) -> Result<Vec<BusinessId>, StorageError> {
         self.read(move |c| {
             query_all(
                 c,
                 CONVERSATION,
-                "SELECT business_id, min(desk_due_at) AS due FROM conversations
-                 WHERE desk_due_at IS NOT NULL AND desk_due_at <= ?1
-                 GROUP BY business_id ORDER BY due, business_id LIMIT ?2",
-                vec![Value::Integer(micros(now)), Value::Integer(i64::from(limit))],
+                "SELECT DISTINCT business_id FROM conversations
+                 WHERE desk_due_at IS NOT NULL AND desk_due_at <= ?1 AND business_id > ?2
+                 ORDER BY business_id LIMIT ?3",
+                vec![
+                    Value::Integer(micros(now)),
+                    after.map_or(Value::Blob(Vec::new()), |a| blob(a.as_uuid())),
+                    Value::Integer(i64::from(limit)),
+                ],
                 |r| Ok(BusinessId::from_uuid(get_uuid(r, "business_id")?)),
             )
         })

@@ -202,8 +202,10 @@ async fn upgrading_keeps_conversations_messages_and_their_keys() {
     assert_eq!(
         indexes,
         [
+            "conversations_by_agent",
             "conversations_by_customer",
             "conversations_by_status",
+            "conversations_desk_due",
             "conversations_waiting",
             "sqlite_autoindex_conversations_1"
         ]

@@ -242,23 +242,24 @@ impl crate::ports::DeskStore for InMemoryStorage {
     async fn desk_due(
         &self,
         now: chrono::DateTime<chrono::Utc>,
+        after: Option<BusinessId>,
         limit: u32,
     ) -> Result<Vec<BusinessId>, StorageError> {
         let inner = self.read();
-        let mut due: Vec<(chrono::DateTime<chrono::Utc>, BusinessId)> = inner
+        let mut due: Vec<BusinessId> = inner
             .tenants
             .iter()
-            .filter_map(|(b, t)| {
+            .filter(|(b, _)| after.is_none_or(|a| **b > a))
+            .filter(|(_, t)| {
                 t.conversations
                     .values()
-                    .filter_map(|c| c.desk.due_at(c.status, c.assigned_agent))
-                    .min()
-                    .filter(|at| *at <= now)
-                    .map(|at| (at, *b))
+                    .any(|c| c.desk.due_at(c.status, c.assigned_agent).is_some_and(|at| at <= now))
             })
+            .map(|(b, _)| *b)
             .collect();
         due.sort();
-        Ok(due.into_iter().take(limit as usize).map(|(_, b)| b).collect())
+        due.truncate(limit as usize);
+        Ok(due)
     }
 
     async fn desk_board(

@@ -71,10 +71,13 @@ pub trait DeskStore: Send + Sync {
         after: Option<EventId>,
     ) -> Result<Page<ConversationEvent>, StorageError>;
     /// Businesses with a conversation whose desk is due at or before `now`
-    /// (see [`Desk::due_at`]), at most `limit`.
+    /// (see [`Desk::due_at`]), in id order after `after`, at most `limit`:
+    /// a worker pages through them, so a business that stays due (people
+    /// waiting while nobody is online) cannot crowd the others out.
     async fn desk_due(
         &self,
         now: DateTime<Utc>,
+        after: Option<BusinessId>,
         limit: u32,
     ) -> Result<Vec<BusinessId>, StorageError>;
     /// A business's conversations with anything pending on their desk

@@ -171,8 +171,10 @@ pub struct Assignment {
 /// Assigns a queue's waiting conversations in queue order while agents
 /// have room: each pick counts against the agent at once, so nobody goes
 /// over capacity. `offered` lists, per conversation, the agents it was
-/// already offered to (they are skipped). Conversations no agent can take
-/// keep waiting; a later one may still be assigned when an agent fits it.
+/// already offered to: any other eligible agent is preferred, and only when
+/// none has room does it go to one of them again. Conversations no agent
+/// can take keep waiting; a later one may still be assigned when an agent
+/// fits it.
 pub fn assign_queue(
     waiting: &[Waiting],
     agents: &mut [AgentView],
@@ -185,8 +187,15 @@ pub fn assign_queue(
     order.sort_by(|a, b| queue_order(a, b));
     let mut out = Vec::new();
     for w in order {
+        // Agents offered it already come last: only when nobody else can
+        // take it does it go to one of them again.
         let skip = offered(w.conversation);
-        let Some(agent) = pick(agents, target, strategy, &skip).map(|a| a.id) else { continue };
+        let Some(agent) = pick(agents, target, strategy, &skip)
+            .or_else(|| pick(agents, target, strategy, &[]))
+            .map(|a| a.id)
+        else {
+            continue;
+        };
         if let Some(a) = agents.iter_mut().find(|a| a.id == agent) {
             a.open += 1;
             a.last_assigned_at = Some(now);

@@ -98,8 +98,12 @@ pub async fn desk_commits_against_its_revision_with_events(s: &dyn Storage) {
     assert_eq!(events.items, std::slice::from_ref(&queued));
 
     // Due: waiting unassigned is due at once; the board lists it.
-    assert_eq!(ok(s.desk_due(at(9), 10).await, "not yet"), Vec::new());
-    assert!(ok(s.desk_due(at(10), 1000).await, "due").contains(&b.id));
+    assert_eq!(ok(s.desk_due(at(9), None, 10).await, "not yet"), Vec::new());
+    assert!(ok(s.desk_due(at(10), None, 1000).await, "due").contains(&b.id));
+    // Paging: a worker continues after the last business it served.
+    assert!(!ok(s.desk_due(at(10), Some(b.id), 1000).await, "after").contains(&b.id));
+    let before = crate::domain::BusinessId::from_uuid(uuid::Uuid::nil());
+    assert!(ok(s.desk_due(at(10), Some(before), 1000).await, "from the start").contains(&b.id));
     let board = ok(s.desk_board(b.id, 10).await, "board");
     assert_eq!(board.iter().map(|c| c.id).collect::<Vec<_>>(), [conv.id]);
     assert!(ok(s.desk_board(other.id, 10).await, "other board").is_empty());
@@ -113,8 +117,8 @@ pub async fn desk_commits_against_its_revision_with_events(s: &dyn Storage) {
     assert_eq!(ok(s.get_agent(b.id, achieng).await, "agent").last_assigned_at, Some(at(11)));
     assert_eq!(ok(s.agent_loads(b.id).await, "loads"), [(achieng, 1)]);
     assert!(ok(s.agent_loads(other.id).await, "other loads").is_empty());
-    assert!(!ok(s.desk_due(at(70), 1000).await, "offer runs").contains(&b.id));
-    assert!(ok(s.desk_due(at(71), 1000).await, "offer lapsed").contains(&b.id));
+    assert!(!ok(s.desk_due(at(70), None, 1000).await, "offer runs").contains(&b.id));
+    assert!(ok(s.desk_due(at(71), None, 1000).await, "offer lapsed").contains(&b.id));
 
     // Resolved: nothing due, not held, off the board.
     let resolve = DeskCommit {

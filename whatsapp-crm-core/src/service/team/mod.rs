@@ -132,6 +132,8 @@ pub struct TeamInbox {
     clock: Arc<dyn Clock>,
     feed: Arc<InboxFeed>,
     assistant: super::Assistant,
+    /// The last business the worker served, when a round stopped short.
+    cursor: Arc<std::sync::Mutex<Option<BusinessId>>>,
 }
 
 impl TeamInbox {
@@ -143,7 +145,7 @@ impl TeamInbox {
         feed: Arc<InboxFeed>,
         assistant: super::Assistant,
     ) -> Self {
-        Self { storage, clock, feed, assistant }
+        Self { storage, clock, feed, assistant, cursor: Arc::default() }
     }
 
     /// The assistant conversations are handed back to.

@@ -217,7 +217,20 @@ impl TeamInbox {
     pub async fn run_due(&self, now: DateTime<Utc>) -> Result<DeskRound, ServiceError> {
         let now = crate::ports::to_storage_precision(now);
         let mut round = DeskRound::default();
-        for business in self.storage.desk_due(now, BUSINESSES_PER_ROUND).await? {
+        // Round robin over the due businesses, from where the last round
+        // stopped, wrapping once.
+        let start = *self.cursor.lock().unwrap_or_else(|e| e.into_inner());
+        let s = &self.storage;
+        let mut batch = s.desk_due(now, start, BUSINESSES_PER_ROUND).await?;
+        if batch.len() < BUSINESSES_PER_ROUND as usize && start.is_some() {
+            let wrapped = s.desk_due(now, None, BUSINESSES_PER_ROUND).await?;
+            let room = BUSINESSES_PER_ROUND as usize - batch.len();
+            batch.extend(wrapped.into_iter().filter(|b| Some(*b) <= start).take(room));
+        }
+        let full = batch.len() >= BUSINESSES_PER_ROUND as usize;
+        *self.cursor.lock().unwrap_or_else(|e| e.into_inner()) =
+            if full { batch.last().copied() } else { None };
+        for business in batch {
             self.run_business(business, now, &mut round).await?;
         }
         Ok(round)
@@ -352,14 +365,10 @@ impl TeamInbox {
                     _ => rest.push(waiting(c)),
                 }
             }
-            // Offered to every eligible agent already: a new round of offers.
-            let skip = |id| {
-                let offered = &by_id[&id].desk.offered;
-                let fresh = agents.iter().any(|a| a.eligible(&target) && !offered.contains(&a.id));
-                if fresh { offered.clone() } else { Vec::new() }
-            };
-            let skips: HashMap<_, _> =
-                rest.iter().map(|w| (w.conversation, skip(w.conversation))).collect();
+            let skips: HashMap<_, _> = rest
+                .iter()
+                .map(|w| (w.conversation, by_id[&w.conversation].desk.offered.clone()))
+                .collect();
             let picked = assign_queue(
                 &rest,
                 &mut agents,
