@@ -142,15 +142,17 @@ impl TeamInbox {
                 && !c.desk.waiting()
                 && (c.assistant.waiting_since().is_some() || !business.assistant.enabled)
         };
-        let route = match needs(&first) {
+        let rules = s.get_routing(business.id).await?;
+        // Attributes cost a few reads: only for a conversation to route.
+        let routes = !rules.rules.is_empty() || rules.default.is_some();
+        let route = match routes && needs(&first) {
             true => {
                 let attrs =
                     conversation_attributes(s, business, customer, &first, decision, now).await?;
-                s.get_routing(business.id).await?.route(&attrs).map(|r| (r, attrs))
+                rules.route(&attrs)
             }
             false => None,
         };
-        let rules = s.get_routing(business.id).await?;
         let c = self
             .change_after(business.id, message.conversation_id, Some(message), |c, d, now| {
                 if matches!(
@@ -175,7 +177,7 @@ impl TeamInbox {
                         },
                     ));
                 }
-                if let (true, Some((r, _))) = (needs(c), &route) {
+                if let (true, Some(r)) = (needs(c), &route) {
                     let rule = r.rule.and_then(|i| rules.rules.get(i)).map(|x| x.name.clone());
                     let due = now + r.first_response;
                     d.desk.queue_id = Some(r.queue);
