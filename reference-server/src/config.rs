@@ -35,6 +35,10 @@ pub enum Command {
     /// Measure the offline intent classifier on labelled JSON lines: train,
     /// choose the threshold on validation, print `summary:` lines for test.
     EvalIntents(crate::eval::EvalIntentsArgs),
+    /// Measure recommendations against popularity on baskets (one a line,
+    /// items separated by commas): split, build, hide one item of each
+    /// held-out basket, print `summary:` lines of hit rates.
+    EvalRecommendations(crate::eval::EvalRecommendationsArgs),
 }
 
 /// Options of `serve`.

@@ -171,3 +171,99 @@ pub fn eval_intents(args: &EvalIntentsArgs) -> anyhow::Result<EvalReport> {
 fn predict(model: &IntentModel, set: &[Example]) -> Vec<Prediction> {
     set.iter().map(|e| Prediction::new(&e.intent, &model.classify(&e.text))).collect()
 }
+
+/// Options of `eval-recommendations`.
+#[derive(Debug, Clone, Args)]
+pub struct EvalRecommendationsArgs {
+    /// Baskets, one per line, items separated by commas.
+    #[arg(long)]
+    pub baskets: PathBuf,
+    /// Hit rate at this many picks, beside 5 and 10.
+    #[arg(long, default_value_t = 10)]
+    pub k: usize,
+    /// Seed of the split and of the hidden items.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Share of baskets the model is built from (the rest are held out).
+    #[arg(long, default_value_t = 0.8)]
+    pub split: f64,
+    /// How co-occurrence is normalised: `confidence` (the default),
+    /// `count`, `cosine` or `lift`.
+    #[arg(long, default_value = "confidence")]
+    pub score: String,
+}
+
+/// Reads a baskets file: one basket a line, items separated by commas,
+/// blank items and lines skipped.
+pub fn read_baskets(path: &Path) -> anyhow::Result<Vec<Vec<String>>> {
+    let data =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(data
+        .lines()
+        .map(|l| l.split(',').map(str::trim).filter(|i| !i.is_empty()).map(str::to_owned).collect())
+        .filter(|b: &Vec<String>| !b.is_empty())
+        .collect())
+}
+
+/// Splits, builds on the first part, hides an item of each held-out basket
+/// and prints popularity and the model side by side.
+pub fn eval_recommendations(args: &EvalRecommendationsArgs) -> anyhow::Result<Vec<String>> {
+    use whatsapp_crm_core::recommend::{ModelConfig, evaluate, split_baskets};
+    if !(args.split > 0.0 && args.split < 1.0) {
+        bail!("--split must be between 0 and 1");
+    }
+    if args.k == 0 {
+        bail!("--k must be at least 1");
+    }
+    let score: whatsapp_crm_core::recommend::Score =
+        serde_json::from_value(serde_json::Value::String(args.score.clone()))
+            .map_err(|_| anyhow::anyhow!("--score must be confidence, count, cosine or lift"))?;
+    let baskets = read_baskets(&args.baskets)?;
+    // Items as numbers: the model is the same, and faster to build.
+    let mut ids: std::collections::HashMap<String, u32> = std::collections::HashMap::new();
+    let baskets: Vec<Vec<u32>> = baskets
+        .into_iter()
+        .map(|b| {
+            b.into_iter()
+                .map(|i| {
+                    let next = ids.len() as u32;
+                    *ids.entry(i).or_insert(next)
+                })
+                .collect()
+        })
+        .collect();
+    let (train, test) = split_baskets(&baskets, args.split, args.seed);
+    let config = ModelConfig { score, ..ModelConfig::default() };
+    let r = evaluate(&train, &test, args.k, args.seed, config, chrono::Utc::now());
+    if r.tested == 0 {
+        bail!("no held-out basket has 2 items or more");
+    }
+    let pct = |x: f64| x * 100.0;
+    let line = |name: &str, pop: f64, ours: f64| {
+        format!(
+            "summary: {name}: popularity = {:.2} %, ours = {:.2} %, lift = {:+.2} points",
+            pct(pop),
+            pct(ours),
+            pct(ours - pop)
+        )
+    };
+    let mut out = vec![
+        format!(
+            "summary: {} baskets, {} items; built on {}, {} held out with 2+ items (seed {}, split {}, score {})",
+            baskets.len(),
+            ids.len(),
+            r.train,
+            r.tested,
+            args.seed,
+            args.split,
+            args.score
+        ),
+        line("hit@5", r.popularity.at5, r.ours.at5),
+        line("hit@10", r.popularity.at10, r.ours.at10),
+    ];
+    if args.k != 5 && args.k != 10 {
+        out.push(line(&format!("hit@{}", args.k), r.popularity.at_k, r.ours.at_k));
+    }
+    out.push(format!("summary: build_time = {:.1} ms", r.build_ms));
+    Ok(out)
+}

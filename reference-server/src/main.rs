@@ -25,12 +25,18 @@ async fn main() -> anyhow::Result<()> {
         }
         return Ok(());
     }
+    if let Some(Command::EvalRecommendations(eval)) = &args.command {
+        for line in reference_server::eval::eval_recommendations(eval)? {
+            println!("{line}");
+        }
+        return Ok(());
+    }
     let store = store::open(&args.database).await?;
     match &args.command {
         None => cli::serve(store, &args.serve).await,
         Some(Command::Serve(serve)) => cli::serve(store, serve).await,
         Some(Command::CreateBusiness(create)) => cli::create_business(store, create).await,
-        Some(Command::EvalIntents(_)) => Ok(()),
+        Some(Command::EvalIntents(_) | Command::EvalRecommendations(_)) => Ok(()),
     }
 }
 

@@ -53,6 +53,7 @@ mod memory;
 pub mod payment;
 pub mod policy;
 pub mod ports;
+pub mod recommend;
 pub mod routing;
 pub mod segment;
 pub mod service;

@@ -23,6 +23,7 @@ pub use hours::{BusinessHours, ClosedDays, Day, HoursError, TimeRange};
 pub use model::{IntentModel, ModelError, Ranking, Scored};
 pub use normalize::{EMOJI_TOKEN, MPESA_TOKEN, NUMBER_TOKEN, PHONE_TOKEN, normalize, words};
 pub use sentiment::sentiment;
+pub(crate) use train::Rng;
 pub use train::{Example, PRUNE_FROM_EXAMPLES, TrainConfig, TrainError, train};
 pub use turn::{
     ADD_TO_CART_TITLE, ALTERNATIVES_MAX, Alternative, Answer, PERSON_QUIET_MINUTES, Turn,
