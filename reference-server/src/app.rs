@@ -71,6 +71,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(routes::agents::queue_router())
         .merge(routes::agents::routing_router())
         .merge(routes::inbox::router())
+        .merge(routes::recommendations::router())
 }
 
 /// The OpenAPI document of every endpoint.

@@ -16,7 +16,9 @@ use crate::auth::generate_api_key;
 use crate::config::{CreateBusinessArgs, ServeArgs};
 use crate::routes::webhooks::WebhookConfig;
 use crate::store::OpenStore;
-use crate::worker::{run_assistant, run_broadcasts, run_dispatcher, run_inbox, run_orders};
+use crate::worker::{
+    run_assistant, run_broadcasts, run_dispatcher, run_inbox, run_orders, run_recommendations,
+};
 
 /// Serves HTTP until Ctrl-C or SIGTERM, with the dispatcher sending
 /// through Twilio when an account is configured.
@@ -119,6 +121,11 @@ pub async fn serve(store: OpenStore, args: &ServeArgs) -> anyhow::Result<()> {
         Duration::from_millis(args.inbox_interval_ms.max(1)),
         stop.subscribe(),
     ));
+    let recommendations = tokio::spawn(run_recommendations(
+        crm.recommendations(),
+        Duration::from_millis(args.recommend_interval_ms.max(1)),
+        stop.subscribe(),
+    ));
     let mut state = AppState::new(crm, store.kind).with_max_body_bytes(args.max_body_bytes);
     if let Some(w) = webhooks {
         state = state.with_webhooks(w);
@@ -137,6 +144,7 @@ pub async fn serve(store: OpenStore, args: &ServeArgs) -> anyhow::Result<()> {
     let _ = orders.await;
     let _ = assistant.await;
     let _ = inbox.await;
+    let _ = recommendations.await;
     tracing::info!("stopped");
     Ok(())
 }

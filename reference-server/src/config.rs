@@ -113,6 +113,12 @@ pub struct ServeArgs {
     #[arg(long, env = "WCRM_INBOX_INTERVAL_MS", default_value_t = 1000)]
     pub inbox_interval_ms: u64,
 
+    /// How often recommendation models whose businesses sold since their
+    /// build are rebuilt (not within 10 minutes of the last), in
+    /// milliseconds.
+    #[arg(long, env = "WCRM_RECOMMEND_INTERVAL_MS", default_value_t = 60000)]
+    pub recommend_interval_ms: u64,
+
     /// The Groq classifier, for businesses that choose it.
     #[command(flatten)]
     pub groq: GroqArgs,

@@ -11,7 +11,7 @@ use tokio::sync::watch;
 use whatsapp_crm_core::ServiceError;
 use whatsapp_crm_core::service::{
     Assistant, Broadcasts, Campaigns, Carts, Dispatcher, EXPIRY_BATCH, Orders, Payments,
-    TRAIN_BATCH, TeamInbox,
+    RECOMMEND_BATCH, Recommendations, TRAIN_BATCH, TeamInbox,
 };
 
 /// Runs `round` every `interval`, at once again while it reports more work,
@@ -170,6 +170,22 @@ pub async fn run_inbox(team: TeamInbox, interval: Duration, stop: watch::Receive
         }
         // Each round serves every due business; nothing is left for at once.
         Ok(false)
+    })
+    .await;
+}
+
+/// Builds the recommendation models of businesses whose sales changed.
+pub async fn run_recommendations(
+    recommendations: Recommendations,
+    interval: Duration,
+    stop: watch::Receiver<bool>,
+) {
+    every("recommendations", interval, stop, || async {
+        let built = recommendations.run_due(Utc::now()).await?;
+        if built > 0 {
+            tracing::info!(built, "recommendation models built");
+        }
+        Ok(built >= RECOMMEND_BATCH as usize)
     })
     .await;
 }

@@ -168,6 +168,8 @@ async fn openapi_documents_every_endpoint(t: TestApp) {
         ("get", "/v1/conversations/{id}/events"),
         ("post", "/v1/queues/{id}/next"),
         ("get", "/v1/inbox/events"),
+        ("get", "/v1/customers/{id}/recommendations"),
+        ("get", "/v1/products/{id}/related"),
     ];
     let mut documented = 0;
     for (path, item) in doc["paths"].as_object().unwrap() {

@@ -217,3 +217,76 @@ impl DeskStore for PostgresStorage {
             .collect()
     }
 }
+
+const RECOMMENDER: Ctx = Ctx::new("recommender", "business");
+
+#[async_trait]
+impl whatsapp_crm_core::ports::RecommendStore for PostgresStorage {
+    async fn recommenders_due(
+        &self,
+        built_before: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<BusinessId>, StorageError> {
+        let rows: Vec<uuid::Uuid> = sqlx::query_scalar(
+            "SELECT DISTINCT o.business_id FROM orders o
+             LEFT JOIN recommenders r ON r.business_id = o.business_id
+             WHERE o.status IN ('paid', 'fulfilled')
+               AND (r.built_at IS NULL OR (o.updated_at > r.built_at AND r.built_at <= $1))
+             ORDER BY o.business_id LIMIT $2",
+        )
+        .bind(built_before)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| map(RECOMMENDER, e))?;
+        Ok(rows.into_iter().map(BusinessId::from_uuid).collect())
+    }
+
+    async fn save_recommender(
+        &self,
+        business: BusinessId,
+        info: &whatsapp_crm_core::ports::RecommenderInfo,
+        bytes: &[u8],
+    ) -> Result<bool, StorageError> {
+        let done = sqlx::query(
+            "INSERT INTO recommenders (business_id, built_at, info, model) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (business_id) DO UPDATE SET built_at = excluded.built_at,
+               info = excluded.info, model = excluded.model
+             WHERE recommenders.built_at <= excluded.built_at",
+        )
+        .bind(business.as_uuid())
+        .bind(info.built_at)
+        .bind(sqlx::types::Json(info))
+        .bind(bytes)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| map(RECOMMENDER, e))?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn recommender_info(
+        &self,
+        business: BusinessId,
+    ) -> Result<Option<whatsapp_crm_core::ports::RecommenderInfo>, StorageError> {
+        let row: Option<sqlx::types::Json<whatsapp_crm_core::ports::RecommenderInfo>> =
+            sqlx::query_scalar("SELECT info FROM recommenders WHERE business_id = $1")
+                .bind(business.as_uuid())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(|e| map(RECOMMENDER, e))?;
+        Ok(row.map(|j| j.0))
+    }
+
+    async fn load_recommender(
+        &self,
+        business: BusinessId,
+    ) -> Result<Option<(whatsapp_crm_core::ports::RecommenderInfo, Vec<u8>)>, StorageError> {
+        let row: Option<(sqlx::types::Json<whatsapp_crm_core::ports::RecommenderInfo>, Vec<u8>)> =
+            sqlx::query_as("SELECT info, model FROM recommenders WHERE business_id = $1")
+                .bind(business.as_uuid())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(|e| map(RECOMMENDER, e))?;
+        Ok(row.map(|(i, m)| (i.0, m)))
+    }
+}

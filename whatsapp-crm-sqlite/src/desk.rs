@@ -210,3 +210,91 @@ impl DeskStore for SqliteStorage {
         .await
     }
 }
+
+const RECOMMENDER: Ctx = Ctx::new("recommender", "business");
+
+#[async_trait]
+impl whatsapp_crm_core::ports::RecommendStore for SqliteStorage {
+    async fn recommenders_due(
+        &self,
+        built_before: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<BusinessId>, StorageError> {
+        self.read(move |c| {
+            query_all(
+                c,
+                RECOMMENDER,
+                "SELECT DISTINCT o.business_id FROM orders o
+                 LEFT JOIN recommenders r ON r.business_id = o.business_id
+                 WHERE o.status IN ('paid', 'fulfilled')
+                   AND (r.built_at IS NULL OR (o.updated_at > r.built_at AND r.built_at <= ?1))
+                 ORDER BY o.business_id LIMIT ?2",
+                vec![Value::Integer(micros(built_before)), Value::Integer(i64::from(limit))],
+                |r| Ok(BusinessId::from_uuid(get_uuid(r, "business_id")?)),
+            )
+        })
+        .await
+    }
+
+    async fn save_recommender(
+        &self,
+        business: BusinessId,
+        info: &whatsapp_crm_core::ports::RecommenderInfo,
+        bytes: &[u8],
+    ) -> Result<bool, StorageError> {
+        let args = vec![
+            blob(business.as_uuid()),
+            Value::Integer(micros(info.built_at)),
+            Value::Text(to_json(info)?),
+            Value::Blob(bytes.to_vec()),
+        ];
+        self.write(move |tx| {
+            let changed = tx
+                .execute(
+                    "INSERT INTO recommenders (business_id, built_at, info, model)
+                     VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (business_id) DO UPDATE SET built_at = excluded.built_at,
+                       info = excluded.info, model = excluded.model
+                     WHERE recommenders.built_at <= excluded.built_at",
+                    rusqlite::params_from_iter(args),
+                )
+                .map_err(|e| map(RECOMMENDER, e))?;
+            Ok(changed > 0)
+        })
+        .await
+    }
+
+    async fn recommender_info(
+        &self,
+        business: BusinessId,
+    ) -> Result<Option<whatsapp_crm_core::ports::RecommenderInfo>, StorageError> {
+        self.read(move |c| {
+            Ok(query_all(
+                c,
+                RECOMMENDER,
+                "SELECT info FROM recommenders WHERE business_id = ?1",
+                vec![blob(business.as_uuid())],
+                |r| get_json(r, "info"),
+            )?
+            .pop())
+        })
+        .await
+    }
+
+    async fn load_recommender(
+        &self,
+        business: BusinessId,
+    ) -> Result<Option<(whatsapp_crm_core::ports::RecommenderInfo, Vec<u8>)>, StorageError> {
+        self.read(move |c| {
+            Ok(query_all(
+                c,
+                RECOMMENDER,
+                "SELECT info, model FROM recommenders WHERE business_id = ?1",
+                vec![blob(business.as_uuid())],
+                |r| Ok((get_json(r, "info")?, get::<Vec<u8>>(r, "model")?)),
+            )?
+            .pop())
+        })
+        .await
+    }
+}

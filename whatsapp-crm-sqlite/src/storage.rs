@@ -40,6 +40,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0013_assistant.sql"),
     include_str!("../migrations/0014_agents.sql"),
     include_str!("../migrations/0015_desk.sql"),
+    include_str!("../migrations/0016_recommenders.sql"),
 ];
 
 /// The schema version this build writes.

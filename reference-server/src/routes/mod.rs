@@ -14,6 +14,7 @@ pub mod orders;
 pub mod pay;
 pub mod payments;
 pub mod products;
+pub mod recommendations;
 pub mod segments;
 pub mod system;
 pub mod templates;

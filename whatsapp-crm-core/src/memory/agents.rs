@@ -292,3 +292,62 @@ impl crate::ports::DeskStore for InMemoryStorage {
         Ok(loads.into_iter().collect())
     }
 }
+
+#[async_trait]
+impl crate::ports::RecommendStore for InMemoryStorage {
+    async fn recommenders_due(
+        &self,
+        built_before: chrono::DateTime<chrono::Utc>,
+        limit: u32,
+    ) -> Result<Vec<BusinessId>, StorageError> {
+        use crate::domain::OrderStatus;
+        let inner = self.read();
+        let mut due: Vec<BusinessId> = inner
+            .tenants
+            .iter()
+            .filter(|(_, t)| {
+                let built = t.recommender.as_ref().map(|(i, _)| i.built_at);
+                built.is_none_or(|b| b <= built_before)
+                    && t.orders.values().any(|o| {
+                        matches!(o.status, OrderStatus::Paid | OrderStatus::Fulfilled)
+                            && built.is_none_or(|b| o.updated_at > b)
+                    })
+            })
+            .map(|(b, _)| *b)
+            .collect();
+        due.sort();
+        due.truncate(limit as usize);
+        Ok(due)
+    }
+
+    async fn save_recommender(
+        &self,
+        business: BusinessId,
+        info: &crate::ports::RecommenderInfo,
+        bytes: &[u8],
+    ) -> Result<bool, StorageError> {
+        let mut inner = self.write();
+        let t = inner.tenant_mut(business, "business")?;
+        if t.recommender.as_ref().is_some_and(|(i, _)| i.built_at > info.built_at) {
+            return Ok(false);
+        }
+        t.recommender = Some((info.clone(), bytes.to_vec()));
+        Ok(true)
+    }
+
+    async fn recommender_info(
+        &self,
+        business: BusinessId,
+    ) -> Result<Option<crate::ports::RecommenderInfo>, StorageError> {
+        let inner = self.read();
+        Ok(inner.tenant(business).and_then(|t| t.recommender.as_ref()).map(|(i, _)| i.clone()))
+    }
+
+    async fn load_recommender(
+        &self,
+        business: BusinessId,
+    ) -> Result<Option<(crate::ports::RecommenderInfo, Vec<u8>)>, StorageError> {
+        let inner = self.read();
+        Ok(inner.tenant(business).and_then(|t| t.recommender.clone()))
+    }
+}

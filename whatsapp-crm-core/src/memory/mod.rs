@@ -89,6 +89,7 @@ struct Tenant {
     queues: BTreeMap<crate::domain::QueueId, crate::domain::Queue>,
     routing: crate::domain::Routing,
     events: BTreeMap<crate::domain::EventId, crate::domain::ConversationEvent>,
+    recommender: Option<(crate::ports::RecommenderInfo, Vec<u8>)>,
 }
 
 impl InMemoryStorage {
@@ -158,6 +159,7 @@ impl BusinessStore for InMemoryStorage {
                 queues: BTreeMap::new(),
                 routing: crate::domain::Routing::default(),
                 events: BTreeMap::new(),
+                recommender: None,
                 customers: BTreeMap::new(),
                 phones: HashMap::new(),
                 conversations: BTreeMap::new(),

@@ -14,6 +14,7 @@ mod error;
 mod fulfilment;
 mod payment_store;
 mod payments;
+mod recommend_store;
 mod storage;
 mod templates;
 mod transport;
@@ -44,6 +45,7 @@ pub use payment_store::{
 pub use payments::{
     NextStep, PaymentProvider, PaymentProviderError, PaymentRequest, ProviderEvent, Started,
 };
+pub use recommend_store::{RecommendStore, RecommenderInfo};
 pub use storage::{
     ALREADY_QUEUED, ApiKeyStore, BusinessStore, ConversationQuery, ConversationStore,
     CustomerQuery, CustomerStore, MessageQuery, MessageStore, NOT_CLAIMED, OrderQuery, OrderStore,

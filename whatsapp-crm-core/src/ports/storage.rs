@@ -679,6 +679,7 @@ pub trait Storage:
     + super::QueueStore
     + super::RoutingStore
     + super::DeskStore
+    + super::RecommendStore
     + CustomerStore
     + ConversationStore
     + MessageStore
@@ -710,7 +711,11 @@ impl<T> Storage for T where
         + super::QueueStore
         + super::RoutingStore
         + super::DeskStore
+        + super::RecommendStore
+        + super::RecommendStore
         + super::DeskStore
+        + super::RecommendStore
+        + super::RecommendStore
         + CustomerStore
         + ConversationStore
         + MessageStore

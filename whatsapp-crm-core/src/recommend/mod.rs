@@ -475,3 +475,153 @@ mod tests {
         }
     }
 }
+
+/// First byte of a stored model.
+const FORMAT: u8 = 1;
+
+/// Why stored model bytes could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unreadable recommendation model: {0}")]
+pub struct ModelBytesError(&'static str);
+
+impl Model<crate::domain::ProductId> {
+    /// The model as bytes, to store (little-endian; read back by
+    /// [`from_bytes`](Self::from_bytes)).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let n = self.products.len();
+        let mut out = Vec::with_capacity(32 + n * 28 + n * NEIGHBOURS_DEFAULT * 8);
+        out.push(FORMAT);
+        out.extend_from_slice(&(n as u32).to_le_bytes());
+        out.extend_from_slice(&(self.baskets as u64).to_le_bytes());
+        out.extend_from_slice(&self.built_at.timestamp_micros().to_le_bytes());
+        for p in &self.products {
+            out.extend_from_slice(p.as_uuid().as_bytes());
+        }
+        for v in self.popularity.iter().chain(&self.trending) {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        for list in &self.neighbours {
+            out.extend_from_slice(&(list.len() as u32).to_le_bytes());
+            for (b, s) in list {
+                out.extend_from_slice(&b.to_le_bytes());
+                out.extend_from_slice(&s.to_le_bytes());
+            }
+        }
+        out
+    }
+
+    /// Reads a model [`to_bytes`](Self::to_bytes) wrote.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, ModelBytesError> {
+        let mut r = Reader(bytes);
+        if r.take(1)?[0] != FORMAT {
+            return Err(ModelBytesError("unknown format"));
+        }
+        let n = r.u32()? as usize;
+        let baskets = r.u64()? as usize;
+        let built_at = DateTime::from_timestamp_micros(r.u64()? as i64)
+            .ok_or(ModelBytesError("bad build time"))?;
+        if n > r.0.len() / 16 {
+            return Err(ModelBytesError("truncated"));
+        }
+        let mut products = Vec::with_capacity(n);
+        for _ in 0..n {
+            let raw: [u8; 16] = r.take(16)?.try_into().map_err(|_| ModelBytesError("truncated"))?;
+            products.push(crate::domain::ProductId::from_uuid(uuid::Uuid::from_bytes(raw)));
+        }
+        let mut floats = |count: usize| (0..count).map(|_| r.f32()).collect::<Result<Vec<_>, _>>();
+        let popularity = floats(n)?;
+        let trending = floats(n)?;
+        let mut neighbours = Vec::with_capacity(n);
+        for _ in 0..n {
+            let len = r.u32()? as usize;
+            let mut list = Vec::with_capacity(len.min(1_024));
+            for _ in 0..len {
+                let b = r.u32()?;
+                if b as usize >= n {
+                    return Err(ModelBytesError("neighbour out of range"));
+                }
+                list.push((b, r.f32()?));
+            }
+            neighbours.push(list);
+        }
+        if !r.0.is_empty() {
+            return Err(ModelBytesError("trailing bytes"));
+        }
+        let index = products.iter().enumerate().map(|(i, p)| (*p, i as u32)).collect();
+        let rank = |score: &[f32]| {
+            let mut ids: Vec<u32> = (0..score.len() as u32).collect();
+            ids.sort_unstable_by(|&x, &y| {
+                score[y as usize].total_cmp(&score[x as usize]).then(x.cmp(&y))
+            });
+            ids
+        };
+        Ok(Self {
+            by_popularity: rank(&popularity),
+            by_trend: rank(&trending),
+            products,
+            index,
+            popularity,
+            trending,
+            neighbours,
+            baskets,
+            built_at,
+        })
+    }
+}
+
+struct Reader<'a>(&'a [u8]);
+
+impl Reader<'_> {
+    fn take(&mut self, n: usize) -> Result<&[u8], ModelBytesError> {
+        if self.0.len() < n {
+            return Err(ModelBytesError("truncated"));
+        }
+        let (head, rest) = self.0.split_at(n);
+        self.0 = rest;
+        Ok(head)
+    }
+
+    fn u32(&mut self) -> Result<u32, ModelBytesError> {
+        Ok(u32::from_le_bytes(self.take(4)?.try_into().map_err(|_| ModelBytesError("truncated"))?))
+    }
+
+    fn u64(&mut self) -> Result<u64, ModelBytesError> {
+        Ok(u64::from_le_bytes(self.take(8)?.try_into().map_err(|_| ModelBytesError("truncated"))?))
+    }
+
+    fn f32(&mut self) -> Result<f32, ModelBytesError> {
+        Ok(f32::from_le_bytes(self.take(4)?.try_into().map_err(|_| ModelBytesError("truncated"))?))
+    }
+}
+
+#[cfg(test)]
+mod bytes_tests {
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::domain::ProductId;
+
+    #[test]
+    fn a_stored_model_reads_back_the_same_and_bad_bytes_are_refused() {
+        let ids: Vec<ProductId> = (0..6).map(|_| ProductId::new()).collect();
+        let at = Utc.with_ymd_and_hms(2026, 12, 7, 9, 0, 0).unwrap();
+        let baskets: Vec<Basket<ProductId>> = [[0, 1, 2], [0, 1, 3], [4, 5, 0], [1, 2, 5]]
+            .iter()
+            .map(|b| Basket { items: b.iter().map(|&i| ids[i]).collect(), at })
+            .collect();
+        let m = Model::build(&baskets, at, ModelConfig::default());
+        let bytes = m.to_bytes();
+        let back = Model::from_bytes(&bytes).unwrap();
+        assert_eq!(back, m);
+        assert_eq!(back.related(ids[0], 3, |_| true), m.related(ids[0], 3, |_| true));
+        for cut in [0, 1, 10, bytes.len() - 1] {
+            assert!(Model::from_bytes(&bytes[..cut]).is_err(), "cut at {cut}");
+        }
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(Model::from_bytes(&longer).is_err());
+        let mut other = bytes;
+        other[0] = 9;
+        assert!(Model::from_bytes(&other).is_err());
+    }
+}

@@ -16,6 +16,7 @@ mod error;
 mod inbox;
 mod outbound;
 mod payments;
+mod recommendations;
 mod segments;
 mod team;
 mod templates;
@@ -56,6 +57,10 @@ pub use outbound::{Outbound, SendMessage, TemplateSend};
 pub use payments::{
     CallbackResult, LinkPage, LinkState, PayWith, PaymentDetail, PaymentListParams, Payments,
     PaymentsConfig, PaymentsReport, SAFARICOM_CALLBACK_IPS, SentLink, WebhookRefused,
+};
+pub use recommendations::{
+    REBUILD_AFTER_MINUTES, RECOMMEND_BATCH, RECOMMEND_K_MAX, RecommendRuntime, Recommendation,
+    Recommendations,
 };
 pub use segments::{NewSegment, PREVIEW_SAMPLE_DEFAULT, SegmentPatch, Segments};
 pub use team::{
@@ -102,6 +107,7 @@ pub struct Crm {
     payments: Option<Arc<PaymentsConfig>>,
     assistant: Arc<AssistantRuntime>,
     feed: Arc<InboxFeed>,
+    recommender: Arc<RecommendRuntime>,
 }
 
 impl Crm {
@@ -115,6 +121,7 @@ impl Crm {
             payments: None,
             assistant: Arc::default(),
             feed: Arc::default(),
+            recommender: Arc::default(),
         }
     }
 
@@ -214,6 +221,15 @@ impl Crm {
             Arc::clone(&self.clock),
             Arc::clone(&self.feed),
             self.assistant(),
+        )
+    }
+
+    /// Product recommendations: the models, and answers from them.
+    pub fn recommendations(&self) -> Recommendations {
+        Recommendations::new(
+            Arc::clone(&self.storage),
+            Arc::clone(&self.clock),
+            Arc::clone(&self.recommender),
         )
     }
 

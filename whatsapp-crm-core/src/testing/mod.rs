@@ -204,6 +204,7 @@ macro_rules! storage_conformance_tests {
             routing_round_trips_per_business,
             desk_commits_against_its_revision_with_events,
             desk_concurrent_assignment_assigns_once,
+            recommenders_round_trip_and_fall_due_on_paid_orders,
         );
     };
 }

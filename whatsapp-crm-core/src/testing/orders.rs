@@ -173,3 +173,44 @@ pub async fn inbound_messages_update_customer_activity(s: &dyn Storage) {
         "days 40, 45 and 50 are within 30 days of the latest"
     );
 }
+
+/// A recommendation model is stored per business, newer over older; a
+/// business is due for a build when a paid or fulfilled order changed after
+/// its model was built, and not before `built_before` allows.
+pub async fn recommenders_round_trip_and_fall_due_on_paid_orders(s: &dyn Storage) {
+    use crate::ports::RecommenderInfo;
+    let b = new_business(s, "Shop").await;
+    let other = new_business(s, "Other").await;
+    let c = bare_customer(b.id, "+254712000001");
+    insert(s, &c).await;
+    let due = |before| async move { ok(s.recommenders_due(before, 1000).await, "due") };
+    assert_eq!(ok(s.recommender_info(b.id).await, "none"), None);
+    let draft = order(b.id, c.id, 50_000, 10);
+    ok(s.insert_order(&draft).await, "draft");
+    assert!(!due(at(100)).await.contains(&b.id), "a draft is not a sale");
+    ok(s.update_order_status(b.id, draft.id, OrderStatus::Paid, at(20)).await, "pay");
+    assert!(due(at(100)).await.contains(&b.id), "no model yet");
+
+    let info =
+        |t| RecommenderInfo { built_at: at(t), orders: 1, lines: 1, products: 1, build_ms: 1.5 };
+    assert!(ok(s.save_recommender(b.id, &info(30), &[1, 2, 3]).await, "save"));
+    assert_eq!(ok(s.recommender_info(b.id).await, "info"), Some(info(30)));
+    assert_eq!(ok(s.load_recommender(b.id).await, "load"), Some((info(30), vec![1, 2, 3])));
+    assert!(!due(at(100)).await.contains(&b.id), "nothing changed since");
+    // An older build never replaces a newer one.
+    assert!(!ok(s.save_recommender(b.id, &info(25), &[9]).await, "older"));
+    assert_eq!(ok(s.load_recommender(b.id).await, "kept"), Some((info(30), vec![1, 2, 3])));
+
+    let second = order(b.id, c.id, 20_000, 40);
+    ok(s.insert_order(&second).await, "second");
+    ok(s.update_order_status(b.id, second.id, OrderStatus::Fulfilled, at(50)).await, "fulfil");
+    assert!(!due(at(29)).await.contains(&b.id), "built too recently to build again");
+    assert!(due(at(30)).await.contains(&b.id), "a sale after the build");
+    assert!(ok(s.save_recommender(b.id, &info(60), &[4]).await, "rebuilt"));
+    assert!(!due(at(100)).await.contains(&b.id));
+
+    // Another business sees nothing and cannot store for a missing one.
+    assert_eq!(ok(s.recommender_info(other.id).await, "other"), None);
+    assert!(!due(at(100)).await.contains(&other.id));
+    assert!(is_not_found(s.save_recommender(BusinessId::new(), &info(1), &[1]).await));
+}

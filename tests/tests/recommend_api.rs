@@ -1,0 +1,134 @@
+//! Recommendations over HTTP on every backend: the model built from paid
+//! orders, related products with their reasons, a customer's picks led by
+//! what they named, inactive and out-of-stock products never returned, a
+//! restarted server answering from the stored model, and bad input refused.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use axum::http::StatusCode;
+use chrono::Utc;
+use serde_json::{Value, json};
+use support::{TestApp, assert_error, inbound_text, on};
+use whatsapp_crm_core::{
+    Crm, Currency, LineItem, Money, NewCustomer, Order, OrderStatus, Product, ProductId,
+};
+
+on_every_backend!(picks_come_from_paid_orders_with_reasons_and_skip_what_cannot_sell);
+
+async fn product(t: &TestApp, sku: &str) -> Product {
+    let s = t.crm.storage();
+    s.products_by_sku(t.shop_a, &[sku.to_owned()]).await.unwrap().pop().unwrap()
+}
+
+async fn paid(t: &TestApp, customer: whatsapp_crm_core::CustomerId, items: &[&Product]) {
+    let lines = items
+        .iter()
+        .map(|p| LineItem {
+            product_id: Some(p.id),
+            sku: p.sku.clone(),
+            name: p.name.clone(),
+            quantity: 1,
+            unit_price: p.price,
+        })
+        .collect();
+    let mut o = Order::new(t.shop_a, customer, Currency::KES, lines, Utc::now()).unwrap();
+    o.total = Money::new(100, Currency::KES);
+    o.status = OrderStatus::Paid;
+    t.crm.storage().insert_order(&o).await.unwrap();
+}
+
+fn ids(body: &Value) -> Vec<String> {
+    body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["product"]["sku"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn picks_come_from_paid_orders_with_reasons_and_skip_what_cannot_sell(t: TestApp) {
+    let csv = "sku,name,price,category,on_hand,active\n\
+               UNGA-2KG,Jogoo Unga 2kg,210.00,Flour,30,true\n\
+               SUKARI-1KG,Kabras Sugar 1kg,165.00,Sugar,12,true\n\
+               MAZIWA-500,Brookside Milk 500ml,60.00,Dairy,40,true\n\
+               CHAI-250,Kericho Gold Tea 250g,180.00,Tea,0,true\n\
+               MKATE,Supa Loaf Bread,65.00,Bakery,20,false\n\
+               SODA-500,Coca-Cola 500ml,70.00,Drinks,50,true\n";
+    t.crm.catalog().import_csv(t.shop_a, csv.as_bytes()).await.unwrap();
+    let (unga, sukari, maziwa, chai, mkate, soda) = (
+        product(&t, "UNGA-2KG").await,
+        product(&t, "SUKARI-1KG").await,
+        product(&t, "MAZIWA-500").await,
+        product(&t, "CHAI-250").await,
+        product(&t, "MKATE").await,
+        product(&t, "SODA-500").await,
+    );
+    let buyer = t.crm.customers().create(t.shop_a, NewCustomer::with_phone("+254711000001")).await;
+    let buyer = buyer.unwrap().id;
+    // Unga goes with sugar, then tea (out of stock) and bread (inactive).
+    for basket in [
+        vec![&unga, &sukari],
+        vec![&unga, &sukari, &chai],
+        vec![&unga, &chai, &mkate],
+        vec![&unga, &mkate],
+        vec![&unga, &sukari],
+        vec![&maziwa, &soda],
+        vec![&soda],
+    ] {
+        paid(&t, buyer, &basket).await;
+    }
+    // Before a build there is no model and no pick.
+    let path = format!("/v1/products/{}/related", unga.id);
+    let r = t.as_a("GET", &path, None).await;
+    assert_eq!((r.status, r.body.clone()), (StatusCode::OK, json!({"items": [], "model": null})));
+    let recs = t.crm.recommendations();
+    assert_eq!(recs.run_due(Utc::now() + chrono::Duration::hours(1)).await.unwrap(), 1);
+    assert_eq!(recs.run_due(Utc::now() + chrono::Duration::hours(1)).await.unwrap(), 0, "built");
+
+    let r = t.as_a("GET", &format!("{path}?k=3"), None).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(ids(&r.body)[0], "SUKARI-1KG");
+    assert_eq!(r.body["items"][0]["reason"], "bought_together");
+    assert_eq!(r.body["items"][0]["because"], json!(unga.id.to_string()));
+    assert_eq!(r.body["model"]["orders"], 7);
+    // Out of stock and inactive never come back, nor the product itself.
+    for pick in ids(&r.body) {
+        assert!(!["CHAI-250", "MKATE", "UNGA-2KG"].contains(&pick.as_str()), "{:?}", r.body);
+    }
+    assert_eq!(ids(&r.body).len(), 3, "filled by what sells: {:?}", r.body);
+
+    // A customer who named milk gets it first, then what goes with it.
+    let sender = t.crm.storage().get_business(t.shop_a).await.unwrap().whatsapp_sender;
+    let m = inbound_text("SM1", "+254711000002", &sender, "Mna maziwa ya Brookside?", Utc::now());
+    let asker = t.crm.inbox().receive(t.shop_a, m).await.unwrap().customer.id;
+    let r = t.as_a("GET", &format!("/v1/customers/{asker}/recommendations?k=2"), None).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(ids(&r.body), ["MAZIWA-500", "SODA-500"], "{:?}", r.body);
+    assert_eq!(
+        (r.body["items"][0]["reason"].clone(), r.body["items"][1]["reason"].clone()),
+        (json!("personal"), json!("personal"))
+    );
+    // A restarted server answers from the stored model.
+    let fresh = Crm::new(t.crm.storage().clone());
+    let again = fresh.recommendations().related(t.shop_a, unga.id, 3).await.unwrap();
+    assert_eq!(again[0].product.sku, "SUKARI-1KG");
+
+    // Bad input, and another business's ids.
+    assert_error(
+        &t.as_a("GET", &format!("{path}?k=0"), None).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    );
+    assert_error(
+        &t.as_a("GET", &format!("{path}?k=21"), None).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    );
+    assert_error(&t.as_b("GET", &path, None).await, StatusCode::NOT_FOUND, "not_found");
+    let theirs = format!("/v1/customers/{buyer}/recommendations");
+    assert_error(&t.as_b("GET", &theirs, None).await, StatusCode::NOT_FOUND, "not_found");
+    let nothing = format!("/v1/products/{}/related", ProductId::new());
+    assert_error(&t.as_a("GET", &nothing, None).await, StatusCode::NOT_FOUND, "not_found");
+}
