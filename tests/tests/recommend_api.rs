@@ -15,7 +15,10 @@ use whatsapp_crm_core::{
     Crm, Currency, LineItem, Money, NewCustomer, Order, OrderStatus, Product, ProductId,
 };
 
-on_every_backend!(picks_come_from_paid_orders_with_reasons_and_skip_what_cannot_sell);
+on_every_backend!(
+    picks_come_from_paid_orders_with_reasons_and_skip_what_cannot_sell,
+    cart_replies_suggest_what_goes_with_the_cart_when_turned_on,
+);
 
 async fn product(t: &TestApp, sku: &str) -> Product {
     let s = t.crm.storage();
@@ -48,15 +51,16 @@ fn ids(body: &Value) -> Vec<String> {
         .collect()
 }
 
-async fn picks_come_from_paid_orders_with_reasons_and_skip_what_cannot_sell(t: TestApp) {
-    let csv = "sku,name,price,category,on_hand,active\n\
+const CATALOG: &str = "sku,name,price,category,on_hand,active\n\
                UNGA-2KG,Jogoo Unga 2kg,210.00,Flour,30,true\n\
                SUKARI-1KG,Kabras Sugar 1kg,165.00,Sugar,12,true\n\
                MAZIWA-500,Brookside Milk 500ml,60.00,Dairy,40,true\n\
                CHAI-250,Kericho Gold Tea 250g,180.00,Tea,0,true\n\
                MKATE,Supa Loaf Bread,65.00,Bakery,20,false\n\
                SODA-500,Coca-Cola 500ml,70.00,Drinks,50,true\n";
-    t.crm.catalog().import_csv(t.shop_a, csv.as_bytes()).await.unwrap();
+
+async fn picks_come_from_paid_orders_with_reasons_and_skip_what_cannot_sell(t: TestApp) {
+    t.crm.catalog().import_csv(t.shop_a, CATALOG.as_bytes()).await.unwrap();
     let (unga, sukari, maziwa, chai, mkate, soda) = (
         product(&t, "UNGA-2KG").await,
         product(&t, "SUKARI-1KG").await,
@@ -131,4 +135,67 @@ async fn picks_come_from_paid_orders_with_reasons_and_skip_what_cannot_sell(t: T
     assert_error(&t.as_b("GET", &theirs, None).await, StatusCode::NOT_FOUND, "not_found");
     let nothing = format!("/v1/products/{}/related", ProductId::new());
     assert_error(&t.as_a("GET", &nothing, None).await, StatusCode::NOT_FOUND, "not_found");
+}
+
+async fn cart_replies_suggest_what_goes_with_the_cart_when_turned_on(t: TestApp) {
+    t.crm.catalog().import_csv(t.shop_a, CATALOG.as_bytes()).await.unwrap();
+    let (unga, sukari, chai) = (
+        product(&t, "UNGA-2KG").await,
+        product(&t, "SUKARI-1KG").await,
+        product(&t, "CHAI-250").await,
+    );
+    let buyer = t.crm.customers().create(t.shop_a, NewCustomer::with_phone("+254711000001")).await;
+    let buyer = buyer.unwrap().id;
+    // Tea goes with unga most often, but it is out of stock.
+    for basket in [vec![&unga, &chai], vec![&unga, &chai], vec![&unga, &chai], vec![&unga, &sukari]]
+    {
+        paid(&t, buyer, &basket).await;
+    }
+    t.crm.recommendations().build(t.shop_a).await.unwrap();
+    let sender = t.crm.storage().get_business(t.shop_a).await.unwrap().whatsapp_sender;
+    let n = std::sync::atomic::AtomicU32::new(0);
+    let add = |phone: &'static str| {
+        let sid = format!("SM{}", n.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+        let m = inbound_text(sid, phone, &sender, "add UNGA-2KG", Utc::now());
+        let inbox = t.crm.inbox();
+        async move { inbox.receive(t.shop_a, m).await.unwrap().cart.unwrap().replies }
+    };
+    let settings = |n: u8| whatsapp_crm_core::CommerceSettingsInput {
+        enabled: true,
+        cart_suggestions: Some(n),
+        ..Default::default()
+    };
+    // Off by default: the cart's own reply only.
+    t.crm.commerce().set(t.shop_a, settings(0)).await.unwrap();
+    assert_eq!(add("+254711000002").await.len(), 1);
+    // On: one more message, buttons adding what goes with the cart and sells.
+    t.crm.commerce().set(t.shop_a, settings(2)).await.unwrap();
+    let replies = add("+254711000003").await;
+    assert_eq!(replies.len(), 2, "{replies:?}");
+    let whatsapp_crm_core::MessageContent::Interactive {
+        interactive: whatsapp_crm_core::Interactive::Buttons { body, buttons, .. },
+    } = &replies[1].content
+    else {
+        panic!("{:?}", replies[1].content)
+    };
+    assert_eq!(body, "Customers who bought Jogoo Unga 2kg also bought:");
+    let titles: Vec<&str> = buttons.iter().map(|b| b.title.as_str()).collect();
+    assert_eq!(titles, ["Kabras Sugar 1kg"], "tea is out of stock");
+    // Tapping it adds sugar to the cart.
+    let tap = whatsapp_crm_core::InboundMessage {
+        content: whatsapp_crm_core::MessageContent::Interactive {
+            interactive: whatsapp_crm_core::Interactive::Reply {
+                payload: Some(buttons[0].id.clone()),
+                title: buttons[0].title.clone(),
+            },
+        },
+        ..inbound_text("SMtap", "+254711000003", &sender, "", Utc::now())
+    };
+    let cart = t.crm.inbox().receive(t.shop_a, tap).await.unwrap().cart.unwrap().cart;
+    let skus: Vec<&str> = cart.lines.iter().map(|l| l.sku.as_str()).collect();
+    assert_eq!(skus, ["UNGA-2KG", "SUKARI-1KG"]);
+    // Out of range is refused.
+    let r =
+        t.as_a("PUT", "/v1/commerce", Some(r#"{"enabled": true, "cart_suggestions": 3}"#)).await;
+    assert_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
 }

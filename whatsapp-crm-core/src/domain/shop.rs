@@ -126,6 +126,9 @@ pub struct DeliveryWebhook {
     pub secret: String,
 }
 
+/// Most products suggested in a cart reply.
+pub const CART_SUGGESTIONS_MAX: u8 = 2;
+
 /// A business's commerce settings. Off until the business turns it on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -165,6 +168,10 @@ pub struct CommerceSettings {
     /// turned on.
     #[serde(default)]
     pub link_key: Option<String>,
+    /// Products bought together with the cart suggested after an item is
+    /// added, 0 (off, the default) to 2.
+    #[serde(default)]
+    pub cart_suggestions: u8,
 }
 
 fn reminder_after_default() -> u32 {
@@ -193,6 +200,7 @@ impl Default for CommerceSettings {
             reminder_after_minutes: REMINDER_AFTER_MINUTES_DEFAULT,
             reminder_before_expiry_minutes: REMINDER_BEFORE_EXPIRY_MINUTES_DEFAULT,
             link_key: None,
+            cart_suggestions: 0,
         }
     }
 }
@@ -242,6 +250,11 @@ pub struct CommerceSettingsInput {
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(maximum = 10080))]
     pub reminder_before_expiry_minutes: Option<u32>,
+    /// Products bought together with the cart suggested after an item is
+    /// added, 0 to 2 (default 0: off).
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(maximum = 2))]
+    pub cart_suggestions: Option<u8>,
 }
 
 /// The document's shape of `notice_templates`: a template id per notice.
@@ -300,6 +313,9 @@ impl CommerceSettingsInput {
                 v.push(field, format!("must be 0 to {LINK_MINUTES_MAX}"));
             }
         }
+        if self.cart_suggestions.is_some_and(|n| n > CART_SUGGESTIONS_MAX) {
+            v.push("cart_suggestions", format!("must be 0 to {CART_SUGGESTIONS_MAX}"));
+        }
         let delivery = v.check(
             "default_delivery",
             self.default_delivery.unwrap_or(DeliveryMethod::Pickup).validate(),
@@ -320,6 +336,7 @@ impl CommerceSettingsInput {
                 .reminder_before_expiry_minutes
                 .unwrap_or(REMINDER_BEFORE_EXPIRY_MINUTES_DEFAULT),
             link_key: current.link_key.clone(),
+            cart_suggestions: self.cart_suggestions.unwrap_or(0),
         })
     }
 }

@@ -74,6 +74,7 @@ pub struct Inbox {
     storage: Arc<dyn Storage>,
     clock: Arc<dyn Clock>,
     team: super::TeamInbox,
+    recommend: Option<super::Recommendations>,
 }
 
 fn text_of(m: &InboundMessage) -> Option<&str> {
@@ -104,7 +105,13 @@ impl Inbox {
         clock: Arc<dyn Clock>,
         team: super::TeamInbox,
     ) -> Self {
-        Self { storage, clock, team }
+        Self { storage, clock, team, recommend: None }
+    }
+
+    /// Suggests products in cart replies from `recommend`'s models.
+    pub fn with_recommendations(mut self, recommend: super::Recommendations) -> Self {
+        self.recommend = Some(recommend);
+        self
     }
 
     /// Stores a message a customer sent: creates the customer on first contact,
@@ -202,6 +209,7 @@ impl Inbox {
             Some(_) => None,
             None => {
                 super::Carts::new(Arc::clone(s), Arc::clone(&self.clock))
+                    .with_recommendations(self.recommend.clone())
                     .handle(&shop, &customer, &inbound.content)
                     .await?
             }

@@ -241,6 +241,7 @@ impl Crm {
     /// Inbound messages and delivery reports.
     pub fn inbox(&self) -> Inbox {
         Inbox::with_team(self.storage.clone(), self.clock.clone(), self.team_inbox())
+            .with_recommendations(self.recommendations())
     }
 
     /// Broadcasts, with the default send policy's frequency cap.

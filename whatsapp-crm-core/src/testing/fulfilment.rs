@@ -65,6 +65,7 @@ pub async fn commerce_settings_and_delivery_round_trip(s: &dyn Storage) {
         reminder_after_minutes: 15,
         reminder_before_expiry_minutes: 0,
         link_key: Some("ab".repeat(32)),
+        cart_suggestions: 2,
     };
     ok(s.update_business(&b).await, "update business");
     assert_eq!(ok(s.get_business(b.id).await, "get"), b);

@@ -117,11 +117,22 @@ fn native_item(i: &OrderedItem) -> NativeItem {
 pub struct Carts {
     storage: Arc<dyn Storage>,
     clock: Arc<dyn Clock>,
+    recommend: Option<crate::service::Recommendations>,
 }
 
 impl Carts {
     pub(crate) fn new(storage: Arc<dyn Storage>, clock: Arc<dyn Clock>) -> Self {
-        Self { storage, clock }
+        Self { storage, clock, recommend: None }
+    }
+
+    /// Suggests products bought together with the cart after an item is
+    /// added, when the business's `cart_suggestions` asks for it.
+    pub(crate) fn with_recommendations(
+        mut self,
+        recommend: Option<crate::service::Recommendations>,
+    ) -> Self {
+        self.recommend = recommend;
+        self
     }
 
     /// Carries out the cart command `content` carries, if it carries one
@@ -219,7 +230,52 @@ impl Carts {
                 }
             }
         }
+        if matches!(command, CartCommand::Add { .. })
+            && handled.order.is_none()
+            && let Some(m) = self.suggest(business, customer, &handled.cart).await?
+        {
+            handled.replies.push(m);
+        }
         Ok(Some(handled))
+    }
+
+    /// Up to `cart_suggestions` products bought together with what the cart
+    /// holds (in stock and active only), as buttons that add one.
+    async fn suggest(
+        &self,
+        business: &Business,
+        customer: &Customer,
+        cart: &Cart,
+    ) -> Result<Option<Message>, ServiceError> {
+        let n = usize::from(business.commerce.cart_suggestions);
+        let Some(recommend) = self.recommend.as_ref().filter(|_| n > 0) else { return Ok(None) };
+        let basket: Vec<_> = cart.lines.iter().map(|l| l.product_id).collect();
+        if basket.is_empty() {
+            return Ok(None);
+        }
+        let picks = recommend.for_basket(business.id, &basket, n).await?;
+        let picks: Vec<_> = picks
+            .into_iter()
+            .filter(|p| p.reason == crate::recommend::Reason::BoughtTogether)
+            .collect();
+        let Some(first) = picks.first() else { return Ok(None) };
+        let with = cart
+            .lines
+            .iter()
+            .find(|l| Some(l.product_id) == first.because)
+            .map_or("this", |l| l.name.as_str());
+        let buttons = picks
+            .iter()
+            .map(|p| ReplyButton {
+                id: add_payload(&p.product.sku, 1),
+                title: cut(&p.product.name, REPLY_TITLE_MAX),
+            })
+            .collect();
+        let body = format!("Customers who bought {with} also bought:");
+        let content = MessageContent::Interactive {
+            interactive: Interactive::Buttons { body, buttons, footer: None },
+        };
+        Ok(Some(self.send(business, customer, content).await?))
     }
 
     /// The products the command names by SKU, and the search hits for the
