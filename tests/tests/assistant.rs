@@ -373,6 +373,39 @@ async fn out_of_stock_questions_offer_only_in_stock_alternatives(t: TestApp) {
     let product = a.decision.product_id.unwrap();
     let p = shop.crm.catalog().get(shop.id, product).await.unwrap();
     assert_eq!(p.sku, "MUM-2KG");
+    // Once Nzoia sells, the alternatives put it first.
+    let s = shop.crm.storage();
+    let nzoia = s.products_by_sku(shop.id, &["NZO-1KG".into()]).await.unwrap().pop().unwrap();
+    let buyer = whatsapp_crm_core::NewCustomer::with_phone("+254711999999");
+    let buyer = shop.crm.customers().create(shop.id, buyer).await.unwrap();
+    for _ in 0..2 {
+        let line = whatsapp_crm_core::LineItem {
+            product_id: Some(nzoia.id),
+            sku: nzoia.sku.clone(),
+            name: nzoia.name.clone(),
+            quantity: 1,
+            unit_price: nzoia.price,
+        };
+        let mut o = whatsapp_crm_core::Order::new(
+            shop.id,
+            buyer.id,
+            whatsapp_crm_core::Currency::KES,
+            vec![line],
+            shop.clock.now(),
+        )
+        .unwrap();
+        o.status = whatsapp_crm_core::OrderStatus::Paid;
+        s.insert_order(&o).await.unwrap();
+    }
+    shop.crm.recommendations().build(shop.id).await.unwrap();
+    let r = shop.says(WANJIKU, "do you have mumias sugar?").await;
+    let MessageContent::Interactive { interactive: Interactive::Buttons { buttons, .. } } =
+        &r.assistant.as_ref().unwrap().replies[0].content
+    else {
+        panic!("buttons expected");
+    };
+    let ids: Vec<&str> = buttons.iter().map(|b| b.id.as_str()).collect();
+    assert_eq!(ids, ["cart:add:NZO-1KG", "cart:add:KAB-1KG"], "{ids:?}");
     // Tapping an alternative adds it to the cart.
     let r = shop.says(WANJIKU, "una kabras sugar").await;
     assert_eq!(reason(&r), Reason::Answered, "{:?}", r.assistant);

@@ -194,6 +194,18 @@ async fn cart_replies_suggest_what_goes_with_the_cart_when_turned_on(t: TestApp)
     let cart = t.crm.inbox().receive(t.shop_a, tap).await.unwrap().cart.unwrap().cart;
     let skus: Vec<&str> = cart.lines.iter().map(|l| l.sku.as_str()).collect();
     assert_eq!(skus, ["UNGA-2KG", "SUKARI-1KG"]);
+    // Asking for suggestions in Swahili: what sells, never what is out of stock.
+    let ask = inbound_text("SMask", "+254711000004", &sender, "Nipendekezee", Utc::now());
+    let replies = t.crm.inbox().receive(t.shop_a, ask).await.unwrap().cart.unwrap().replies;
+    let whatsapp_crm_core::MessageContent::Interactive {
+        interactive: whatsapp_crm_core::Interactive::Buttons { body, buttons, .. },
+    } = &replies[0].content
+    else {
+        panic!("{:?}", replies[0].content)
+    };
+    assert_eq!(body, "You might like:");
+    let titles: Vec<&str> = buttons.iter().map(|b| b.title.as_str()).collect();
+    assert_eq!(titles, ["Jogoo Unga 2kg", "Kabras Sugar 1kg"]);
     // Out of range is refused.
     let r =
         t.as_a("PUT", "/v1/commerce", Some(r#"{"enabled": true, "cart_suggestions": 3}"#)).await;

@@ -68,6 +68,8 @@ pub enum Effect {
     },
     /// Check the cart out (storage does it atomically, with stock).
     Checkout,
+    /// Suggest products to the customer.
+    Recommend,
     /// A native cart line quoted another price than the catalog's; the
     /// catalog price was used.
     PriceFlagged {
@@ -205,6 +207,7 @@ impl Cart {
                 }
                 return Ok((next, vec![Effect::Checkout]));
             }
+            CartCommand::Recommend => return Ok((next, vec![Effect::Recommend])),
             CartCommand::View { sku } => {
                 let p = catalog.sku(sku).ok_or_else(|| CartError::UnknownProduct {
                     words: sku.clone(),

@@ -63,6 +63,9 @@ pub enum CartCommand {
         /// Its SKU.
         sku: String,
     },
+    /// Ask what to buy (`recommend`, `nipendekezee`): picks for the
+    /// customer.
+    Recommend,
     /// A cart sent from WhatsApp's own catalog UI; its lines join the cart.
     Native {
         /// The lines as the customer's app priced them.
@@ -102,6 +105,14 @@ const REMOVE: &[&str] = &["remove", "ondoa", "toa", "delete"];
 const SHOW: &[&str] = &["cart", "kikapu", "basket", "my cart", "kikapu changu", "show cart"];
 const CHECKOUT: &[&str] = &["checkout", "check out", "lipa", "pay", "nimemaliza"];
 const CODE: &[&str] = &["code", "promo", "coupon", "kuponi", "punguzo"];
+const RECOMMEND: &[&str] = &[
+    "recommend",
+    "recommend something",
+    "what do you recommend",
+    "nipendekezee",
+    "pendekeza",
+    "unapendekeza nini",
+];
 const CLEAR: &[&str] =
     &["clear", "clear cart", "empty cart", "futa", "futa kikapu", "safisha kikapu"];
 /// Quantity words, English and Swahili, one to ten.
@@ -148,6 +159,9 @@ pub fn parse_text(text: &str) -> Option<Result<CartCommand, CommandError>> {
     }
     if CLEAR.contains(&whole.as_str()) {
         return Some(Ok(CartCommand::Clear));
+    }
+    if RECOMMEND.contains(&whole.as_str()) {
+        return Some(Ok(CartCommand::Recommend));
     }
     let (verb, rest) = words.split_first()?;
     if ADD.contains(&verb.as_str()) {

@@ -231,6 +231,13 @@ impl<P: Copy + Eq + Hash + Ord> Model<P> {
         }
     }
 
+    /// A product's decayed sales and its sales (0 and 0 when unknown).
+    pub fn standing(&self, product: P) -> (f32, f32) {
+        self.index
+            .get(&product)
+            .map_or((0.0, 0.0), |&i| (self.trending[i as usize], self.popularity[i as usize]))
+    }
+
     /// Products the model knows.
     pub fn products(&self) -> usize {
         self.products.len()

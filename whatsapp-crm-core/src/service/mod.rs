@@ -149,6 +149,7 @@ impl Crm {
             Arc::clone(&self.clock),
             Arc::clone(&self.assistant),
         )
+        .with_recommendations(self.recommendations())
     }
 
     /// Takes payments through `provider` (M-Pesa, Paystack), under its name.

@@ -193,6 +193,17 @@ impl Recommendations {
         self.resolve(business, k, |n, keep| model.related(product, n, keep)).await
     }
 
+    /// Each product's decayed and total sales by the model, in order
+    /// (zeros without a model or for a product it does not know).
+    pub async fn standing(
+        &self,
+        business: BusinessId,
+        products: &[ProductId],
+    ) -> Result<Vec<(f32, f32)>, ServiceError> {
+        let model = self.model(business).await?;
+        Ok(products.iter().map(|p| model.as_ref().map_or((0.0, 0.0), |m| m.standing(*p))).collect())
+    }
+
     /// Suggestions for a basket (a cart): what goes with its items; never
     /// one of them.
     pub async fn for_basket(

@@ -78,6 +78,7 @@ pub struct Assistant {
     storage: Arc<dyn Storage>,
     clock: Arc<dyn Clock>,
     runtime: Arc<AssistantRuntime>,
+    recommend: Option<super::Recommendations>,
 }
 
 impl Assistant {
@@ -87,6 +88,13 @@ impl Assistant {
         clock: Arc<dyn Clock>,
         runtime: Arc<AssistantRuntime>,
     ) -> Self {
-        Self { storage, clock, runtime }
+        Self { storage, clock, runtime, recommend: None }
+    }
+
+    /// Orders out-of-stock alternatives by what sells (trending, then
+    /// popular) from `recommend`'s models instead of catalog order.
+    pub fn with_recommendations(mut self, recommend: super::Recommendations) -> Self {
+        self.recommend = Some(recommend);
+        self
     }
 }

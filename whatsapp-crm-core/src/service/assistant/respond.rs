@@ -516,8 +516,9 @@ impl Assistant {
         Ok(Resolved { answer: Answer::InStock { text, sku }, faq: None, product: Some(p.id) })
     }
 
-    /// Active, in-stock products of `p`'s category other than `p`, in
-    /// catalog order, at most the engine offers.
+    /// Active, in-stock products of `p`'s category other than `p`, the best
+    /// selling lately first (catalog order without a model), at most the
+    /// engine offers.
     async fn alternatives(
         &self,
         business: BusinessId,
@@ -536,10 +537,18 @@ impl Assistant {
                 },
             )
             .await?;
-        Ok(page
-            .items
+        let mut found: Vec<Product> =
+            page.items.into_iter().filter(|o| o.id != p.id && o.available() != Some(0)).collect();
+        // What sells lately first, then what sells; catalog order breaks ties.
+        if let Some(r) = &self.recommend {
+            let ids: Vec<_> = found.iter().map(|o| o.id).collect();
+            let standing = r.standing(business, &ids).await?;
+            let mut ranked: Vec<(Product, (f32, f32))> = found.into_iter().zip(standing).collect();
+            ranked.sort_by(|(_, a), (_, b)| b.0.total_cmp(&a.0).then(b.1.total_cmp(&a.1)));
+            found = ranked.into_iter().map(|(o, _)| o).collect();
+        }
+        Ok(found
             .into_iter()
-            .filter(|o| o.id != p.id && o.available() != Some(0))
             .take(crate::assistant::ALTERNATIVES_MAX)
             .map(|o| Alternative { sku: o.sku, name: o.name, price: o.price })
             .collect())

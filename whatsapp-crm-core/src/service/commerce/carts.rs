@@ -215,6 +215,10 @@ impl Carts {
                         handled.replies.push(m);
                     }
                 }
+                Effect::Recommend => {
+                    let m = self.recommend_to(business, customer, &next).await?;
+                    handled.replies.push(m);
+                }
                 Effect::Checkout => {
                     let checkouts = Checkouts::new(Arc::clone(s), Arc::clone(&self.clock));
                     match checkouts.checkout(business, customer, &next, "customer").await? {
@@ -276,6 +280,39 @@ impl Carts {
             interactive: Interactive::Buttons { body, buttons, footer: None },
         };
         Ok(Some(self.send(business, customer, content).await?))
+    }
+
+    /// Three picks for the customer (what they named, what goes with what
+    /// they bought, what sells) as buttons that add one; a plain reply
+    /// when the shop has no picks yet.
+    async fn recommend_to(
+        &self,
+        business: &Business,
+        customer: &Customer,
+        cart: &Cart,
+    ) -> Result<Message, ServiceError> {
+        let picks = match &self.recommend {
+            Some(r) => r.for_customer(business.id, customer.id, 3 + cart.lines.len()).await?,
+            None => Vec::new(),
+        };
+        let buttons: Vec<ReplyButton> = picks
+            .iter()
+            .filter(|p| !cart.lines.iter().any(|l| l.product_id == p.product.id))
+            .take(3)
+            .map(|p| ReplyButton {
+                id: add_payload(&p.product.sku, 1),
+                title: cut(&p.product.name, REPLY_TITLE_MAX),
+            })
+            .collect();
+        if buttons.is_empty() {
+            let text = "We have no suggestions yet. Reply with what you are looking for.";
+            return self.text(business, customer, text).await;
+        }
+        let body = "You might like:".to_owned();
+        let content = MessageContent::Interactive {
+            interactive: Interactive::Buttons { body, buttons, footer: None },
+        };
+        self.send(business, customer, content).await
     }
 
     /// The products the command names by SKU, and the search hits for the
