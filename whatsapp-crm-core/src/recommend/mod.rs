@@ -210,13 +210,6 @@ impl<P: Copy + Eq + Hash + Ord> Model<P> {
                 scored
             })
             .collect();
-        let rank = |score: &[f32]| {
-            let mut ids: Vec<u32> = (0..score.len() as u32).collect();
-            ids.sort_unstable_by(|&x, &y| {
-                score[y as usize].total_cmp(&score[x as usize]).then(x.cmp(&y))
-            });
-            ids
-        };
         let trending: Vec<f32> = trending.into_iter().map(|t| t as f32).collect();
         Self {
             by_popularity: rank(&popularity),
@@ -483,6 +476,13 @@ mod tests {
     }
 }
 
+/// Product indexes by `score`, best first (ties by index).
+fn rank(score: &[f32]) -> Vec<u32> {
+    let mut ids: Vec<u32> = (0..score.len() as u32).collect();
+    ids.sort_unstable_by(|&x, &y| score[y as usize].total_cmp(&score[x as usize]).then(x.cmp(&y)));
+    ids
+}
+
 /// First byte of a stored model.
 const FORMAT: u8 = 1;
 
@@ -555,13 +555,6 @@ impl Model<crate::domain::ProductId> {
             return Err(ModelBytesError("trailing bytes"));
         }
         let index = products.iter().enumerate().map(|(i, p)| (*p, i as u32)).collect();
-        let rank = |score: &[f32]| {
-            let mut ids: Vec<u32> = (0..score.len() as u32).collect();
-            ids.sort_unstable_by(|&x, &y| {
-                score[y as usize].total_cmp(&score[x as usize]).then(x.cmp(&y))
-            });
-            ids
-        };
         Ok(Self {
             by_popularity: rank(&popularity),
             by_trend: rank(&trending),
