@@ -18,6 +18,7 @@ use whatsapp_crm_core::{
 on_every_backend!(
     picks_come_from_paid_orders_with_reasons_and_skip_what_cannot_sell,
     cart_replies_suggest_what_goes_with_the_cart_when_turned_on,
+    the_recommended_product_variable_fills_a_template,
 );
 
 async fn product(t: &TestApp, sku: &str) -> Product {
@@ -210,4 +211,66 @@ async fn cart_replies_suggest_what_goes_with_the_cart_when_turned_on(t: TestApp)
     let r =
         t.as_a("PUT", "/v1/commerce", Some(r#"{"enabled": true, "cart_suggestions": 3}"#)).await;
     assert_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+}
+
+async fn the_recommended_product_variable_fills_a_template(t: TestApp) {
+    use whatsapp_crm_core::TemplateStatus;
+    use whatsapp_crm_core::service::{NewTemplate, SendMessage, TemplateSend};
+    t.crm.catalog().import_csv(t.shop_a, CATALOG.as_bytes()).await.unwrap();
+    let (unga, sukari) = (product(&t, "UNGA-2KG").await, product(&t, "SUKARI-1KG").await);
+    let customer = |phone: &'static str| {
+        let crm = t.crm.clone();
+        let shop = t.shop_a;
+        async move {
+            let mut c = NewCustomer::with_phone(phone);
+            c.marketing_opt_in = Some(true);
+            crm.customers().create(shop, c).await.unwrap().id
+        }
+    };
+    let (regular, newcomer, fresh) = (
+        customer("+254711000001").await,
+        customer("+254711000002").await,
+        customer("+254711000003").await,
+    );
+    for _ in 0..3 {
+        paid(&t, regular, &[&unga, &sukari]).await;
+    }
+    paid(&t, newcomer, &[&unga]).await;
+    let input: NewTemplate = serde_json::from_value(json!({
+        "name": "weekly_pick", "category": "utility", "language": "en",
+        "content": {"body": "Hi {{name|rafiki}}, this week try {{recommended_product|our specials}} while stocks last.",
+                    "samples": {"name": "Wanjiku", "recommended_product": "Kabras Sugar 1kg"}}
+    }))
+    .unwrap();
+    let tpl = t.crm.templates().create(t.shop_a, input).await.unwrap();
+    let tpl = t.crm.templates().submit(t.shop_a, tpl.id).await.unwrap();
+    t.registry.set_status(tpl.provider_id.as_deref().unwrap(), TemplateStatus::Approved, None);
+    t.crm.templates().sync(t.shop_a, tpl.id).await.unwrap();
+    let send = |customer_id| {
+        let req = SendMessage {
+            customer_id,
+            content: None,
+            template: Some(TemplateSend { template_id: tpl.id, values: Default::default() }),
+            media_sizes: Vec::new(),
+            send_at: None,
+        };
+        let outbound = t.crm.outbound();
+        async move {
+            match outbound.send(t.shop_a, req).await.unwrap().content {
+                whatsapp_crm_core::MessageContent::Template { rendered, .. } => rendered.unwrap(),
+                other => panic!("{other:?}"),
+            }
+        }
+    };
+    // Before any model: the fallback.
+    assert_eq!(send(newcomer).await, "Hi rafiki, this week try our specials while stocks last.");
+    t.crm.recommendations().build(t.shop_a).await.unwrap();
+    // Bought unga: sugar goes with it. Bought both: nothing left to suggest.
+    // Bought nothing: the best seller lately.
+    assert_eq!(
+        send(newcomer).await,
+        "Hi rafiki, this week try Kabras Sugar 1kg while stocks last."
+    );
+    assert_eq!(send(regular).await, "Hi rafiki, this week try our specials while stocks last.");
+    assert_eq!(send(fresh).await, "Hi rafiki, this week try Jogoo Unga 2kg while stocks last.");
 }

@@ -226,6 +226,19 @@ impl Outbound {
         let plan = TemplatePlan::compile(&content)
             .map_err(|e| ValidationError::field("template", e.to_string()))?;
         let mut values = customer_values(customer);
+        let key = crate::template::RECOMMENDED_PRODUCT;
+        if plan.variables().any(|v| v == key) && !req.values.contains_key(key) {
+            let recommend = super::Recommendations::new(
+                Arc::clone(&self.storage),
+                Arc::clone(&self.clock),
+                Arc::default(),
+            );
+            if let Some(name) =
+                recommend.top_picks(business, &[customer.id]).await?.remove(&customer.id)
+            {
+                values.insert(key.to_owned(), name);
+            }
+        }
         values.extend(req.values);
         let lookup = |name: &str| values.get(name).map(String::as_str);
         let variables = plan

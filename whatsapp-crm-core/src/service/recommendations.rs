@@ -44,6 +44,11 @@ pub struct Recommendation {
     pub score: f64,
 }
 
+/// Active and not out of stock.
+fn sellable(p: &Product) -> bool {
+    p.active && p.available() != Some(0)
+}
+
 /// Each business's model with when it was built.
 type Loaded = HashMap<BusinessId, (DateTime<Utc>, Arc<Model<ProductId>>)>;
 
@@ -179,6 +184,46 @@ impl Recommendations {
         self.resolve(business, k, |n, keep| model.personal(&history, &mentioned, n, keep)).await
     }
 
+    /// The name of the best pick for each of `customers` from what they
+    /// bought (then what sells), for a template's `recommended_product`;
+    /// one order read per customer, the model read once. Customers with no
+    /// pick (no model yet, nothing sellable) are left out.
+    pub async fn top_picks(
+        &self,
+        business: BusinessId,
+        customers: &[CustomerId],
+    ) -> Result<HashMap<CustomerId, String>, ServiceError> {
+        let mut out = HashMap::new();
+        let Some(model) = self.model(business).await? else { return Ok(out) };
+        let mut products: HashMap<ProductId, Option<Product>> = HashMap::new();
+        for &customer in customers {
+            let q = OrderQuery { customer: Some(customer), status: None, limit: 200, after: None };
+            let orders = self.storage.list_orders(business, &q).await?.items;
+            let history: Vec<ProductId> = orders
+                .iter()
+                .rev()
+                .filter(|o| matches!(o.status, OrderStatus::Paid | OrderStatus::Fulfilled))
+                .flat_map(|o| o.items.iter().filter_map(|l| l.product_id))
+                .collect();
+            for pick in model.personal(&history, &[], 5, |p| !history.contains(&p)) {
+                if let std::collections::hash_map::Entry::Vacant(slot) =
+                    products.entry(pick.product)
+                {
+                    slot.insert(match self.storage.get_product(business, pick.product).await {
+                        Ok(p) => Some(p),
+                        Err(StorageError::NotFound { .. }) => None,
+                        Err(e) => return Err(e.into()),
+                    });
+                }
+                if let Some(p) = products[&pick.product].as_ref().filter(|p| sellable(p)) {
+                    out.insert(customer, p.name.clone());
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// Products bought together with `product`, then trending and popular
     /// ones; never `product` itself.
     pub async fn related(
@@ -283,8 +328,7 @@ impl Recommendations {
                         Err(e) => return Err(e.into()),
                     });
                 }
-                match seen[&pick.product].as_ref().filter(|p| p.active && p.available() != Some(0))
-                {
+                match seen[&pick.product].as_ref().filter(|p| sellable(p)) {
                     Some(product) => out.push(Recommendation {
                         product: product.clone(),
                         reason: pick.reason,

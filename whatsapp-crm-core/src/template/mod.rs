@@ -21,4 +21,4 @@ pub use render::{
 };
 pub use rules::*;
 pub use validate::{TemplateDraft, validate_template};
-pub use values::{ATTRIBUTE_PREFIX, customer_values};
+pub use values::{ATTRIBUTE_PREFIX, RECOMMENDED_PRODUCT, customer_values};

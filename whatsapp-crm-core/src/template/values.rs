@@ -7,6 +7,10 @@ use crate::domain::{AttributeValue, Customer};
 /// Prefix of custom attributes in variable names: `{{attr.shoe_size}}`.
 pub const ATTRIBUTE_PREFIX: &str = "attr.";
 
+/// The variable a template names to show the customer's recommended
+/// product (filled by broadcasts and single sends; its fallback otherwise).
+pub const RECOMMENDED_PRODUCT: &str = "recommended_product";
+
 /// The customer fields templates can use: `name`, `first_name`, `phone`, `city`,
 /// `country`, and every custom attribute as `attr.<key>`. Absent fields are
 /// absent, so the template's fallback applies.

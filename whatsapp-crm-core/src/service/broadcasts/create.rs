@@ -1,6 +1,7 @@
 //! Checking and storing a broadcast, and previewing what it would send.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -172,6 +173,11 @@ impl Broadcasts {
         let now = self.now();
         let audience = self.audience(&b, &bc, now).await?;
         let audit = self.audit(&prepared, business, now).await?;
+        let recommend = crate::service::Recommendations::new(
+            Arc::clone(&self.storage),
+            Arc::clone(&self.clock),
+            Arc::default(),
+        );
         let mut skipped: BTreeMap<SkipReason, u32> = BTreeMap::new();
         let mut samples = Vec::new();
         let (mut will_send, mut size, mut after) = (0, 0_usize, None);
@@ -180,8 +186,15 @@ impl Broadcasts {
             let full = page.len() == LAUNCH_BATCH;
             size += page.len();
             after = page.last().map(|c| c.id);
+            let recommended = match audit.wants_recommendation() {
+                true => {
+                    let ids: Vec<_> = page.iter().map(|c| c.id).collect();
+                    recommend.top_picks(business, &ids).await?
+                }
+                false => Default::default(),
+            };
             for c in page {
-                match audit.judge(&c) {
+                match audit.judge(&c, recommended.get(&c.id).map(String::as_str)) {
                     Ok(content) => {
                         will_send += 1;
                         if samples.len() < PREVIEW_SAMPLES

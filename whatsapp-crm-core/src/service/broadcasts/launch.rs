@@ -2,6 +2,7 @@
 //! judged and queued into the outbox a batch at a time.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use futures_util::{StreamExt, future};
@@ -33,6 +34,7 @@ struct Job<'a> {
     business: &'a Business,
     audits: &'a [Audit<'a>],
     now: DateTime<Utc>,
+    recommend: crate::service::Recommendations,
 }
 
 impl Job<'_> {
@@ -108,7 +110,13 @@ impl Broadcasts {
         // reads use their own connections, so the writer is never idle, and a
         // slow read no longer holds up the write after it. The audience is
         // read a page at a time, in one pass over the customers.
-        let job = Job { bc, business: &business, audits: &audits, now };
+        // One model for the whole launch, loaded once.
+        let recommend = crate::service::Recommendations::new(
+            Arc::clone(&self.storage),
+            Arc::clone(&self.clock),
+            Arc::default(),
+        );
+        let job = Job { bc, business: &business, audits: &audits, now, recommend };
         let (mut ready, mut built) = futures_channel::mpsc::channel(LAUNCH_BATCHES_AHEAD - 1);
         let builder = async move {
             let mut after = bc.launch_cursor;
@@ -150,8 +158,12 @@ impl Broadcasts {
         let ids: Vec<CustomerId> = customers.iter().map(|c| c.id).collect();
         let open = self.storage.latest_conversations(job.bc.business_id, &ids).await?;
         let open = open.into_iter().map(|c| (c.customer_id, c)).collect();
+        let recommended = match job.audits.iter().any(Audit::wants_recommendation) {
+            true => job.recommend.top_picks(job.bc.business_id, &ids).await?,
+            false => HashMap::new(),
+        };
         let last = customers.len() < LAUNCH_BATCH;
-        Ok(self.build_batch(job, customers, &open, last))
+        Ok(self.build_batch(job, customers, &open, &recommended, last))
     }
 
     /// One launch batch: a message for each customer who may have one, the
@@ -161,6 +173,7 @@ impl Broadcasts {
         job: &Job<'_>,
         customers: Vec<Customer>,
         open: &HashMap<CustomerId, Conversation>,
+        recommended: &HashMap<CustomerId, String>,
         last: bool,
     ) -> LaunchBatch {
         let (bc, business, now) = (job.bc, job.business, job.now);
@@ -168,7 +181,7 @@ impl Broadcasts {
         let mut batch = self.batch(bc, business, cursor, last, now);
         for c in customers {
             let Some((audit, variant)) = job.audit_for(c.id) else { continue };
-            let content = match audit.judge(&c) {
+            let content = match audit.judge(&c, recommended.get(&c.id).map(String::as_str)) {
                 Ok(content) => content,
                 Err(reason) => {
                     batch.skipped.push(BroadcastRecipient {

@@ -25,7 +25,8 @@ enum Source {
     Literal(String),
 }
 
-const FIELDS: &[&str] = &["name", "first_name", "phone", "city", "country"];
+const FIELDS: &[&str] =
+    &["name", "first_name", "phone", "city", "country", crate::template::RECOMMENDED_PRODUCT];
 
 fn read_source(text: &str) -> Result<Source, String> {
     let t = text.trim();
@@ -40,7 +41,7 @@ fn read_source(text: &str) -> Result<Source, String> {
         FIELDS.contains(&key) || key.strip_prefix(ATTRIBUTE_PREFIX).is_some_and(|a| !a.is_empty());
     if !known {
         return Err(format!(
-            "{key:?} is not a customer field (name, first_name, phone, city, country, attr.<key>) or a \"quoted\" value"
+            "{key:?} is not a customer field (name, first_name, phone, city, country, recommended_product, attr.<key>) or a \"quoted\" value"
         ));
     }
     Ok(Source::Field { key: key.to_owned(), fallback })
@@ -57,9 +58,22 @@ pub(super) struct Prepared {
 }
 
 impl Prepared {
+    /// True when a variable reads the customer's recommended product.
+    pub(super) fn wants_recommendation(&self) -> bool {
+        let key = crate::template::RECOMMENDED_PRODUCT;
+        self.plan.variables().any(|var| match self.sources.get(var) {
+            Some(Source::Field { key: k, .. }) => k == key,
+            Some(Source::Literal(_)) => false,
+            None => var == key,
+        })
+    }
+
     /// The message for one customer, or `None` when it cannot be made.
-    fn render(&self, c: &Customer) -> Option<MessageContent> {
-        let values = customer_values(c);
+    fn render(&self, c: &Customer, recommended: Option<&str>) -> Option<MessageContent> {
+        let mut values = customer_values(c);
+        if let Some(name) = recommended {
+            values.insert(crate::template::RECOMMENDED_PRODUCT.to_owned(), name.to_owned());
+        }
         let lookup = |var: &str| -> Option<&str> {
             match self.sources.get(var) {
                 Some(Source::Literal(v)) => Some(v.as_str()),
@@ -88,12 +102,23 @@ pub(super) struct Audit<'a> {
 }
 
 impl Audit<'_> {
+    /// True when its template reads the recommended product.
+    pub(super) fn wants_recommendation(&self) -> bool {
+        self.prepared.wants_recommendation()
+    }
+
     /// The category of the template it judges for.
     pub(super) fn category(&self) -> TemplateCategory {
         self.prepared.category
     }
 
-    pub(super) fn judge(&self, c: &Customer) -> Result<MessageContent, SkipReason> {
+    /// The message for `c` (with their recommended product's name, when
+    /// the template asks for it), or why they get none.
+    pub(super) fn judge(
+        &self,
+        c: &Customer,
+        recommended: Option<&str>,
+    ) -> Result<MessageContent, SkipReason> {
         // A broadcast is business-initiated: an opt-out is always honoured.
         match c.marketing.status {
             ConsentStatus::OptedOut => return Err(SkipReason::OptedOut),
@@ -107,7 +132,7 @@ impl Audit<'_> {
         {
             return Err(SkipReason::Capped);
         }
-        self.prepared.render(c).ok_or(SkipReason::Invalid)
+        self.prepared.render(c, recommended).ok_or(SkipReason::Invalid)
     }
 }
 
