@@ -69,6 +69,7 @@ async fn a_chat_order_goes_from_cart_to_fulfilled_with_one_notice_per_step() {
     let mut env = fake.env();
     // A chat exchange is several messages to one customer in a row.
     env.push(("WCRM_PAIR_INTERVAL_MS", "50".into()));
+    env.push(("WCRM_RECOMMEND_INTERVAL_MS", "100".into()));
     let server = Server::start_with(dir.path(), &["--database", "shop.db"], &env).await;
     let api = |method: &'static str, path: String, body: Option<Value>| {
         let (addr, key) = (server.addr.clone(), key.clone());
@@ -84,7 +85,7 @@ async fn a_chat_order_goes_from_cart_to_fulfilled_with_one_notice_per_step() {
     assert_eq!(status, 200, "{settings}");
     let token = settings["delivery_webhook"]["token"].as_str().unwrap().to_owned();
     let secret = settings["delivery_webhook"]["secret"].as_str().unwrap().to_owned();
-    let mut sugar = String::new();
+    let (mut sugar, mut unga, mut milk) = (String::new(), String::new(), String::new());
     for (sku, name, price, stock) in [
         ("UNGA-2KG", "Unga wa Ngano 2kg", 21_000, json!(10)),
         ("SUGAR-1KG", "Sugar 1kg", 15_000, json!(5)),
@@ -94,8 +95,11 @@ async fn a_chat_order_goes_from_cart_to_fulfilled_with_one_notice_per_step() {
                        "image_url": format!("https://duka.example/{sku}.jpg")});
         let (status, body) = api("POST", "/v1/products".into(), Some(p)).await;
         assert_eq!(status, 201, "{body}");
-        if sku == "SUGAR-1KG" {
-            sugar = body["id"].as_str().unwrap().to_owned();
+        let id = body["id"].as_str().unwrap().to_owned();
+        match sku {
+            "SUGAR-1KG" => sugar = id,
+            "UNGA-2KG" => unga = id,
+            _ => milk = id,
         }
     }
 
@@ -206,5 +210,32 @@ async fn a_chat_order_goes_from_cart_to_fulfilled_with_one_notice_per_step() {
         json!({"on_hand": 4, "reserved": 0, "available": 4}),
         "sugar left the shop"
     );
+
+    // 8. Recommendations: the worker builds the model from the paid order;
+    // with suggestions on, adding unga suggests what went with it, never
+    // what is out of stock.
+    let related = format!("/v1/products/{unga}/related");
+    let start = Instant::now();
+    while api("GET", related.clone(), None).await.1["model"].is_null() {
+        assert!(start.elapsed() < Duration::from_secs(30), "the model was never built");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (_, picks) = api("GET", format!("{related}?k=2"), None).await;
+    assert_eq!(picks["items"][0]["reason"], "bought_together", "{picks}");
+    let out =
+        json!({"sku": "MILK-500", "name": "Fresh Milk 500ml", "price_minor": 6_000, "on_hand": 0});
+    let (status, body) = api("PUT", format!("/v1/products/{milk}"), Some(out)).await;
+    assert_eq!(status, 200, "{body}");
+    let on = json!({"enabled": true, "cart_suggestions": 2});
+    assert_eq!(api("PUT", "/v1/commerce".into(), Some(on)).await.0, 200);
+    inbound(&server.addr, "SM00000000000000000000000000000005", &[("Body", "ongeza unga 1")]).await;
+    assert!(text(&nth(&fake, 10).await).contains("Unga wa Ngano 2kg"));
+    let suggestion = nth(&fake, 11).await;
+    let types = fake.content.lock().unwrap()[&suggestion.form["ContentSid"]].clone();
+    let quick = &types["twilio/quick-reply"];
+    assert_eq!(quick["body"], "Customers who bought Unga wa Ngano 2kg also bought:", "{types}");
+    let ids: Vec<&str> =
+        quick["actions"].as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["cart:add:SUGAR-1KG"], "milk is out of stock");
     server.stop().await;
 }
