@@ -16,7 +16,13 @@
 //!   decision gate, business hours, sentiment, one turn, and evaluation;
 //!   [`service::Assistant`] runs them on inbound messages.
 //! - [`routing`]: pure team-inbox routing engines: TaskRouter-style target
-//!   expressions, rules, priorities, queue order and agent strategies.
+//!   expressions, rules, priorities, queue order and agent strategies;
+//!   [`service::TeamInbox`] routes, offers, escalates and records every
+//!   change as a conversation event.
+//! - [`recommend`]: pure recommendation engines: bought-together,
+//!   trending, personal and popular picks with their reasons, and the
+//!   evaluation against popularity; [`service::Recommendations`] builds,
+//!   stores and serves each business's model.
 //! - [`InMemoryStorage`] and [`StubTransport`]: real backends for tests and demos.
 //! - `testing` (feature `testing`): the conformance suite every storage backend runs.
 //!
