@@ -201,18 +201,10 @@ impl TeamInbox {
                 }
                 return Ok(c);
             }
-            let commit = d.commit(&c, now);
-            match self.storage.commit_desk(&commit).await? {
-                DeskOutcome::Written => {
-                    let c = self.storage.get_conversation(business, id).await?;
-                    if let Some(m) = message {
-                        self.publish_message(&c, m);
-                    }
-                    self.publish_events(&c, &commit.events);
-                    return Ok(c);
-                }
-                DeskOutcome::Moved => continue,
-                DeskOutcome::Full => {
+            match self.write(&d.commit(&c, now), message).await? {
+                Ok(c) => return Ok(c),
+                Err(DeskOutcome::Moved | DeskOutcome::Written) => continue,
+                Err(DeskOutcome::Full) => {
                     return Err(ServiceError::InvalidState {
                         message: "the agent already holds as many conversations as they take"
                             .into(),
@@ -224,6 +216,27 @@ impl TeamInbox {
             entity: "conversation",
             constraint: "the conversation kept changing; try again".into(),
         })
+    }
+
+    /// Writes `commit`; once written, reads the conversation back and
+    /// publishes `message` (what led to the change, if any) and the events
+    /// to the live inbox. `Err` with the outcome when nothing was written.
+    async fn write(
+        &self,
+        commit: &DeskCommit,
+        message: Option<&Message>,
+    ) -> Result<Result<Conversation, DeskOutcome>, ServiceError> {
+        match self.storage.commit_desk(commit).await? {
+            DeskOutcome::Written => {
+                let c = self.storage.get_conversation(commit.business, commit.conversation).await?;
+                if let Some(m) = message {
+                    self.publish_message(&c, m);
+                }
+                self.publish_events(&c, &commit.events);
+                Ok(Ok(c))
+            }
+            other => Ok(Err(other)),
+        }
     }
 
     fn publish_events(&self, c: &Conversation, events: &[ConversationEvent]) {
@@ -609,16 +622,11 @@ impl TeamInbox {
             let mut d = Draft::of(&c);
             d.claim = Some(agent);
             d.take(actor, agent);
-            let commit = d.commit(&c, self.now());
-            match self.storage.commit_desk(&commit).await? {
-                DeskOutcome::Written => {
-                    let c = self.storage.get_conversation(business, c.id).await?;
-                    self.publish_events(&c, &commit.events);
-                    return Ok(Some(c));
-                }
+            match self.write(&d.commit(&c, self.now()), None).await? {
+                Ok(c) => return Ok(Some(c)),
                 // Someone else took it meanwhile: the next one.
-                DeskOutcome::Moved => continue,
-                DeskOutcome::Full => {
+                Err(DeskOutcome::Moved | DeskOutcome::Written) => continue,
+                Err(DeskOutcome::Full) => {
                     return Err(ServiceError::InvalidState {
                         message: "you already hold as many conversations as you take".into(),
                     });

@@ -253,8 +253,10 @@ impl TeamInbox {
             .map(|q| (q.id, q))
             .collect();
         // Timers first, each conversation in one write.
-        for c in s.desk_board(business, BOARD_MAX).await? {
-            let mut d = Draft::of(&c);
+        let board = s.desk_board(business, BOARD_MAX).await?;
+        let mut timers_wrote = false;
+        for c in &board {
+            let mut d = Draft::of(c);
             let sys = Actor::System;
             if c.status == ConversationStatus::Snoozed
                 && c.desk.snoozed_until.is_some_and(|t| t <= now)
@@ -290,29 +292,29 @@ impl TeamInbox {
                 round.escalated += 1;
             }
             if !d.changes.is_empty() {
-                let commit = d.commit(&c, now);
                 // Moved: another worker or a person changed it; it is read
                 // again next round.
-                if s.commit_desk(&commit).await? == DeskOutcome::Written {
-                    let c = s.get_conversation(business, c.id).await?;
-                    self.publish_events(&c, &commit.events);
-                }
+                timers_wrote |= self.write(&d.commit(c, now), None).await?.is_ok();
             }
         }
-        self.offer_waiting(business, &queues, now, round).await
+        // What the timers wrote moved revisions: read the board anew then.
+        let board = match timers_wrote {
+            true => s.desk_board(business, BOARD_MAX).await?,
+            false => board,
+        };
+        self.offer_waiting(business, board, &queues, now, round).await
     }
 
     async fn offer_waiting(
         &self,
         business: BusinessId,
+        board: Vec<Conversation>,
         queues: &HashMap<QueueId, Queue>,
         now: DateTime<Utc>,
         round: &mut DeskRound,
     ) -> Result<(), ServiceError> {
         let s = &*self.storage;
-        let board: Vec<Conversation> = s
-            .desk_board(business, BOARD_MAX)
-            .await?
+        let board: Vec<Conversation> = board
             .into_iter()
             .filter(|c| c.desk.waiting() && c.assigned_agent.is_none())
             .filter(|c| c.status != ConversationStatus::Resolved)
@@ -392,21 +394,16 @@ impl TeamInbox {
                     Actor::System,
                     Change::Offered { agent_id: agent, expires_at: expires },
                 ));
-                let commit = d.commit(c, now);
-                match s.commit_desk(&commit).await? {
-                    DeskOutcome::Written => {
-                        round.offered += 1;
-                        let c = s.get_conversation(business, id).await?;
-                        self.publish_events(&c, &commit.events);
-                    }
+                match self.write(&d.commit(c, now), None).await? {
+                    Ok(_) => round.offered += 1,
                     // Filled by another server meanwhile: none more for them
                     // this round.
-                    DeskOutcome::Full => {
+                    Err(DeskOutcome::Full) => {
                         if let Some(a) = agents.iter_mut().find(|a| a.id == agent) {
                             a.open = a.max_concurrent;
                         }
                     }
-                    DeskOutcome::Moved => {}
+                    Err(_) => {}
                 }
             }
         }
