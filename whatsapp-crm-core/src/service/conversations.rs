@@ -108,3 +108,35 @@ impl Conversations {
         Ok(MessageView { message, outbox })
     }
 }
+
+/// The latest `n` messages of a conversation that `keep` accepts, oldest
+/// first: what a handoff's transcript and a customer's recent words read.
+/// Storage pages forward, so the whole history is read once, a page at a
+/// time, keeping no more than `n`.
+pub(crate) async fn latest_messages(
+    storage: &dyn Storage,
+    business: BusinessId,
+    conversation: ConversationId,
+    n: usize,
+    keep: impl Fn(&Message) -> bool,
+) -> Result<Vec<Message>, StorageError> {
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    let mut latest = std::collections::VecDeque::with_capacity(n);
+    let mut after = None;
+    loop {
+        let query = MessageQuery { limit: crate::ports::PAGE_LIMIT_MAX, after };
+        let page = storage.list_messages(business, conversation, &query).await?;
+        after = page.items.last().map(|m| m.id);
+        for m in page.items.into_iter().filter(|m| keep(m)) {
+            if latest.len() == n {
+                latest.pop_front();
+            }
+            latest.push_back(m);
+        }
+        if page.next_cursor.is_none() || after.is_none() {
+            return Ok(latest.into());
+        }
+    }
+}

@@ -252,6 +252,7 @@ impl Crm {
             self.clock.clone(),
             crate::policy::SendPolicy::default(),
         )
+        .with_recommendations(self.recommendations())
     }
 
     /// Campaigns: broadcasts on a schedule.
@@ -267,6 +268,7 @@ impl Crm {
     /// Sending messages to customers.
     pub fn outbound(&self) -> Outbound {
         Outbound::new(self.storage.clone(), self.clock.clone())
+            .with_recommendations(self.recommendations())
     }
 
     /// Saved segments and previews.

@@ -63,12 +63,19 @@ pub struct SendMessage {
 pub struct Outbound {
     storage: Arc<dyn Storage>,
     clock: Arc<dyn Clock>,
+    recommend: Option<super::Recommendations>,
 }
 
 impl Outbound {
     /// A service over `storage`.
     pub fn new(storage: Arc<dyn Storage>, clock: Arc<dyn Clock>) -> Self {
-        Self { storage, clock }
+        Self { storage, clock, recommend: None }
+    }
+
+    /// Fills `recommended_product` from `recommend`'s (cached) models.
+    pub fn with_recommendations(mut self, recommend: super::Recommendations) -> Self {
+        self.recommend = Some(recommend);
+        self
     }
 
     /// Checks and queues one message; returns it with status `queued`.
@@ -228,11 +235,9 @@ impl Outbound {
         let mut values = customer_values(customer);
         let key = crate::template::RECOMMENDED_PRODUCT;
         if plan.variables().any(|v| v == key) && !req.values.contains_key(key) {
-            let recommend = super::Recommendations::new(
-                Arc::clone(&self.storage),
-                Arc::clone(&self.clock),
-                Arc::default(),
-            );
+            let recommend = self.recommend.clone().unwrap_or_else(|| {
+                super::Recommendations::uncached(Arc::clone(&self.storage), Arc::clone(&self.clock))
+            });
             if let Some(name) =
                 recommend.top_picks(business, &[customer.id]).await?.remove(&customer.id)
             {

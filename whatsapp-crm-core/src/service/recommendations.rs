@@ -14,7 +14,7 @@ use crate::domain::{
     BusinessId, CustomerId, Direction, MessageContent, OrderStatus, Product, ProductId,
 };
 use crate::ports::{
-    Clock, MessageQuery, OrderQuery, RecommenderInfo, Storage, StorageError, to_storage_precision,
+    Clock, OrderQuery, RecommenderInfo, Storage, StorageError, to_storage_precision,
 };
 use crate::recommend::{Basket, Model, ModelConfig, Pick, Reason};
 
@@ -27,7 +27,7 @@ pub const RECOMMEND_BATCH: u32 = 10;
 /// A model is not rebuilt sooner than this after its last build.
 pub const REBUILD_AFTER_MINUTES: i64 = 10;
 /// Recent inbound messages read for the products a customer named.
-const MENTION_MESSAGES: u32 = 5;
+const MENTION_MESSAGES: usize = 5;
 
 /// A recommended product with why.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -42,11 +42,6 @@ pub struct Recommendation {
     pub because: Option<ProductId>,
     /// Higher is better, within one answer.
     pub score: f64,
-}
-
-/// Active and not out of stock.
-fn sellable(p: &Product) -> bool {
-    p.active && p.available() != Some(0)
 }
 
 /// Each business's model with when it was built.
@@ -74,6 +69,12 @@ impl Recommendations {
         runtime: Arc<RecommendRuntime>,
     ) -> Self {
         Self { storage, clock, runtime }
+    }
+
+    /// Recommendations with a cache of their own: for a service built
+    /// without a `Crm`'s shared one.
+    pub fn uncached(storage: Arc<dyn Storage>, clock: Arc<dyn Clock>) -> Self {
+        Self::new(storage, clock, Arc::default())
     }
 
     /// Builds the models of businesses whose sales changed since their last
@@ -168,17 +169,7 @@ impl Recommendations {
         let s = &self.storage;
         s.get_customer(business, customer).await?;
         let Some(model) = self.model(business).await? else { return Ok(Vec::new()) };
-        // Their orders, most recent first.
-        let mut history: Vec<ProductId> = Vec::new();
-        let q = OrderQuery { customer: Some(customer), status: None, limit: 200, after: None };
-        let orders = s.list_orders(business, &q).await?.items;
-        for o in orders
-            .iter()
-            .rev()
-            .filter(|o| matches!(o.status, OrderStatus::Paid | OrderStatus::Fulfilled))
-        {
-            history.extend(o.items.iter().filter_map(|l| l.product_id));
-        }
+        let history = self.history(business, customer).await?;
         let mentioned = self.mentioned(business, customer).await?;
         let k = k.clamp(1, RECOMMEND_K_MAX);
         self.resolve(business, k, |n, keep| model.personal(&history, &mentioned, n, keep)).await
@@ -195,33 +186,52 @@ impl Recommendations {
     ) -> Result<HashMap<CustomerId, String>, ServiceError> {
         let mut out = HashMap::new();
         let Some(model) = self.model(business).await? else { return Ok(out) };
-        let mut products: HashMap<ProductId, Option<Product>> = HashMap::new();
+        let mut products = HashMap::new();
         for &customer in customers {
-            let q = OrderQuery { customer: Some(customer), status: None, limit: 200, after: None };
-            let orders = self.storage.list_orders(business, &q).await?.items;
-            let history: Vec<ProductId> = orders
-                .iter()
-                .rev()
-                .filter(|o| matches!(o.status, OrderStatus::Paid | OrderStatus::Fulfilled))
-                .flat_map(|o| o.items.iter().filter_map(|l| l.product_id))
-                .collect();
+            let history = self.history(business, customer).await?;
             for pick in model.personal(&history, &[], 5, |p| !history.contains(&p)) {
-                if let std::collections::hash_map::Entry::Vacant(slot) =
-                    products.entry(pick.product)
-                {
-                    slot.insert(match self.storage.get_product(business, pick.product).await {
-                        Ok(p) => Some(p),
-                        Err(StorageError::NotFound { .. }) => None,
-                        Err(e) => return Err(e.into()),
-                    });
-                }
-                if let Some(p) = products[&pick.product].as_ref().filter(|p| sellable(p)) {
+                if let Some(p) = self.sellable(business, pick.product, &mut products).await? {
                     out.insert(customer, p.name.clone());
                     break;
                 }
             }
         }
         Ok(out)
+    }
+
+    /// The products of a customer's paid and fulfilled orders, the latest
+    /// order first (its most recent 200 orders).
+    async fn history(
+        &self,
+        business: BusinessId,
+        customer: CustomerId,
+    ) -> Result<Vec<ProductId>, ServiceError> {
+        let q = OrderQuery { customer: Some(customer), status: None, limit: 200, after: None };
+        let orders = self.storage.list_orders(business, &q).await?.items;
+        Ok(orders
+            .iter()
+            .rev()
+            .filter(|o| matches!(o.status, OrderStatus::Paid | OrderStatus::Fulfilled))
+            .flat_map(|o| o.items.iter().filter_map(|l| l.product_id))
+            .collect())
+    }
+
+    /// The product when it can be sold now (active, not out of stock),
+    /// read once per `seen`; `None` too when it was deleted since the build.
+    async fn sellable<'a>(
+        &self,
+        business: BusinessId,
+        id: ProductId,
+        seen: &'a mut HashMap<ProductId, Option<Product>>,
+    ) -> Result<Option<&'a Product>, ServiceError> {
+        if let std::collections::hash_map::Entry::Vacant(slot) = seen.entry(id) {
+            slot.insert(match self.storage.get_product(business, id).await {
+                Ok(p) => Some(p),
+                Err(StorageError::NotFound { .. }) => None,
+                Err(e) => return Err(e.into()),
+            });
+        }
+        Ok(seen[&id].as_ref().filter(|p| p.active && p.available() != Some(0)))
     }
 
     /// Products bought together with `product`, then trending and popular
@@ -273,21 +283,17 @@ impl Recommendations {
             return Ok(Vec::new());
         };
         let catalog = super::Catalog::new(Arc::clone(&self.storage), Arc::clone(&self.clock));
+        let inbound = |m: &crate::domain::Message| m.direction == Direction::Inbound;
+        let texts = super::conversations::latest_messages(
+            &*self.storage,
+            business,
+            c.id,
+            MENTION_MESSAGES,
+            inbound,
+        )
+        .await?;
         let mut out = Vec::new();
-        let mut after = None;
-        let mut texts = Vec::new();
-        loop {
-            let page = self
-                .storage
-                .list_messages(business, c.id, &MessageQuery { limit: 200, after })
-                .await?;
-            texts.extend(page.items.into_iter().filter(|m| m.direction == Direction::Inbound));
-            match page.next_cursor.and_then(|x| x.parse().ok()) {
-                Some(next) => after = Some(next),
-                None => break,
-            }
-        }
-        for m in texts.iter().rev().take(MENTION_MESSAGES as usize) {
+        for m in texts.iter().rev() {
             if let MessageContent::Text { body } = &m.content
                 && let Some(hit) =
                     catalog.search(business, body, 1, false).await?.into_iter().next()
@@ -320,15 +326,7 @@ impl Recommendations {
             out.clear();
             let mut fresh_refusals = false;
             for pick in picks(k, &keep) {
-                if let std::collections::hash_map::Entry::Vacant(slot) = seen.entry(pick.product) {
-                    slot.insert(match self.storage.get_product(business, pick.product).await {
-                        Ok(p) => Some(p),
-                        // Deleted since the build.
-                        Err(StorageError::NotFound { .. }) => None,
-                        Err(e) => return Err(e.into()),
-                    });
-                }
-                match seen[&pick.product].as_ref().filter(|p| sellable(p)) {
+                match self.sellable(business, pick.product, &mut seen).await? {
                     Some(product) => out.push(Recommendation {
                         product: product.clone(),
                         reason: pick.reason,

@@ -9,7 +9,6 @@
 //! only against the state revision it read. A race re-reads and decides
 //! again; a message is decided once.
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 
 use chrono::{DateTime, Datelike, Duration, Utc};
@@ -27,7 +26,7 @@ use crate::domain::{
     Message, MessageContent, ModelInfo, Product, ProductId, TimeZone, TranscriptLine,
 };
 use crate::policy::{check_content, cut};
-use crate::ports::{ClassifyRequest, MessageQuery, ProductQuery, to_storage_precision};
+use crate::ports::{ClassifyRequest, ProductQuery, to_storage_precision};
 use crate::service::{Catalog, Outbound, ServiceError};
 
 use super::Assistant;
@@ -48,8 +47,6 @@ pub const CLASSIFY_TEXT_MAX: usize = 4_096;
 const TURN_ATTEMPTS: u32 = 10;
 /// Products of one category read when looking for alternatives.
 const ALTERNATIVES_SCAN: u32 = 200;
-/// Messages read per page for a transcript.
-const MESSAGE_PAGE: u32 = 200;
 
 /// Words of a product question that name no product, in English, Swahili
 /// and Sheng; dropped before the catalog search.
@@ -571,28 +568,22 @@ impl Assistant {
         business: BusinessId,
         conversation: ConversationId,
     ) -> Result<Vec<TranscriptLine>, ServiceError> {
-        let mut lines = VecDeque::with_capacity(TRANSCRIPT_LINES);
-        let mut after = None;
-        loop {
-            let page = self
-                .storage
-                .list_messages(business, conversation, &MessageQuery { limit: MESSAGE_PAGE, after })
-                .await?;
-            after = page.items.last().map(|m| m.id);
-            for m in page.items {
-                if lines.len() == TRANSCRIPT_LINES {
-                    lines.pop_front();
-                }
-                lines.push_back(TranscriptLine {
-                    at: m.created_at,
-                    direction: m.direction,
-                    text: cut(&summary(&m.content), TRANSCRIPT_CHARS),
-                });
-            }
-            if page.next_cursor.is_none() || after.is_none() {
-                return Ok(lines.into());
-            }
-        }
+        let latest = crate::service::conversations::latest_messages(
+            &*self.storage,
+            business,
+            conversation,
+            TRANSCRIPT_LINES,
+            |_| true,
+        )
+        .await?;
+        Ok(latest
+            .into_iter()
+            .map(|m| TranscriptLine {
+                at: m.created_at,
+                direction: m.direction,
+                text: cut(&summary(&m.content), TRANSCRIPT_CHARS),
+            })
+            .collect())
     }
 }
 

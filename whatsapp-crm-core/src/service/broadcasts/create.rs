@@ -1,7 +1,6 @@
 //! Checking and storing a broadcast, and previewing what it would send.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -173,11 +172,7 @@ impl Broadcasts {
         let now = self.now();
         let audience = self.audience(&b, &bc, now).await?;
         let audit = self.audit(&prepared, business, now).await?;
-        let recommend = crate::service::Recommendations::new(
-            Arc::clone(&self.storage),
-            Arc::clone(&self.clock),
-            Arc::default(),
-        );
+        let recommend = self.recommendations();
         let mut skipped: BTreeMap<SkipReason, u32> = BTreeMap::new();
         let mut samples = Vec::new();
         let (mut will_send, mut size, mut after) = (0, 0_usize, None);

@@ -2,7 +2,6 @@
 //! judged and queued into the outbox a batch at a time.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use futures_util::{StreamExt, future};
@@ -110,13 +109,13 @@ impl Broadcasts {
         // reads use their own connections, so the writer is never idle, and a
         // slow read no longer holds up the write after it. The audience is
         // read a page at a time, in one pass over the customers.
-        // One model for the whole launch, loaded once.
-        let recommend = crate::service::Recommendations::new(
-            Arc::clone(&self.storage),
-            Arc::clone(&self.clock),
-            Arc::default(),
-        );
-        let job = Job { bc, business: &business, audits: &audits, now, recommend };
+        let job = Job {
+            bc,
+            business: &business,
+            audits: &audits,
+            now,
+            recommend: self.recommendations(),
+        };
         let (mut ready, mut built) = futures_channel::mpsc::channel(LAUNCH_BATCHES_AHEAD - 1);
         let builder = async move {
             let mut after = bc.launch_cursor;

@@ -19,12 +19,29 @@ pub struct Broadcasts {
     pub(super) storage: Arc<dyn Storage>,
     pub(super) clock: Arc<dyn Clock>,
     pub(super) policy: SendPolicy,
+    recommend: Option<crate::service::Recommendations>,
 }
 
 impl Broadcasts {
     /// A service over `storage`; `policy` gives the marketing frequency cap.
     pub fn new(storage: Arc<dyn Storage>, clock: Arc<dyn Clock>, policy: SendPolicy) -> Self {
-        Self { storage, clock, policy }
+        Self { storage, clock, policy, recommend: None }
+    }
+
+    /// Fills `recommended_product` from `recommend`'s (cached) models.
+    pub fn with_recommendations(mut self, recommend: crate::service::Recommendations) -> Self {
+        self.recommend = Some(recommend);
+        self
+    }
+
+    /// The recommendations `recommended_product` is filled from.
+    pub(super) fn recommendations(&self) -> crate::service::Recommendations {
+        self.recommend.clone().unwrap_or_else(|| {
+            crate::service::Recommendations::uncached(
+                Arc::clone(&self.storage),
+                Arc::clone(&self.clock),
+            )
+        })
     }
 
     pub(super) fn now(&self) -> DateTime<Utc> {
