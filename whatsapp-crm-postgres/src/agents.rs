@@ -7,7 +7,7 @@ use whatsapp_crm_core::ports::{
 };
 use whatsapp_crm_core::{Agent, AgentId, BusinessId, Queue, QueueId, StorageError};
 
-use crate::codec::{get, get_enum, get_json, get_u32, to_json};
+use crate::codec::{get, get_enum, get_json, get_u32, put_u32, to_json};
 use crate::error::{Ctx, map};
 use crate::listing::Listing;
 use crate::storage::PostgresStorage;
@@ -29,10 +29,6 @@ fn agent_row(row: &PgRow) -> Result<Agent, StorageError> {
     })
 }
 
-fn capacity(a: &Agent) -> Result<i32, StorageError> {
-    i32::try_from(a.max_concurrent).map_err(|e| StorageError::backend(e, false))
-}
-
 #[async_trait]
 impl AgentStore for PostgresStorage {
     async fn insert_agent(&self, a: &Agent) -> Result<(), StorageError> {
@@ -46,7 +42,7 @@ impl AgentStore for PostgresStorage {
         .bind(&a.name)
         .bind(sqlx::types::Json(to_json(&a.skills)?))
         .bind(sqlx::types::Json(to_json(&a.languages)?))
-        .bind(capacity(a)?)
+        .bind(put_u32(a.max_concurrent)?)
         .bind(enum_to_text(&a.availability)?)
         .bind(a.last_assigned_at)
         .bind(a.created_at)
@@ -93,7 +89,7 @@ impl AgentStore for PostgresStorage {
         .bind(&a.name)
         .bind(sqlx::types::Json(to_json(&a.skills)?))
         .bind(sqlx::types::Json(to_json(&a.languages)?))
-        .bind(capacity(a)?)
+        .bind(put_u32(a.max_concurrent)?)
         .bind(enum_to_text(&a.availability)?)
         .bind(a.updated_at)
         .execute(&self.pool)
@@ -133,10 +129,6 @@ fn queue_write(e: sqlx::Error) -> StorageError {
     }
 }
 
-fn timeout_of(q: &Queue) -> Result<i32, StorageError> {
-    i32::try_from(q.offer_timeout_secs).map_err(|e| StorageError::backend(e, false))
-}
-
 #[async_trait]
 impl QueueStore for PostgresStorage {
     async fn insert_queue(&self, q: &Queue) -> Result<(), StorageError> {
@@ -149,7 +141,7 @@ impl QueueStore for PostgresStorage {
         .bind(&q.name)
         .bind(&q.target)
         .bind(enum_to_text(&q.strategy)?)
-        .bind(timeout_of(q)?)
+        .bind(put_u32(q.offer_timeout_secs)?)
         .bind(q.escalate_to.map(|e| e.as_uuid()))
         .bind(q.created_at)
         .bind(q.updated_at)
@@ -193,7 +185,7 @@ impl QueueStore for PostgresStorage {
         .bind(&q.name)
         .bind(&q.target)
         .bind(enum_to_text(&q.strategy)?)
-        .bind(timeout_of(q)?)
+        .bind(put_u32(q.offer_timeout_secs)?)
         .bind(q.escalate_to.map(|e| e.as_uuid()))
         .bind(q.updated_at)
         .execute(&self.pool)

@@ -22,6 +22,12 @@ pub(crate) fn get_u32(row: &PgRow, col: &str) -> Result<u32, StorageError> {
     u32::try_from(v).map_err(|e| corrupt(col, e))
 }
 
+/// A count, limit or revision for an `integer` column; one past its range
+/// is refused, not cut.
+pub(crate) fn put_u32(v: u32) -> Result<i32, StorageError> {
+    i32::try_from(v).map_err(|e| StorageError::backend(e, false))
+}
+
 /// Reads a text column and parses it.
 pub(crate) fn get_parsed<T>(row: &PgRow, col: &str) -> Result<T, StorageError>
 where

@@ -98,7 +98,7 @@ impl DeskStore for PostgresStorage {
             .await
             .map_err(|e| map(CONVERSATION, e))?;
         }
-        let from_rev = i32::try_from(c.from_rev).map_err(|e| StorageError::backend(e, false))?;
+        let from_rev = crate::codec::put_u32(c.from_rev)?;
         let done = sqlx::query(
             "UPDATE conversations SET status = $4, assigned_agent = $5, desk = $6,
                desk_rev = desk_rev + 1, desk_due_at = $7, updated_at = $8
