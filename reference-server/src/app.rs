@@ -1,6 +1,7 @@
 //! The application: shared state and the router.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -17,6 +18,8 @@ use crate::routes::webhooks::WebhookConfig;
 
 /// Largest request body accepted by default (bytes).
 pub const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024;
+/// How often a live stream checks by default that its key still stands.
+pub const DEFAULT_STREAM_RECHECK: Duration = Duration::from_secs(5);
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -29,17 +32,32 @@ pub struct AppState {
     pub max_body_bytes: usize,
     /// How Twilio's webhooks are checked; `None` refuses them (503).
     pub webhooks: Option<Arc<WebhookConfig>>,
+    /// How often a live stream checks its key again (at its next event).
+    pub stream_recheck: Duration,
 }
 
 impl AppState {
     /// State over `crm` with default limits.
     pub fn new(crm: Crm, storage_kind: &'static str) -> Self {
-        Self { crm, storage_kind, max_body_bytes: DEFAULT_MAX_BODY_BYTES, webhooks: None }
+        Self {
+            crm,
+            storage_kind,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            webhooks: None,
+            stream_recheck: DEFAULT_STREAM_RECHECK,
+        }
     }
 
     /// Accepts Twilio's webhooks, checked with `config`.
     pub fn with_webhooks(mut self, config: WebhookConfig) -> Self {
         self.webhooks = Some(Arc::new(config));
+        self
+    }
+
+    /// Sets how often a live stream checks its key again; zero checks at
+    /// every event.
+    pub fn with_stream_recheck(mut self, every: Duration) -> Self {
+        self.stream_recheck = every;
         self
     }
 

@@ -43,6 +43,8 @@ pub struct Actor {
     pub business: BusinessId,
     /// The agent, for an agent key.
     pub agent: Option<AgentId>,
+    /// The key it came with, so a long-lived response can check it again.
+    pub key: ApiKeyHash,
 }
 
 impl Actor {
@@ -54,7 +56,7 @@ impl Actor {
     }
 }
 
-async fn principal(parts: &Parts, state: &AppState) -> Result<Principal, ApiError> {
+async fn principal(parts: &Parts, state: &AppState) -> Result<(Principal, ApiKeyHash), ApiError> {
     let header = parts
         .headers
         .get(AUTHORIZATION)
@@ -66,12 +68,14 @@ async fn principal(parts: &Parts, state: &AppState) -> Result<Principal, ApiErro
         .map(str::trim)
         .filter(|k| k.starts_with(API_KEY_PREFIX))
         .ok_or_else(|| ApiError::unauthorized("Authorization must be: Bearer <api key>"))?;
-    state
+    let hash = hash_api_key(key);
+    let principal = state
         .crm
         .businesses()
-        .authenticate(&hash_api_key(key))
+        .authenticate(&hash)
         .await?
-        .ok_or_else(|| ApiError::unauthorized("unknown or revoked API key"))
+        .ok_or_else(|| ApiError::unauthorized("unknown or revoked API key"))?;
+    Ok((principal, hash))
 }
 
 impl FromRequestParts<AppState> for Actor {
@@ -81,8 +85,8 @@ impl FromRequestParts<AppState> for Actor {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let p = principal(parts, state).await?;
-        Ok(Actor { business: p.business, agent: p.agent })
+        let (p, key) = principal(parts, state).await?;
+        Ok(Actor { business: p.business, agent: p.agent, key })
     }
 }
 
@@ -93,7 +97,7 @@ impl FromRequestParts<AppState> for Tenant {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let p = principal(parts, state).await?;
+        let (p, _) = principal(parts, state).await?;
         match p.agent {
             None => Ok(Tenant(p.business)),
             Some(_) => Err(ApiError::forbidden(

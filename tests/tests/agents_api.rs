@@ -15,6 +15,7 @@ use support::{TestApp, assert_error, on};
 on_every_backend!(
     the_business_manages_agents,
     an_agent_key_does_only_what_an_agent_may,
+    the_business_lists_and_revokes_agent_keys,
     queues_read_their_targets_when_saved,
     routing_rules_are_read_when_saved_and_name_only_own_queues,
 );
@@ -98,6 +99,67 @@ async fn the_business_manages_agents(t: TestApp) {
     assert_eq!(t.as_a("GET", &format!("/v1/agents/{id}"), None).await.body["name"], "Achieng O.");
     let r = t.as_a("POST", &format!("/v1/agents/{id}/keys"), Some(r#"{"label": "  "}"#)).await;
     assert_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+}
+
+async fn the_business_lists_and_revokes_agent_keys(t: TestApp) {
+    let a = agent(&t, json!({"name": "Achieng"})).await;
+    let b = agent(&t, json!({"name": "Baraka"})).await;
+    let (a_id, b_id) = (a["id"].as_str().unwrap(), b["id"].as_str().unwrap());
+    let phone = key_for(&t, a_id).await;
+    let laptop = key_for(&t, a_id).await;
+    let baraka = key_for(&t, b_id).await;
+    let keys_of = |id: &str| format!("/v1/agents/{id}/keys");
+    let listed = t.as_a("GET", &keys_of(a_id), None).await;
+    assert_eq!(listed.status, StatusCode::OK);
+    let keys = listed.body.as_array().unwrap().clone();
+    assert_eq!(keys.len(), 2, "only Achieng's keys: {keys:?}");
+    for k in &keys {
+        assert_eq!((k["agent_id"].as_str(), &k["revoked_at"]), (Some(a_id), &Value::Null));
+        assert!(k.get("api_key").is_none() && k.get("hash").is_none(), "never the key: {k}");
+    }
+    let phone_id = keys[0]["id"].as_str().unwrap();
+    let baraka_key_id = t.as_a("GET", &keys_of(b_id), None).await.body[0]["id"].clone();
+    let baraka_key_id = baraka_key_id.as_str().unwrap();
+
+    // Refused: an agent key, another agent's key id, another business, a malformed id.
+    let revoke = |agent: &str, key: &str| format!("/v1/agents/{agent}/keys/{key}");
+    for (key, method, path) in [
+        (&phone, "GET", keys_of(a_id)),
+        (&phone, "DELETE", revoke(a_id, phone_id)),
+        (&baraka, "DELETE", revoke(a_id, phone_id)),
+    ] {
+        let r = t.call(method, &path, Some(key), None).await;
+        assert_error(&r, StatusCode::FORBIDDEN, "forbidden");
+    }
+    let r = t.as_a("DELETE", &revoke(a_id, baraka_key_id), None).await;
+    assert_error(&r, StatusCode::NOT_FOUND, "not_found");
+    for (method, path) in [("GET", keys_of(a_id)), ("DELETE", revoke(a_id, phone_id))] {
+        assert_error(&t.as_b(method, &path, None).await, StatusCode::NOT_FOUND, "not_found");
+    }
+    let r = t.as_a("DELETE", &revoke(a_id, "not-a-key"), None).await;
+    assert_error(&r, StatusCode::BAD_REQUEST, "invalid_request");
+    assert_eq!(t.as_a("GET", &keys_of(a_id), None).await.body, json!(keys), "nothing revoked");
+
+    // Revoked: the phone's key authenticates nothing, the laptop's still works.
+    let r = t.as_a("DELETE", &revoke(a_id, phone_id), None).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{:?}", r.body);
+    let me = format!("/v1/agents/{a_id}");
+    assert_error(
+        &t.call("GET", &me, Some(&phone), None).await,
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+    );
+    assert_eq!(t.call("GET", &me, Some(&laptop), None).await.status, StatusCode::OK);
+    let after = t.as_a("GET", &keys_of(a_id), None).await.body;
+    let revoked_at = after[0]["revoked_at"].clone();
+    assert!(revoked_at.is_string(), "{after}");
+    assert_eq!(after[1]["revoked_at"], Value::Null);
+    // Again: harmless, and the first revocation time stands.
+    assert_eq!(
+        t.as_a("DELETE", &revoke(a_id, phone_id), None).await.status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(t.as_a("GET", &keys_of(a_id), None).await.body[0]["revoked_at"], revoked_at);
 }
 
 async fn an_agent_key_does_only_what_an_agent_may(t: TestApp) {

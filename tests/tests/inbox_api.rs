@@ -19,7 +19,10 @@ use serde_json::{Value, json};
 use support::{TestApp, assert_error, inbound_text, on};
 use tower::ServiceExt;
 
-on_every_backend!(agents_work_their_conversations_through_their_keys);
+on_every_backend!(
+    agents_work_their_conversations_through_their_keys,
+    a_live_stream_follows_its_key,
+);
 
 async fn agent(t: &TestApp, name: &str, skills: &[&str]) -> (String, String) {
     let body =
@@ -64,6 +67,54 @@ async fn drain(body: &mut Body) -> Vec<(String, Value)> {
             Some((field("event:")?, serde_json::from_str(&field("data:")?).unwrap()))
         })
         .collect()
+}
+
+/// Whether the stream has ended (rather than having nothing to say yet).
+async fn ended(body: &mut Body) -> bool {
+    matches!(tokio::time::timeout(Duration::from_secs(2), body.frame()).await, Ok(None))
+}
+
+async fn a_live_stream_follows_its_key(t: TestApp) {
+    let (baraka, key) = agent(&t, "Baraka", &["delivery"]).await;
+    let r = t
+        .as_a(
+            "POST",
+            "/v1/queues",
+            Some(r#"{"name": "Billing", "target": "skills HAS 'billing'"}"#),
+        )
+        .await;
+    let routing = json!({"default": {"queue_id": r.body["id"]}});
+    let r = t.as_a("PUT", "/v1/routing-rules", Some(&routing.to_string())).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let sender = t.crm.storage().get_business(t.shop_a).await.unwrap().whatsapp_sender;
+    let writes = |sid: &'static str, phone: &'static str| {
+        let m = inbound_text(sid, phone, &sender, "Nimelipa mara mbili", Utc::now());
+        let t = &t;
+        async move { t.crm.inbox().receive(t.shop_a, m).await.unwrap().conversation.id }
+    };
+    let mut live = stream(&t, &key).await;
+
+    // Not in Billing's target: a conversation waiting there is not his.
+    writes("SM1", "+254711000001").await;
+    assert_eq!(drain(&mut live).await, Vec::new());
+    // Given billing, he sees the next one wait, on the stream he already has.
+    let body = json!({"name": "Baraka", "skills": ["delivery", "billing"]});
+    let r = t.as_a("PUT", &format!("/v1/agents/{baraka}"), Some(&body.to_string())).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let second = writes("SM2", "+254711000002").await.to_string();
+    let seen = drain(&mut live).await;
+    assert!(
+        !seen.is_empty() && seen.iter().all(|(_, d)| d["conversation_id"] == second),
+        "{seen:?}"
+    );
+
+    // His key revoked: the stream ends at the next event, telling nothing of it.
+    let keys = t.as_a("GET", &format!("/v1/agents/{baraka}/keys"), None).await.body;
+    let path = format!("/v1/agents/{baraka}/keys/{}", keys[0]["id"].as_str().unwrap());
+    assert_eq!(t.as_a("DELETE", &path, None).await.status, StatusCode::NO_CONTENT);
+    writes("SM3", "+254711000003").await;
+    assert_eq!(drain(&mut live).await, Vec::new());
+    assert!(ended(&mut live).await, "a revoked key's stream ends");
 }
 
 async fn agents_work_their_conversations_through_their_keys(t: TestApp) {

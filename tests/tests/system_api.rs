@@ -151,6 +151,8 @@ async fn openapi_documents_every_endpoint(t: TestApp) {
         ("put", "/v1/agents/{id}"),
         ("put", "/v1/agents/{id}/availability"),
         ("post", "/v1/agents/{id}/keys"),
+        ("get", "/v1/agents/{id}/keys"),
+        ("delete", "/v1/agents/{id}/keys/{key_id}"),
         ("post", "/v1/queues"),
         ("get", "/v1/queues"),
         ("get", "/v1/queues/{id}"),

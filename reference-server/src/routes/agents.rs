@@ -6,6 +6,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -13,7 +14,7 @@ use utoipa_axum::routes;
 use whatsapp_crm_core::ports::Page;
 use whatsapp_crm_core::service::AgentListParams;
 use whatsapp_crm_core::{
-    Agent, AgentId, ApiKeyId, Availability, NewAgent, NewQueue, Queue, QueueId, Routing,
+    Agent, AgentId, ApiKey, ApiKeyId, Availability, NewAgent, NewQueue, Queue, QueueId, Routing,
 };
 
 use super::PageQuery;
@@ -30,7 +31,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(create_agent, list_agents))
         .routes(routes!(get_agent, replace_agent))
         .routes(routes!(set_availability))
-        .routes(routes!(issue_key))
+        .routes(routes!(issue_key, list_keys))
+        .routes(routes!(revoke_key))
 }
 
 /// Query of `GET /v1/agents`.
@@ -75,6 +77,35 @@ pub struct IssuedKey {
     label: String,
     /// The key itself (`wcrm_…`): shown this once, only its hash is kept.
     api_key: String,
+}
+
+/// One of an agent's keys; the key itself is never shown again.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AgentKey {
+    /// The key record.
+    #[schema(value_type = String, format = Uuid)]
+    id: ApiKeyId,
+    /// The agent it acts as.
+    #[schema(value_type = String, format = Uuid)]
+    agent_id: AgentId,
+    /// Its label.
+    label: String,
+    /// When it was issued.
+    created_at: DateTime<Utc>,
+    /// When it was revoked; a revoked key authenticates nothing.
+    revoked_at: Option<DateTime<Utc>>,
+}
+
+impl AgentKey {
+    fn of(agent_id: AgentId, k: ApiKey) -> Self {
+        Self {
+            id: k.id,
+            agent_id,
+            label: k.label,
+            created_at: k.created_at,
+            revoked_at: k.revoked_at,
+        }
+    }
 }
 
 /// An agent may act on itself only.
@@ -208,6 +239,54 @@ async fn issue_key(
     let key = state.crm.agents().issue_key(business, id, hash, &input.label).await?;
     let issued = IssuedKey { id: key.id, agent_id: id, label: key.label, api_key };
     Ok((StatusCode::CREATED, axum::Json(issued)))
+}
+
+/// The agent's keys, oldest first, revoked ones included (never the keys
+/// themselves).
+#[utoipa::path(
+    get, path = "/v1/agents/{id}/keys", tag = TAG,
+    params(("id" = String, Path, description = "Agent id")),
+    responses(
+        (status = 200, description = "The agent's keys", body = Vec<AgentKey>),
+        (status = 400, description = "Malformed id", body = ErrorBody),
+        (status = 403, description = "An agent's key", body = ErrorBody),
+        (status = 404, description = "No such agent in this business", body = ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
+async fn list_keys(
+    State(state): State<AppState>,
+    Tenant(business): Tenant,
+    ApiPath(id): ApiPath<AgentId>,
+) -> Result<axum::Json<Vec<AgentKey>>, ApiError> {
+    let keys = state.crm.agents().keys(business, id).await?;
+    Ok(axum::Json(keys.into_iter().map(|k| AgentKey::of(id, k)).collect()))
+}
+
+/// Revoke one of the agent's keys, for a lost phone or a colleague who
+/// left: from now on it authenticates nothing, and live streams opened
+/// with it end at their next event. Revoking again is harmless.
+#[utoipa::path(
+    delete, path = "/v1/agents/{id}/keys/{key_id}", tag = TAG,
+    params(
+        ("id" = String, Path, description = "Agent id"),
+        ("key_id" = String, Path, description = "Key id, from the agent's keys"),
+    ),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 400, description = "Malformed id", body = ErrorBody),
+        (status = 403, description = "An agent's key", body = ErrorBody),
+        (status = 404, description = "No such agent, or no such key of this agent", body = ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
+async fn revoke_key(
+    State(state): State<AppState>,
+    Tenant(business): Tenant,
+    ApiPath((id, key)): ApiPath<(AgentId, ApiKeyId)>,
+) -> Result<StatusCode, ApiError> {
+    state.crm.agents().revoke_key(business, id, key).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 const QUEUES: &str = "queues";

@@ -6,7 +6,7 @@
 //! streams only what concerns the agent and the queues they are in.
 
 use std::convert::Infallible;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -377,8 +377,10 @@ async fn next(
 /// (`assigned`, `status`, `offered`…), each `data` an `InboxUpdate`. An
 /// agent's key streams only what concerns the agent: their conversations,
 /// changes about them, and conversations waiting in the queues whose target
-/// they match. A reconnecting client reads what it missed from the REST
-/// endpoints.
+/// they match. The key is checked again at the next event once a few
+/// seconds have passed: a revoked key's stream ends there, and an agent
+/// whose skills changed sees their new queues. A reconnecting client reads
+/// what it missed from the REST endpoints.
 #[utoipa::path(
     get, path = "/v1/inbox/events", tag = TAG,
     responses(
@@ -390,18 +392,62 @@ async fn stream(
     State(state): State<AppState>,
     actor: Actor,
 ) -> Result<impl IntoResponse, ApiError> {
-    let queues = match actor.agent {
-        Some(agent) => Some((agent, agent_queues(&state, actor, agent).await?)),
-        None => None,
-    };
-    let updates = state.crm.feed().subscribe(actor.business).filter_map(move |u: InboxUpdate| {
-        let keep = queues.as_ref().is_none_or(|(agent, qs)| u.concerns(*agent, qs));
-        let event = keep.then(|| {
-            Event::default().event(u.name()).json_data(&u).unwrap_or_else(|_| Event::default())
+    let mut watch = Watch { queues: Vec::new(), checked: Instant::now(), state, actor };
+    if let Some(agent) = actor.agent {
+        watch.queues = agent_queues(&watch.state, actor, agent).await?;
+    }
+    let updates = watch.state.crm.feed().subscribe(actor.business);
+    let events =
+        futures_util::stream::unfold((updates, watch), |(mut updates, mut w)| async move {
+            loop {
+                let u = updates.next().await?;
+                if w.checked.elapsed() >= w.state.stream_recheck && !w.still_allowed().await {
+                    return None;
+                }
+                if w.actor.agent.is_none_or(|agent| u.concerns(agent, &w.queues)) {
+                    let event = Event::default()
+                        .event(u.name())
+                        .json_data(&u)
+                        .unwrap_or_else(|_| Event::default());
+                    return Some((Ok::<_, Infallible>(event), (updates, w)));
+                }
+            }
         });
-        std::future::ready(event.map(Ok::<_, Infallible>))
-    });
-    Ok(Sse::new(updates).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
+    // Fused: a body polled again after its end stays ended.
+    Ok(Sse::new(events.fuse()).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
+}
+
+/// What a live stream knows of its key, checked again now and then: a
+/// revoked key or a removed agent ends the stream, and an agent's changed
+/// skills change the queues it sees.
+struct Watch {
+    state: AppState,
+    actor: Actor,
+    queues: Vec<QueueId>,
+    checked: Instant,
+}
+
+impl Watch {
+    /// Whether the key still acts for the same business and agent; any
+    /// failure to tell ends the stream (the client reconnects and
+    /// authenticates afresh).
+    async fn still_allowed(&mut self) -> bool {
+        let same = matches!(
+            self.state.crm.businesses().authenticate(&self.actor.key).await,
+            Ok(Some(p)) if p.business == self.actor.business && p.agent == self.actor.agent
+        );
+        if !same {
+            return false;
+        }
+        if let Some(agent) = self.actor.agent {
+            match agent_queues(&self.state, self.actor, agent).await {
+                Ok(queues) => self.queues = queues,
+                Err(_) => return false,
+            }
+        }
+        self.checked = Instant::now();
+        true
+    }
 }
 
 /// The queues whose target the agent matches.

@@ -128,6 +128,8 @@ pub async fn test_app_on(storage: Arc<dyn Storage>, kind: &'static str) -> TestA
     let (shop_b, key_b) = business(&crm, "Shop B").await;
     let state = AppState::new(crm.clone(), kind)
         .with_max_body_bytes(TEST_BODY_LIMIT)
+        // Live streams check their key at every event, so a test sees a revocation at once.
+        .with_stream_recheck(std::time::Duration::ZERO)
         .with_webhooks(WebhookConfig::new(TWILIO_TOKEN, PUBLIC_URL));
     let router = app(state);
     TestApp { router, crm, shop_a, key_a, shop_b, key_b, kind, registry, _guard: None }

@@ -125,6 +125,41 @@ impl Agents {
         self.storage.insert_api_key(&key).await?;
         Ok(key)
     }
+
+    /// The agent's keys, oldest first, revoked ones included.
+    pub async fn keys(
+        &self,
+        business: BusinessId,
+        agent: AgentId,
+    ) -> Result<Vec<ApiKey>, ServiceError> {
+        self.storage.get_agent(business, agent).await?;
+        let mut keys = self.storage.list_api_keys(business).await?;
+        keys.retain(|k| k.agent_id == Some(agent));
+        Ok(keys)
+    }
+
+    /// Revokes one of the agent's keys (again is harmless): it authenticates
+    /// nothing from now on, and live streams opened with it end. Another
+    /// agent's key, or a business key, is `NotFound`.
+    pub async fn revoke_key(
+        &self,
+        business: BusinessId,
+        agent: AgentId,
+        key: ApiKeyId,
+    ) -> Result<ApiKey, ServiceError> {
+        let mut found = self
+            .keys(business, agent)
+            .await?
+            .into_iter()
+            .find(|k| k.id == key)
+            .ok_or(ServiceError::NotFound { entity: "api key" })?;
+        if found.revoked_at.is_none() {
+            let at = to_storage_precision(self.clock.now());
+            self.storage.revoke_api_key(business, key, at).await?;
+            found.revoked_at = Some(at);
+        }
+        Ok(found)
+    }
 }
 
 /// Routing queues of each business.
