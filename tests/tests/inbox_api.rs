@@ -69,6 +69,18 @@ async fn drain(body: &mut Body) -> Vec<(String, Value)> {
         .collect()
 }
 
+/// A Billing queue (`skills HAS 'billing'`) every conversation is routed to;
+/// its id.
+async fn billing_takes_everything(t: &TestApp) -> String {
+    let body = r#"{"name": "Billing", "target": "skills HAS 'billing'"}"#;
+    let r = t.as_a("POST", "/v1/queues", Some(body)).await;
+    let billing = r.body["id"].as_str().unwrap().to_owned();
+    let routing = json!({"default": {"queue_id": billing}});
+    let r = t.as_a("PUT", "/v1/routing-rules", Some(&routing.to_string())).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    billing
+}
+
 /// Whether the stream has ended (rather than having nothing to say yet).
 async fn ended(body: &mut Body) -> bool {
     matches!(tokio::time::timeout(Duration::from_secs(2), body.frame()).await, Ok(None))
@@ -76,16 +88,7 @@ async fn ended(body: &mut Body) -> bool {
 
 async fn a_live_stream_follows_its_key(t: TestApp) {
     let (baraka, key) = agent(&t, "Baraka", &["delivery"]).await;
-    let r = t
-        .as_a(
-            "POST",
-            "/v1/queues",
-            Some(r#"{"name": "Billing", "target": "skills HAS 'billing'"}"#),
-        )
-        .await;
-    let routing = json!({"default": {"queue_id": r.body["id"]}});
-    let r = t.as_a("PUT", "/v1/routing-rules", Some(&routing.to_string())).await;
-    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    billing_takes_everything(&t).await;
     let sender = t.crm.storage().get_business(t.shop_a).await.unwrap().whatsapp_sender;
     let writes = |sid: &'static str, phone: &'static str| {
         let m = inbound_text(sid, phone, &sender, "Nimelipa mara mbili", Utc::now());
@@ -120,17 +123,7 @@ async fn a_live_stream_follows_its_key(t: TestApp) {
 async fn agents_work_their_conversations_through_their_keys(t: TestApp) {
     let (achieng, key_achieng) = agent(&t, "Achieng", &["billing"]).await;
     let (_baraka, key_baraka) = agent(&t, "Baraka", &["delivery"]).await;
-    let r = t
-        .as_a(
-            "POST",
-            "/v1/queues",
-            Some(r#"{"name": "Billing", "target": "skills HAS 'billing'"}"#),
-        )
-        .await;
-    let billing = r.body["id"].as_str().unwrap().to_owned();
-    let routing = json!({"default": {"queue_id": billing}});
-    let r = t.as_a("PUT", "/v1/routing-rules", Some(&routing.to_string())).await;
-    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let billing = billing_takes_everything(&t).await;
     let mut live_business = stream(&t, &t.key_a).await;
     let mut live_achieng = stream(&t, &key_achieng).await;
     let mut live_baraka = stream(&t, &key_baraka).await;
