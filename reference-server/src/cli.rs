@@ -23,7 +23,7 @@ use crate::worker::{
 /// Serves HTTP until Ctrl-C or SIGTERM, with the dispatcher sending
 /// through Twilio when an account is configured.
 pub async fn serve(store: OpenStore, args: &ServeArgs) -> anyhow::Result<()> {
-    let mut crm = Crm::new(store.storage);
+    let mut crm = Crm::new(store.storage).with_cached_businesses(args.cached_businesses);
     let webhooks = match (&args.twilio.twilio_auth_token, &args.public_url) {
         (Some(token), Some(url)) if !token.is_empty() => Some(WebhookConfig::new(token, url)),
         _ => None,

@@ -119,6 +119,11 @@ pub struct ServeArgs {
     #[arg(long, env = "WCRM_RECOMMEND_INTERVAL_MS", default_value_t = 60000)]
     pub recommend_interval_ms: u64,
 
+    /// Businesses whose trained assistant and recommendation models are kept
+    /// in memory; the least recently used are loaded again when needed.
+    #[arg(long, env = "WCRM_CACHED_BUSINESSES", default_value_t = whatsapp_crm_core::service::CACHED_BUSINESSES)]
+    pub cached_businesses: usize,
+
     /// The Groq classifier, for businesses that choose it.
     #[command(flatten)]
     pub groq: GroqArgs,

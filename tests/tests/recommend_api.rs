@@ -27,6 +27,15 @@ async fn product(t: &TestApp, sku: &str) -> Product {
 }
 
 async fn paid(t: &TestApp, customer: whatsapp_crm_core::CustomerId, items: &[&Product]) {
+    paid_in(t, t.shop_a, customer, items).await;
+}
+
+async fn paid_in(
+    t: &TestApp,
+    business: whatsapp_crm_core::BusinessId,
+    customer: whatsapp_crm_core::CustomerId,
+    items: &[&Product],
+) {
     let lines = items
         .iter()
         .map(|p| LineItem {
@@ -37,7 +46,7 @@ async fn paid(t: &TestApp, customer: whatsapp_crm_core::CustomerId, items: &[&Pr
             unit_price: p.price,
         })
         .collect();
-    let mut o = Order::new(t.shop_a, customer, Currency::KES, lines, Utc::now()).unwrap();
+    let mut o = Order::new(business, customer, Currency::KES, lines, Utc::now()).unwrap();
     o.total = Money::new(100, Currency::KES);
     o.status = OrderStatus::Paid;
     t.crm.storage().insert_order(&o).await.unwrap();
@@ -119,6 +128,25 @@ async fn picks_come_from_paid_orders_with_reasons_and_skip_what_cannot_sell(t: T
     let fresh = Crm::new(t.crm.storage().clone());
     let again = fresh.recommendations().related(t.shop_a, unga.id, 3).await.unwrap();
     assert_eq!(again[0].product.sku, "SUKARI-1KG");
+    // A server that keeps one business's model in memory: the other
+    // business's model takes its place, and it is loaded again when asked.
+    t.crm.catalog().import_csv(t.shop_b, CATALOG.as_bytes()).await.unwrap();
+    let skus = ["MAZIWA-500".to_owned(), "SODA-500".to_owned()];
+    let theirs = t.crm.storage().products_by_sku(t.shop_b, &skus).await.unwrap();
+    let c = t.crm.customers().create(t.shop_b, NewCustomer::with_phone("+254711000009")).await;
+    paid_in(&t, t.shop_b, c.unwrap().id, &[&theirs[0], &theirs[1]]).await;
+    fresh.recommendations().build(t.shop_b).await.unwrap();
+    let small = Crm::new(t.crm.storage().clone()).with_cached_businesses(1);
+    for (business, product, partner) in [
+        (t.shop_a, unga.id, "SUKARI-1KG"),
+        (t.shop_b, theirs[0].id, "SODA-500"),
+        (t.shop_a, unga.id, "SUKARI-1KG"),
+        (t.shop_b, theirs[0].id, "SODA-500"),
+    ] {
+        let picks = small.recommendations().related(business, product, 1).await.unwrap();
+        assert_eq!(picks[0].product.sku, partner);
+        assert_eq!(picks[0].product.business_id, business);
+    }
 
     // Bad input, and another business's ids.
     assert_error(

@@ -6,6 +6,7 @@ mod agents;
 mod assistant;
 mod broadcasts;
 mod businesses;
+mod cache;
 mod campaigns;
 mod catalog;
 mod commerce;
@@ -35,6 +36,7 @@ pub use broadcasts::{
     REPLY_WINDOW_HOURS, SampleMessage, VariantMetrics, auto_pause_reason,
 };
 pub use businesses::{Businesses, Principal};
+pub use cache::{BusinessCache, CACHED_BUSINESSES};
 pub use campaigns::{
     CALENDAR_UPCOMING_MAX, CAMPAIGN_NAME_MAX_CHARS, COMPARE_RUNS_MAX, CampaignCalendar,
     CampaignReport, Campaigns, NewCampaign, RunSummary,
@@ -108,6 +110,7 @@ pub struct Crm {
     assistant: Arc<AssistantRuntime>,
     feed: Arc<InboxFeed>,
     recommender: Arc<RecommendRuntime>,
+    cached_businesses: usize,
 }
 
 impl Crm {
@@ -122,13 +125,25 @@ impl Crm {
             assistant: Arc::default(),
             feed: Arc::default(),
             recommender: Arc::default(),
+            cached_businesses: CACHED_BUSINESSES,
         }
+    }
+
+    /// Keeps the trained assistant and recommendation models of at most
+    /// `businesses` businesses in memory (default 1,024); the least recently
+    /// used are loaded from storage again when next needed.
+    pub fn with_cached_businesses(mut self, businesses: usize) -> Self {
+        self.cached_businesses = businesses;
+        self.assistant = Arc::new(self.assistant.with_cached_businesses(businesses));
+        self.recommender = Arc::new(RecommendRuntime::with_cached_businesses(businesses));
+        self
     }
 
     /// Lets businesses that choose it classify with `llm` (Groq) before the
     /// offline model. Without it the assistant opens no connection.
     pub fn with_assistant_llm(mut self, llm: Arc<dyn crate::ports::Classifier>) -> Self {
-        self.assistant = Arc::new(AssistantRuntime::with_llm(llm));
+        let runtime = AssistantRuntime::with_llm(llm);
+        self.assistant = Arc::new(runtime.with_cached_businesses(self.cached_businesses));
         self
     }
 

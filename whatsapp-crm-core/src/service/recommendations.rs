@@ -4,7 +4,7 @@
 //! products left out.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::{DateTime, Duration, Utc};
@@ -18,7 +18,7 @@ use crate::ports::{
 };
 use crate::recommend::{Basket, Model, ModelConfig, Pick, Reason};
 
-use super::ServiceError;
+use super::{BusinessCache, ServiceError};
 
 /// Most picks one answer gives.
 pub const RECOMMEND_K_MAX: usize = 20;
@@ -44,13 +44,19 @@ pub struct Recommendation {
     pub score: f64,
 }
 
-/// Each business's model with when it was built.
-type Loaded = HashMap<BusinessId, (DateTime<Utc>, Arc<Model<ProductId>>)>;
-
-/// Models loaded so far, shared by every service of a `Crm`.
+/// Models loaded so far, each with when it was built, shared by every
+/// service of a `Crm`.
 #[derive(Debug, Default)]
 pub struct RecommendRuntime {
-    models: Mutex<Loaded>,
+    models: BusinessCache<(DateTime<Utc>, Arc<Model<ProductId>>)>,
+}
+
+impl RecommendRuntime {
+    /// Keeps the models of at most `businesses` businesses in memory (the
+    /// least recently used goes first).
+    pub fn with_cached_businesses(businesses: usize) -> Self {
+        Self { models: BusinessCache::new(businesses) }
+    }
 }
 
 /// Recommendations of every business.
@@ -140,7 +146,7 @@ impl Recommendations {
         business: BusinessId,
     ) -> Result<Option<Arc<Model<ProductId>>>, ServiceError> {
         let Some(info) = self.storage.recommender_info(business).await? else { return Ok(None) };
-        let cached = self.lock().get(&business).filter(|(at, _)| *at == info.built_at).cloned();
+        let cached = self.runtime.models.get(business).filter(|(at, _)| *at == info.built_at);
         if let Some((_, m)) = cached {
             return Ok(Some(m));
         }
@@ -149,12 +155,8 @@ impl Recommendations {
         };
         let model =
             Arc::new(Model::from_bytes(&bytes).map_err(|e| StorageError::backend(e, false))?);
-        self.lock().insert(business, (info.built_at, Arc::clone(&model)));
+        self.runtime.models.insert(business, (info.built_at, Arc::clone(&model)));
         Ok(Some(model))
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Loaded> {
-        self.runtime.models.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Picks for a customer: the products they named lately first, then

@@ -17,9 +17,9 @@ mod respond;
 mod setup;
 mod train;
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
+use super::BusinessCache;
 use crate::domain::BusinessId;
 use crate::ports::{Classifier, Clock, Storage};
 
@@ -35,7 +35,7 @@ use knowledge::Knowledge;
 #[derive(Default)]
 pub struct AssistantRuntime {
     llm: Option<Arc<dyn Classifier>>,
-    cache: Mutex<HashMap<BusinessId, Arc<Knowledge>>>,
+    cache: BusinessCache<Arc<Knowledge>>,
 }
 
 impl std::fmt::Debug for AssistantRuntime {
@@ -58,17 +58,23 @@ impl AssistantRuntime {
         Self { llm: Some(llm), ..Self::default() }
     }
 
+    /// The same classifier, keeping the knowledge of at most `businesses`
+    /// businesses in memory (the least recently used goes first).
+    pub fn with_cached_businesses(&self, businesses: usize) -> Self {
+        Self { llm: self.llm.clone(), cache: BusinessCache::new(businesses) }
+    }
+
     /// The LLM classifier's name, if one is configured.
     pub fn llm_name(&self) -> Option<&'static str> {
         self.llm.as_ref().map(|c| c.name())
     }
 
     fn cached(&self, business: BusinessId) -> Option<Arc<Knowledge>> {
-        self.cache.lock().unwrap_or_else(|e| e.into_inner()).get(&business).cloned()
+        self.cache.get(business)
     }
 
     fn remember(&self, business: BusinessId, k: Arc<Knowledge>) {
-        self.cache.lock().unwrap_or_else(|e| e.into_inner()).insert(business, k);
+        self.cache.insert(business, k);
     }
 }
 
