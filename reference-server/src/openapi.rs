@@ -258,14 +258,18 @@ fn constrain_parameter(param: &mut Value) {
             schema.insert("minimum".into(), json!(1));
             schema.insert("maximum".into(), json!(whatsapp_crm_core::ports::PAGE_LIMIT_MAX));
         }
-        ("query", "cursor") | ("path", "id" | "shipment_id") => {
-            // Replaces a `$ref` to an id type too: every id is a UUID.
-            schema.clear();
-            schema.insert("type".into(), json!("string"));
-            schema.insert("format".into(), json!("uuid"));
-        }
+        ("query", "cursor") => uuid(schema),
+        // Every record id in a path is a UUID (`id`, `shipment_id`, `key_id`).
+        ("path", n) if n == "id" || n.ends_with("_id") => uuid(schema),
         _ => {}
     }
+}
+
+fn uuid(schema: &mut serde_json::Map<String, Value>) {
+    // Replaces a `$ref` to an id type too.
+    schema.clear();
+    schema.insert("type".into(), json!("string"));
+    schema.insert("format".into(), json!("uuid"));
 }
 
 fn error_response(description: &str) -> Value {

@@ -181,6 +181,15 @@ async fn openapi_documents_every_endpoint(t: TestApp) {
                 expected.contains(&(method.as_str(), path.as_str())),
                 "undocumented in test: {method} {path}"
             );
+            // Every record id in a path is a UUID, so a malformed one is a
+            // documented 400 and never reaches a handler.
+            for p in op["parameters"].as_array().into_iter().flatten() {
+                let name = p["name"].as_str().unwrap();
+                if p["in"] == "path" && (name == "id" || name.ends_with("_id")) {
+                    let uuid = serde_json::json!({"type": "string", "format": "uuid"});
+                    assert_eq!(p["schema"], uuid, "{method} {path} {name}");
+                }
+            }
             let responses = op["responses"].as_object().unwrap();
             assert!(
                 responses.keys().any(|c| c.starts_with('2')),
