@@ -159,8 +159,10 @@ pub async fn run_assistant(assistant: Assistant, interval: Duration, stop: watch
 pub async fn run_inbox(team: TeamInbox, interval: Duration, stop: watch::Receiver<bool>) {
     every("inbox", interval, stop, || async {
         let round = team.run_due(Utc::now()).await?;
-        if round != Default::default() {
+        // Looking at a business whose agents are all full changes nothing: no line.
+        if round.offered + round.expired + round.escalated + round.woken > 0 {
             tracing::info!(
+                businesses = round.businesses,
                 offered = round.offered,
                 expired = round.expired,
                 escalated = round.escalated,

@@ -27,6 +27,7 @@ on_every_backend!(
     offers_lapse_to_the_next_agent_and_a_missed_deadline_escalates_once,
     returning_customers_go_to_their_previous_agent_and_snoozes_end,
     agents_act_only_on_what_they_hold,
+    a_shop_with_nobody_online_costs_the_worker_only_its_timers,
 );
 
 /// Monday 7 December 2026, 10:00 in Nairobi.
@@ -383,6 +384,31 @@ async fn returning_customers_go_to_their_previous_agent_and_snoozes_end(t: TestA
     let agents = [a, b];
     let never = agents.iter().find(|x| **x != other).unwrap();
     assert_eq!(holder, *never, "the agent assigned longest ago");
+}
+
+async fn a_shop_with_nobody_online_costs_the_worker_only_its_timers(t: TestApp) {
+    let d = Desk::new(&t);
+    let achieng = d.agent("Achieng", &["support"], 5, false).await;
+    let general = d.queue("General", "true", None).await;
+    d.routing(Vec::new(), general).await;
+    // Closed for the night: the customer waits, and the worker passes the
+    // shop by (not even read) round after round.
+    let c = d.write("+254711000001", "Habari, mko wazi?").await;
+    assert_eq!(d.kinds(c).await, ["queued"]);
+    for _ in 0..3 {
+        assert_eq!(d.run().await, DeskRound::default());
+        d.advance(60);
+    }
+    // Its first-response deadline is a timer: due whoever is online, once.
+    d.advance(120);
+    let r = d.run().await;
+    assert_eq!((r.businesses, r.escalated, r.offered), (1, 1, 0));
+    assert_eq!(d.run().await, DeskRound::default());
+    // The first agent online is offered it at the next round.
+    d.crm.agents().set_availability(d.id, achieng, Availability::Online).await.unwrap();
+    let r = d.run().await;
+    assert_eq!((r.businesses, r.offered), (1, 1));
+    assert_eq!(d.holder(c).await, Some(achieng));
 }
 
 async fn agents_act_only_on_what_they_hold(t: TestApp) {

@@ -101,7 +101,7 @@ impl DeskStore for PostgresStorage {
         let from_rev = crate::codec::put_u32(c.from_rev)?;
         let done = sqlx::query(
             "UPDATE conversations SET status = $4, assigned_agent = $5, desk = $6,
-               desk_rev = desk_rev + 1, desk_due_at = $7, updated_at = $8
+               desk_rev = desk_rev + 1, desk_due_at = $7, updated_at = $8, desk_timer_at = $9
              WHERE business_id = $1 AND id = $2 AND desk_rev = $3",
         )
         .bind(business)
@@ -112,6 +112,7 @@ impl DeskStore for PostgresStorage {
         .bind(sqlx::types::Json(&c.desk))
         .bind(c.desk.due_at(c.status, c.assigned_agent))
         .bind(c.at)
+        .bind(c.desk.timer_at(c.status, c.assigned_agent))
         .execute(&mut *tx)
         .await
         .map_err(|e| map(CONVERSATION, e))?;
@@ -166,10 +167,12 @@ impl DeskStore for PostgresStorage {
         limit: u32,
     ) -> Result<Vec<BusinessId>, StorageError> {
         let rows: Vec<uuid::Uuid> = sqlx::query_scalar(
-            "SELECT DISTINCT business_id FROM conversations
-             WHERE desk_due_at IS NOT NULL AND desk_due_at <= $1
-               AND ($2::uuid IS NULL OR business_id > $2)
-             ORDER BY business_id LIMIT $3",
+            "SELECT DISTINCT c.business_id FROM conversations c
+             WHERE c.desk_due_at IS NOT NULL AND c.desk_due_at <= $1
+               AND ($2::uuid IS NULL OR c.business_id > $2)
+               AND (c.desk_timer_at <= $1 OR EXISTS (SELECT 1 FROM agents a
+                      WHERE a.business_id = c.business_id AND a.availability = 'online'))
+             ORDER BY c.business_id LIMIT $3",
         )
         .bind(now)
         .bind(after.map(|a| a.as_uuid()))

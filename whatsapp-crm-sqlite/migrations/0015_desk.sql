@@ -6,6 +6,9 @@ UPDATE conversations SET status = 'resolved' WHERE status = 'closed';
 ALTER TABLE conversations ADD COLUMN desk TEXT;
 ALTER TABLE conversations ADD COLUMN desk_rev INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE conversations ADD COLUMN desk_due_at INTEGER;
+-- Its next timer alone (offer expiry, deadline, snooze end): waiting for an
+-- agent is due only while one is online, a timer always.
+ALTER TABLE conversations ADD COLUMN desk_timer_at INTEGER;
 CREATE INDEX conversations_desk_due ON conversations (desk_due_at, business_id)
     WHERE desk_due_at IS NOT NULL;
 CREATE INDEX conversations_by_agent ON conversations (business_id, assigned_agent, id)

@@ -65,6 +65,7 @@ impl DeskStore for SqliteStorage {
     async fn commit_desk(&self, commit: &DeskCommit) -> Result<DeskOutcome, StorageError> {
         let c = commit.clone();
         let due = c.desk.due_at(c.status, c.assigned_agent);
+        let timer = c.desk.timer_at(c.status, c.assigned_agent);
         let desk = to_json(&c.desk)?;
         self.write(move |tx| {
             let (business, id) = (blob(c.business.as_uuid()), blob(c.conversation.as_uuid()));
@@ -112,7 +113,7 @@ impl DeskStore for SqliteStorage {
             }
             tx.execute(
                 "UPDATE conversations SET status = ?3, assigned_agent = ?4, desk = ?5,
-                   desk_rev = desk_rev + 1, desk_due_at = ?6, updated_at = ?7
+                   desk_rev = desk_rev + 1, desk_due_at = ?6, updated_at = ?7, desk_timer_at = ?8
                  WHERE business_id = ?1 AND id = ?2",
                 rusqlite::params_from_iter([
                     business.clone(),
@@ -122,6 +123,7 @@ impl DeskStore for SqliteStorage {
                     Value::Text(desk),
                     due.map_or(Value::Null, |t| Value::Integer(micros(t))),
                     Value::Integer(micros(c.at)),
+                    timer.map_or(Value::Null, |t| Value::Integer(micros(t))),
                 ]),
             )
             .map_err(|e| map(CONVERSATION, e))?;
@@ -163,9 +165,11 @@ impl DeskStore for SqliteStorage {
             query_all(
                 c,
                 CONVERSATION,
-                "SELECT DISTINCT business_id FROM conversations
-                 WHERE desk_due_at IS NOT NULL AND desk_due_at <= ?1 AND business_id > ?2
-                 ORDER BY business_id LIMIT ?3",
+                "SELECT DISTINCT c.business_id FROM conversations c
+                 WHERE c.desk_due_at IS NOT NULL AND c.desk_due_at <= ?1 AND c.business_id > ?2
+                   AND (c.desk_timer_at <= ?1 OR EXISTS (SELECT 1 FROM agents a
+                          WHERE a.business_id = c.business_id AND a.availability = 'online'))
+                 ORDER BY c.business_id LIMIT ?3",
                 vec![
                     Value::Integer(micros(now)),
                     after.map_or(Value::Blob(Vec::new()), |a| blob(a.as_uuid())),

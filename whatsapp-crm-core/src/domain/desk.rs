@@ -72,9 +72,27 @@ impl Desk {
     }
 
     /// When the assignment worker must next look at it: at once while it
-    /// waits unassigned, at the offer's expiry, at the first-response
-    /// deadline, at the end of a snooze; `None` when nothing is pending.
+    /// waits unassigned, else at its next timer ([`Desk::timer_at`]); `None`
+    /// when nothing is pending.
     pub fn due_at(
+        &self,
+        status: ConversationStatus,
+        assigned: Option<AgentId>,
+    ) -> Option<DateTime<Utc>> {
+        let timer = self.timer_at(status, assigned);
+        match self
+            .waiting_since
+            .filter(|_| assigned.is_none() && status != ConversationStatus::Resolved)
+        {
+            Some(since) => Some(timer.map_or(since, |t| t.min(since))),
+            None => timer,
+        }
+    }
+
+    /// Its next timer: the offer's expiry, the first-response deadline, the
+    /// end of a snooze. Unlike waiting for an agent, a timer is due whether
+    /// or not anyone is online.
+    pub fn timer_at(
         &self,
         status: ConversationStatus,
         assigned: Option<AgentId>,
@@ -82,22 +100,10 @@ impl Desk {
         if status == ConversationStatus::Resolved {
             return None;
         }
-        let mut due = None;
-        let mut at = |t: Option<DateTime<Utc>>| {
-            if let Some(t) = t {
-                due = Some(due.map_or(t, |d: DateTime<Utc>| d.min(t)));
-            }
-        };
-        if status == ConversationStatus::Snoozed {
-            at(self.snoozed_until);
-        }
-        if self.waiting() {
-            at(if assigned.is_none() { self.waiting_since } else { self.offer_expires_at });
-        }
-        if self.deadline_running() {
-            at(self.first_response_due);
-        }
-        due
+        let snooze = self.snoozed_until.filter(|_| status == ConversationStatus::Snoozed);
+        let offer = self.offer_expires_at.filter(|_| self.waiting() && assigned.is_some());
+        let deadline = self.first_response_due.filter(|_| self.deadline_running());
+        [snooze, offer, deadline].into_iter().flatten().min()
     }
 
     /// Remembers an agent as offered it this wait.
@@ -333,6 +339,7 @@ mod tests {
             ..Desk::default()
         };
         assert_eq!(d.due_at(open, None), Some(t0), "waiting unassigned: at once");
+        assert_eq!(d.timer_at(open, None), Some(t0 + Duration::minutes(15)), "its deadline");
         let agent = AgentId::new();
         d.offer_expires_at = Some(t0 + Duration::seconds(60));
         assert_eq!(d.due_at(open, Some(agent)), Some(t0 + Duration::seconds(60)));
@@ -344,6 +351,9 @@ mod tests {
         d.snoozed_until = Some(t0 + Duration::hours(2));
         assert_eq!(d.due_at(ConversationStatus::Snoozed, Some(agent)), d.snoozed_until);
         assert_eq!(d.due_at(ConversationStatus::Resolved, None), None);
+        d.waiting_since = Some(t0);
+        assert_eq!(d.due_at(ConversationStatus::Resolved, None), None);
+        assert_eq!(d.timer_at(open, None), None, "waiting is no timer");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 
 use super::{InMemoryStorage, page_after};
-use crate::domain::{Agent, AgentId, BusinessId};
+use crate::domain::{Agent, AgentId, Availability, BusinessId};
 use crate::ports::{AgentQuery, AgentStore, Page, StorageError, clamp_limit};
 
 #[async_trait]
@@ -251,9 +251,12 @@ impl crate::ports::DeskStore for InMemoryStorage {
             .iter()
             .filter(|(b, _)| after.is_none_or(|a| **b > a))
             .filter(|(_, t)| {
-                t.conversations
-                    .values()
-                    .any(|c| c.desk.due_at(c.status, c.assigned_agent).is_some_and(|at| at <= now))
+                let online = t.agents.values().any(|a| a.availability == Availability::Online);
+                t.conversations.values().any(|c| {
+                    let at = |due: Option<_>| due.is_some_and(|at| at <= now);
+                    at(c.desk.timer_at(c.status, c.assigned_agent))
+                        || (online && at(c.desk.due_at(c.status, c.assigned_agent)))
+                })
             })
             .map(|(b, _)| *b)
             .collect();

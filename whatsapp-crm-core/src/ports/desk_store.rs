@@ -70,10 +70,14 @@ pub trait DeskStore: Send + Sync {
         limit: u32,
         after: Option<EventId>,
     ) -> Result<Page<ConversationEvent>, StorageError>;
-    /// Businesses with a conversation whose desk is due at or before `now`
-    /// (see [`Desk::due_at`]), in id order after `after`, at most `limit`:
-    /// a worker pages through them, so a business that stays due (people
-    /// waiting while nobody is online) cannot crowd the others out.
+    /// Businesses with a conversation whose desk is due at or before `now`,
+    /// in id order after `after`, at most `limit`: one with a timer due
+    /// ([`Desk::timer_at`]), or one waiting unassigned
+    /// ([`Desk::due_at`]) while at least one of the business's agents is
+    /// online. A shop closed for the night so costs the worker nothing
+    /// until its first agent comes online or a timer falls due. A worker
+    /// pages through them, so a business that stays due (people waiting
+    /// while every agent online is full) cannot crowd the others out.
     async fn desk_due(
         &self,
         now: DateTime<Utc>,

@@ -97,8 +97,14 @@ pub async fn desk_commits_against_its_revision_with_events(s: &dyn Storage) {
     let events = ok(s.list_events(b.id, conv.id, 50, None).await, "events");
     assert_eq!(events.items, std::slice::from_ref(&queued));
 
-    // Due: waiting unassigned is due at once; the board lists it.
+    // Due: waiting unassigned is due at once while one of the business's
+    // agents is online (another business's do not count); its deadline is
+    // due whoever is online. The board lists it.
     assert_eq!(ok(s.desk_due(at(9), None, 10).await, "not yet"), Vec::new());
+    agent(s, other.id, 1).await;
+    assert!(!ok(s.desk_due(at(10), None, 1000).await, "nobody online").contains(&b.id));
+    assert!(ok(s.desk_due(at(900), None, 1000).await, "deadline").contains(&b.id));
+    let achieng = agent(s, b.id, 2).await;
     assert!(ok(s.desk_due(at(10), None, 1000).await, "due").contains(&b.id));
     // Paging: a worker continues after the last business it served.
     assert!(!ok(s.desk_due(at(10), Some(b.id), 1000).await, "after").contains(&b.id));
@@ -109,7 +115,6 @@ pub async fn desk_commits_against_its_revision_with_events(s: &dyn Storage) {
     assert!(ok(s.desk_board(other.id, 10).await, "other board").is_empty());
 
     // Offered: due at the offer's expiry; the agent holds one.
-    let achieng = agent(s, b.id, 2).await;
     let offered = offer(&stored, achieng, 11);
     assert_eq!(ok(s.commit_desk(&offered).await, "offer"), DeskOutcome::Written);
     let stored = ok(s.get_conversation(b.id, conv.id).await, "read");

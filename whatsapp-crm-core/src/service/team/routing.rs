@@ -26,6 +26,9 @@ const READ_MAX: u32 = 200;
 /// What one worker round did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct DeskRound {
+    /// Businesses looked at: those with a timer due or people waiting
+    /// while one of their agents is online.
+    pub businesses: usize,
     /// Offers made.
     pub offered: usize,
     /// Offers that lapsed (the conversation went back to its queue).
@@ -232,6 +235,7 @@ impl TeamInbox {
         let full = batch.len() >= BUSINESSES_PER_ROUND as usize;
         *self.cursor.lock().unwrap_or_else(|e| e.into_inner()) =
             if full { batch.last().copied() } else { None };
+        round.businesses = batch.len();
         for business in batch {
             self.run_business(business, now, &mut round).await?;
         }
