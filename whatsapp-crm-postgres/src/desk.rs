@@ -171,7 +171,10 @@ impl DeskStore for PostgresStorage {
              WHERE c.desk_due_at IS NOT NULL AND c.desk_due_at <= $1
                AND ($2::uuid IS NULL OR c.business_id > $2)
                AND (c.desk_timer_at <= $1 OR EXISTS (SELECT 1 FROM agents a
-                      WHERE a.business_id = c.business_id AND a.availability = 'online'))
+                      WHERE a.business_id = c.business_id AND a.availability = 'online'
+                        AND a.max_concurrent > (SELECT count(*) FROM conversations x
+                          WHERE x.business_id = a.business_id AND x.assigned_agent = a.id
+                            AND x.status <> 'resolved')))
              ORDER BY c.business_id LIMIT $3",
         )
         .bind(now)

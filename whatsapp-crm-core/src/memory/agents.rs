@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 
 use super::{InMemoryStorage, page_after};
-use crate::domain::{Agent, AgentId, Availability, BusinessId};
+use crate::domain::{Agent, AgentId, Availability, BusinessId, ConversationStatus};
 use crate::ports::{AgentQuery, AgentStore, Page, StorageError, clamp_limit};
 
 #[async_trait]
@@ -251,7 +251,15 @@ impl crate::ports::DeskStore for InMemoryStorage {
             .iter()
             .filter(|(b, _)| after.is_none_or(|a| **b > a))
             .filter(|(_, t)| {
-                let online = t.agents.values().any(|a| a.availability == Availability::Online);
+                let held = |a: &Agent| {
+                    let mine = |c: &&crate::domain::Conversation| {
+                        c.assigned_agent == Some(a.id) && c.status != ConversationStatus::Resolved
+                    };
+                    t.conversations.values().filter(mine).count()
+                };
+                let online = t.agents.values().any(|a| {
+                    a.availability == Availability::Online && held(a) < a.max_concurrent as usize
+                });
                 t.conversations.values().any(|c| {
                     let at = |due: Option<_>| due.is_some_and(|at| at <= now);
                     at(c.desk.timer_at(c.status, c.assigned_agent))

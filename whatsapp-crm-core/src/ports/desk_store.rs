@@ -74,10 +74,12 @@ pub trait DeskStore: Send + Sync {
     /// in id order after `after`, at most `limit`: one with a timer due
     /// ([`Desk::timer_at`]), or one waiting unassigned
     /// ([`Desk::due_at`]) while at least one of the business's agents is
-    /// online. A shop closed for the night so costs the worker nothing
-    /// until its first agent comes online or a timer falls due. A worker
-    /// pages through them, so a business that stays due (people waiting
-    /// while every agent online is full) cannot crowd the others out.
+    /// online with room (fewer unresolved conversations than their
+    /// maximum). A shop closed for the night, or whose agents are all
+    /// full, so costs the worker nothing until an agent can take one or a
+    /// timer falls due. A worker pages through them, so a business that
+    /// stays due (people waiting for a queue no agent with room matches)
+    /// cannot crowd the others out.
     async fn desk_due(
         &self,
         now: DateTime<Utc>,

@@ -104,7 +104,7 @@ pub async fn desk_commits_against_its_revision_with_events(s: &dyn Storage) {
     agent(s, other.id, 1).await;
     assert!(!ok(s.desk_due(at(10), None, 1000).await, "nobody online").contains(&b.id));
     assert!(ok(s.desk_due(at(900), None, 1000).await, "deadline").contains(&b.id));
-    let achieng = agent(s, b.id, 2).await;
+    let achieng = agent(s, b.id, 1).await;
     assert!(ok(s.desk_due(at(10), None, 1000).await, "due").contains(&b.id));
     // Paging: a worker continues after the last business it served.
     assert!(!ok(s.desk_due(at(10), Some(b.id), 1000).await, "after").contains(&b.id));
@@ -124,8 +124,27 @@ pub async fn desk_commits_against_its_revision_with_events(s: &dyn Storage) {
     assert!(ok(s.agent_loads(other.id).await, "other loads").is_empty());
     assert!(!ok(s.desk_due(at(70), None, 1000).await, "offer runs").contains(&b.id));
     assert!(ok(s.desk_due(at(71), None, 1000).await, "offer lapsed").contains(&b.id));
+    // Her one place taken, another customer waiting is not due (nobody
+    // online has room); the offer's timer still is.
+    let otieno = full_customer(b.id, "+254712000002", "Otieno");
+    insert(s, &otieno).await;
+    let second = new_conversation(s, &otieno).await;
+    let waits = DeskCommit {
+        business: b.id,
+        conversation: second.id,
+        from_rev: 0,
+        status: ConversationStatus::Open,
+        assigned_agent: None,
+        desk: Desk { queue_id: Some(queue), waiting_since: Some(at(15)), ..Desk::default() },
+        claim: None,
+        events: Vec::new(),
+        at: at(15),
+    };
+    assert_eq!(ok(s.commit_desk(&waits).await, "second waits"), DeskOutcome::Written);
+    assert!(!ok(s.desk_due(at(20), None, 1000).await, "all full").contains(&b.id));
+    assert!(ok(s.desk_due(at(71), None, 1000).await, "timer").contains(&b.id));
 
-    // Resolved: nothing due, not held, off the board.
+    // Resolved: not held, off the board; her place is free again.
     let resolve = DeskCommit {
         business: b.id,
         conversation: conv.id,
@@ -138,8 +157,10 @@ pub async fn desk_commits_against_its_revision_with_events(s: &dyn Storage) {
         at: at(12),
     };
     assert_eq!(ok(s.commit_desk(&resolve).await, "resolve"), DeskOutcome::Written);
-    assert!(ok(s.desk_board(b.id, 10).await, "board").is_empty());
+    let board = ok(s.desk_board(b.id, 10).await, "board");
+    assert_eq!(board.iter().map(|c| c.id).collect::<Vec<_>>(), [second.id]);
     assert!(ok(s.agent_loads(b.id).await, "loads").is_empty());
+    assert!(ok(s.desk_due(at(20), None, 1000).await, "room again").contains(&b.id));
 
     // Notes are events alone; pages run in id order.
     let notes: Vec<ConversationEvent> = (0..3)

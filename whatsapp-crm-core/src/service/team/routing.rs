@@ -27,7 +27,7 @@ const READ_MAX: u32 = 200;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct DeskRound {
     /// Businesses looked at: those with a timer due or people waiting
-    /// while one of their agents is online.
+    /// while one of their agents is online with room.
     pub businesses: usize,
     /// Offers made.
     pub offered: usize,
