@@ -294,6 +294,27 @@ impl MessageStore for PostgresStorage {
         }
         l.page(self, MESSAGE, clamp_limit(query.limit), message_row, |m| m.id.to_string()).await
     }
+
+    async fn latest_messages(
+        &self,
+        business: BusinessId,
+        conversation: ConversationId,
+        limit: u32,
+        before: Option<MessageId>,
+    ) -> Result<Vec<Message>, StorageError> {
+        let rows = sqlx::query(
+            "SELECT * FROM messages WHERE business_id = $1 AND conversation_id = $2
+               AND ($3::uuid IS NULL OR id < $3) ORDER BY id DESC LIMIT $4",
+        )
+        .bind(business.as_uuid())
+        .bind(conversation.as_uuid())
+        .bind(before.map(|b| b.as_uuid()))
+        .bind(i64::from(clamp_limit(limit)))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| map(MESSAGE, e))?;
+        rows.iter().map(message_row).collect()
+    }
 }
 
 /// Stores a message on `c` (a transaction, when more must commit with it).

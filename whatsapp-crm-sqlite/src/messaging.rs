@@ -322,6 +322,31 @@ impl MessageStore for SqliteStorage {
         l.after(query.after.map(|a| a.as_uuid()));
         l.page(self, MESSAGE, clamp_limit(query.limit), message_row, |m| m.id.to_string()).await
     }
+
+    async fn latest_messages(
+        &self,
+        business: BusinessId,
+        conversation: ConversationId,
+        limit: u32,
+        before: Option<MessageId>,
+    ) -> Result<Vec<Message>, StorageError> {
+        self.read(move |c| {
+            query_all(
+                c,
+                MESSAGE,
+                "SELECT * FROM messages WHERE business_id = ?1 AND conversation_id = ?2
+                   AND (?3 IS NULL OR id < ?3) ORDER BY id DESC LIMIT ?4",
+                vec![
+                    blob(business.as_uuid()),
+                    blob(conversation.as_uuid()),
+                    before.map_or(Value::Null, |b| blob(b.as_uuid())),
+                    Value::Integer(i64::from(clamp_limit(limit))),
+                ],
+                message_row,
+            )
+        })
+        .await
+    }
 }
 
 /// Stores a message inside a write transaction.

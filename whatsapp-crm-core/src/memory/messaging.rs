@@ -230,6 +230,25 @@ impl MessageStore for InMemoryStorage {
             .collect();
         Ok(Page::from_overfetch(rows, limit, |m| m.id.to_string()))
     }
+
+    async fn latest_messages(
+        &self,
+        business: BusinessId,
+        conversation: ConversationId,
+        limit: u32,
+        before: Option<MessageId>,
+    ) -> Result<Vec<Message>, StorageError> {
+        let inner = self.read();
+        let Some(tenant) = inner.tenant(business) else { return Ok(Vec::new()) };
+        Ok(tenant
+            .messages
+            .values()
+            .rev()
+            .filter(|m| before.is_none_or(|b| m.id < b) && m.conversation_id == conversation)
+            .take(clamp_limit(limit) as usize)
+            .cloned()
+            .collect())
+    }
 }
 
 /// Whether `message`'s delivery can be written: it is stored, and a new

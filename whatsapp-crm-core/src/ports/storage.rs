@@ -337,6 +337,16 @@ pub trait MessageStore: Send + Sync {
         conversation: ConversationId,
         query: &MessageQuery,
     ) -> Result<Page<Message>, StorageError>;
+    /// A conversation's messages newest first, those older than `before`
+    /// when given, at most `limit` (clamped like a page): the latest few
+    /// read without the rest of a long conversation.
+    async fn latest_messages(
+        &self,
+        business: BusinessId,
+        conversation: ConversationId,
+        limit: u32,
+        before: Option<MessageId>,
+    ) -> Result<Vec<Message>, StorageError>;
 }
 
 /// Orders. Storing an order or changing its status refreshes the customer's

@@ -111,8 +111,8 @@ impl Conversations {
 
 /// The latest `n` messages of a conversation that `keep` accepts, oldest
 /// first: what a handoff's transcript and a customer's recent words read.
-/// Storage pages forward, so the whole history is read once, a page at a
-/// time, keeping no more than `n`.
+/// Read newest first, a page at a time, until `n` are kept: a long
+/// conversation costs no more than its end.
 pub(crate) async fn latest_messages(
     storage: &dyn Storage,
     business: BusinessId,
@@ -120,23 +120,57 @@ pub(crate) async fn latest_messages(
     n: usize,
     keep: impl Fn(&Message) -> bool,
 ) -> Result<Vec<Message>, StorageError> {
-    if n == 0 {
-        return Ok(Vec::new());
+    let mut latest = Vec::with_capacity(n);
+    let mut before = None;
+    // Pages the size of what is asked for (at least a few), up to a full page.
+    let page = (n.saturating_mul(2)).clamp(8, crate::ports::PAGE_LIMIT_MAX as usize) as u32;
+    while latest.len() < n {
+        let rows = storage.latest_messages(business, conversation, page, before).await?;
+        let Some(last) = rows.last() else { break };
+        before = Some(last.id);
+        let full = rows.len() == page as usize;
+        latest.extend(rows.into_iter().filter(|m| keep(m)).take(n - latest.len()));
+        if !full {
+            break;
+        }
     }
-    let mut latest = std::collections::VecDeque::with_capacity(n);
-    let mut after = None;
-    loop {
-        let query = MessageQuery { limit: crate::ports::PAGE_LIMIT_MAX, after };
-        let page = storage.list_messages(business, conversation, &query).await?;
-        after = page.items.last().map(|m| m.id);
-        for m in page.items.into_iter().filter(|m| keep(m)) {
-            if latest.len() == n {
-                latest.pop_front();
+    latest.reverse();
+    Ok(latest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Direction;
+    use crate::memory::InMemoryStorage;
+    use crate::ports::MessageStore;
+    use crate::testing::{full_customer, insert, new_business, new_conversation, text_message};
+
+    #[tokio::test]
+    async fn the_latest_kept_messages_come_oldest_first_across_pages() {
+        let s = InMemoryStorage::new();
+        let b = new_business(&s, "Duka").await;
+        let c = full_customer(b.id, "+254712000001", "Wanjiku");
+        insert(&s, &c).await;
+        let conv = new_conversation(&s, &c).await;
+        let mut inbound = Vec::new();
+        for i in 0..40 {
+            let mut m = text_message(&conv, &format!("m{i}"));
+            // Every fourth is the customer's: ten in all, spread over pages.
+            if i % 4 == 0 {
+                m.direction = Direction::Inbound;
+                inbound.push(m.id);
             }
-            latest.push_back(m);
+            s.insert_message(&m).await.unwrap();
         }
-        if page.next_cursor.is_none() || after.is_none() {
-            return Ok(latest.into());
-        }
+        let theirs = |m: &Message| m.direction == Direction::Inbound;
+        let ids = |ms: Vec<Message>| ms.into_iter().map(|m| m.id).collect::<Vec<_>>();
+        let got = latest_messages(&s, b.id, conv.id, 3, theirs).await.unwrap();
+        assert_eq!(ids(got), inbound[7..]);
+        let all = latest_messages(&s, b.id, conv.id, 50, theirs).await.unwrap();
+        assert_eq!(ids(all), inbound);
+        assert!(latest_messages(&s, b.id, conv.id, 0, theirs).await.unwrap().is_empty());
+        let last = latest_messages(&s, b.id, conv.id, 1, |_| true).await.unwrap();
+        assert_eq!(last[0].content, crate::domain::MessageContent::text("m39"));
     }
 }

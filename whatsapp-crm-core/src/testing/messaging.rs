@@ -316,7 +316,8 @@ pub async fn message_update_status(s: &dyn Storage) {
     assert!(is_not_found(s.update_message(&ghost).await));
 }
 
-/// Messages list oldest first, one conversation at a time, page by page.
+/// Messages list oldest first, one conversation at a time, page by page;
+/// the latest read newest first.
 pub async fn message_list_pages_in_order(s: &dyn Storage) {
     let b = new_business(s, "Shop").await;
     let c = full_customer(b.id, "+254712000001", "One");
@@ -337,6 +338,17 @@ pub async fn message_list_pages_in_order(s: &dyn Storage) {
     let got: Vec<_> = p1.items.iter().chain(&p2.items).map(|m| m.id).collect();
     assert_eq!(got, ids);
     assert_eq!(p2.next_cursor, None);
+
+    // Newest first, from the end or before a message, never another
+    // conversation's or another business's.
+    let newest = |limit, before| s.latest_messages(b.id, conv.id, limit, before);
+    let latest: Vec<_> = ok(newest(2, None).await, "latest").iter().map(|m| m.id).collect();
+    assert_eq!(latest, [ids[4], ids[3]]);
+    let older: Vec<_> = ok(newest(10, Some(ids[3])).await, "older").iter().map(|m| m.id).collect();
+    assert_eq!(older, [ids[2], ids[1], ids[0]]);
+    assert!(ok(newest(10, Some(ids[0])).await, "none older").is_empty());
+    let other = new_business(s, "Other").await;
+    assert!(ok(s.latest_messages(other.id, conv.id, 10, None).await, "other").is_empty());
 }
 
 /// Messages of business A are invisible and immutable through business B.
