@@ -157,7 +157,6 @@ impl crate::ports::DeskStore for InMemoryStorage {
         &self,
         commit: &crate::ports::DeskCommit,
     ) -> Result<crate::ports::DeskOutcome, StorageError> {
-        use crate::domain::ConversationStatus;
         use crate::ports::DeskOutcome;
         let mut inner = self.write();
         let t = inner.tenant_mut(commit.business, "conversation")?;
@@ -170,11 +169,7 @@ impl crate::ports::DeskStore for InMemoryStorage {
             let held = t
                 .conversations
                 .values()
-                .filter(|c| {
-                    c.id != commit.conversation
-                        && c.assigned_agent == Some(agent)
-                        && c.status != ConversationStatus::Resolved
-                })
+                .filter(|c| c.id != commit.conversation && holder(c) == Some(agent))
                 .count();
             if stored.desk.rev == commit.from_rev && held >= max as usize {
                 return Ok(DeskOutcome::Full);
@@ -251,14 +246,10 @@ impl crate::ports::DeskStore for InMemoryStorage {
             .iter()
             .filter(|(b, _)| after.is_none_or(|a| **b > a))
             .filter(|(_, t)| {
-                let held = |a: &Agent| {
-                    let mine = |c: &&crate::domain::Conversation| {
-                        c.assigned_agent == Some(a.id) && c.status != ConversationStatus::Resolved
-                    };
-                    t.conversations.values().filter(mine).count()
-                };
+                let loads = loads(t);
                 let online = t.agents.values().any(|a| {
-                    a.availability == Availability::Online && held(a) < a.max_concurrent as usize
+                    a.availability == Availability::Online
+                        && loads.get(&a.id).copied().unwrap_or(0) < a.max_concurrent
                 });
                 t.conversations.values().any(|c| {
                     let at = |due: Option<_>| due.is_some_and(|at| at <= now);
@@ -292,16 +283,23 @@ impl crate::ports::DeskStore for InMemoryStorage {
     async fn agent_loads(&self, business: BusinessId) -> Result<Vec<(AgentId, u32)>, StorageError> {
         let inner = self.read();
         let Some(t) = inner.tenant(business) else { return Ok(Vec::new()) };
-        let mut loads: std::collections::BTreeMap<AgentId, u32> = Default::default();
-        for c in t.conversations.values() {
-            if let Some(a) =
-                c.assigned_agent.filter(|_| c.status != crate::domain::ConversationStatus::Resolved)
-            {
-                *loads.entry(a).or_default() += 1;
-            }
-        }
-        Ok(loads.into_iter().collect())
+        Ok(loads(t).into_iter().collect())
     }
+}
+
+/// The agent whose capacity a conversation counts against: its agent,
+/// until it is resolved.
+fn holder(c: &crate::domain::Conversation) -> Option<AgentId> {
+    c.assigned_agent.filter(|_| c.status != ConversationStatus::Resolved)
+}
+
+/// How many conversations each agent of the tenant holds.
+fn loads(t: &super::Tenant) -> std::collections::BTreeMap<AgentId, u32> {
+    let mut loads = std::collections::BTreeMap::new();
+    for a in t.conversations.values().filter_map(holder) {
+        *loads.entry(a).or_default() += 1;
+    }
+    loads
 }
 
 #[async_trait]
