@@ -159,7 +159,8 @@ pub async fn run_assistant(assistant: Assistant, interval: Duration, stop: watch
 pub async fn run_inbox(team: TeamInbox, interval: Duration, stop: watch::Receiver<bool>) {
     every("inbox", interval, stop, || async {
         let round = team.run_due(Utc::now()).await?;
-        // Looking at a business whose agents are all full changes nothing: no line.
+        // A round that only looked (people waiting for a queue no agent with
+        // room matches) changed nothing: no line.
         if round.offered + round.expired + round.escalated + round.woken > 0 {
             tracing::info!(
                 businesses = round.businesses,
